@@ -1,0 +1,744 @@
+/* Loads the INI file with inih.
+ *
+ * The packaged inih is built with INI_HANDLER_LINENO 0, reports only the
+ * first malformed line, strips only " ;" inline comments (not " #") and never
+ * tells the handler about a section header. So every line reaches inih through
+ * read_line(), which numbers it, strips comments, handles section headers
+ * itself (empty sections and header lines matter for validation) and reports
+ * and blanks each malformed line. inih then splits and trims key = value. */
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/auth.h"
+
+#define MAX_SECTION_KEYS 8
+
+enum section_kind { SEC_PROXY, SEC_MONITOR, SEC_ROUTING, SEC_BACKEND, SEC_USER, SEC_COUNT };
+
+struct loader;
+typedef void (*key_setter)(struct loader *L, const char *value);
+
+struct key_def {
+    const char *name;
+    key_setter set;
+};
+
+struct section_def {
+    const char *name; /* "proxy", or the prefix "backend." of a named section */
+    enum section_kind kind;
+    bool named;
+    const struct key_def *keys; /* NULL-terminated, at most MAX_SECTION_KEYS */
+};
+
+/* What the file said beyond the values themselves, for checks that need the
+ * whole file. */
+struct backend_seen {
+    int role_line;   /* 0: no role key */
+    bool role_valid; /* role is primary or replica */
+    bool lag_set;    /* a valid per-backend max_replication_lag */
+};
+
+struct user_seen {
+    int password_line;
+    int hash_line;
+};
+
+struct loader {
+    const char *path;
+    FILE *file;
+    char *buf;
+    size_t cap;
+    int lineno;
+    struct proxy_config *cfg;
+    struct config_errors *errs;
+
+    /* Section the following keys belong to; NULL before the first header
+     * (keys are errors) or after a bad one (keys are skipped: the header
+     * was already reported). */
+    const struct section_def *sec;
+    bool skip_keys;
+    char title[CONFIG_NAME_MAX + 16]; /* "[backend.NAME]" for messages */
+    size_t index;                     /* backend or user being filled */
+    int key_line[MAX_SECTION_KEYS];   /* where each key of sec was set */
+    int singleton_line[SEC_COUNT];    /* header line of [proxy] etc. */
+
+    struct backend_seen backend[CONFIG_MAX_BACKENDS];
+    struct user_seen user[CONFIG_MAX_USERS];
+};
+
+/* ---- errors ---- */
+
+/* line 0: a problem with the whole file, reported as "FILE: message". */
+__attribute__((format(printf, 3, 4))) static void add_error(struct loader *L, int line,
+                                                            const char *fmt, ...)
+{
+    struct config_errors *e = L->errs;
+    if (e->count == CONFIG_MAX_ERRORS) {
+        e->dropped++;
+        return;
+    }
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *out = e->msg[e->count++];
+    if (line > 0)
+        snprintf(out, sizeof e->msg[0], "%s:%d: %s", L->path, line, msg);
+    else
+        snprintf(out, sizeof e->msg[0], "%s: %s", L->path, msg);
+}
+
+/* ---- value parsers ---- */
+
+/* Plain digits only: strtol would also take blanks, a sign and "". */
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Digits with at most one '.', e.g. 10 or 0.5: strtod alone would also take
+ * "-1", "inf", "nan", "1e3" and hex. */
+static bool parse_seconds(const char *s, double *out)
+{
+    size_t digits = strspn(s, "0123456789");
+    const char *rest = s + digits;
+    if (*rest == '.') {
+        size_t frac = strspn(rest + 1, "0123456789");
+        digits += frac;
+        rest += 1 + frac;
+    }
+    if (digits == 0 || *rest)
+        return false;
+    *out = strtod(s, NULL);
+    return true;
+}
+
+static bool valid_hostname(const char *s)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+    return *s && strspn(s, ok) == strlen(s);
+}
+
+static bool valid_ipv6(const char *s)
+{
+    struct in6_addr a;
+    return inet_pton(AF_INET6, s, &a) == 1;
+}
+
+/* Copies value into dst or reports it too long; what names the value in the
+ * message (secrets are never echoed). */
+static bool copy_value(struct loader *L, char *dst, size_t size, const char *value,
+                       const char *what)
+{
+    size_t len = strlen(value);
+    if (len >= size) {
+        add_error(L, L->lineno, "%s in %s is too long (%zu characters, at most %zu)", what,
+                  L->title, len, size - 1);
+        return false;
+    }
+    memcpy(dst, value, len + 1);
+    return true;
+}
+
+static void set_int(struct loader *L, const char *key, const char *value, long min, long max,
+                    int *out)
+{
+    long v;
+    if (parse_long(value, min, max, &v))
+        *out = (int)v;
+    else
+        add_error(L, L->lineno, "bad %s '%.40s' in %s: expected a whole number from %ld to %ld",
+                  key, value, L->title, min, max);
+}
+
+static bool set_lag(struct loader *L, const char *value, double *out)
+{
+    if (parse_seconds(value, out))
+        return true;
+    add_error(L, L->lineno,
+              "bad max_replication_lag '%.40s' in %s: expected seconds >= 0, e.g. 10 or 0.5",
+              value, L->title);
+    return false;
+}
+
+/* ---- [proxy] ---- */
+
+/* Splits "host:port" or "[v6addr]:port"; returns what is wrong, or NULL. */
+static const char *split_listen(const char *v, char host[CONFIG_HOST_MAX], const char **port,
+                                bool *bracketed)
+{
+    const char *start = v, *end, *colon;
+    *bracketed = *v == '[';
+    if (*bracketed) {
+        start = v + 1;
+        end = strchr(start, ']');
+        if (!end)
+            return "missing ']' after the IPv6 address";
+        colon = end + 1;
+        if (*colon != ':')
+            return "missing port after ']': write [ADDRESS]:PORT, e.g. [::1]:6033";
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon)
+            return "missing port: write HOST:PORT, e.g. 127.0.0.1:6033";
+        end = colon;
+    }
+    size_t len = (size_t)(end - start);
+    if (len == 0)
+        return "empty host: write HOST:PORT, e.g. 127.0.0.1:6033 or [::1]:6033";
+    if (len >= CONFIG_HOST_MAX)
+        return "host too long";
+    memcpy(host, start, len);
+    host[len] = '\0';
+    *port = colon + 1;
+    return NULL;
+}
+
+static void set_listen(struct loader *L, const char *value)
+{
+    char host[CONFIG_HOST_MAX];
+    const char *port_text;
+    bool bracketed;
+    const char *problem = split_listen(value, host, &port_text, &bracketed);
+    if (!problem && bracketed && !valid_ipv6(host))
+        problem = "the address in brackets is not an IPv6 address";
+    if (!problem && !bracketed && !valid_hostname(host))
+        problem = strchr(host, ':') ? "write IPv6 addresses in brackets, e.g. [::1]:6033"
+                                    : "host must be a hostname or an IP address";
+    long port = 0;
+    if (!problem && !parse_long(port_text, 1, 65535, &port))
+        problem = "port must be a number from 1 to 65535";
+    if (problem) {
+        add_error(L, L->lineno, "bad listen '%.60s': %s", value, problem);
+        return;
+    }
+    memcpy(L->cfg->listen_host, host, sizeof host);
+    L->cfg->listen_port = (uint16_t)port;
+}
+
+static void set_threads(struct loader *L, const char *value)
+{
+    set_int(L, "threads", value, 0, 1024, &L->cfg->threads);
+}
+
+/* ---- [monitor] ---- */
+
+static void set_monitor_user(struct loader *L, const char *value)
+{
+    copy_value(L, L->cfg->monitor_user, sizeof L->cfg->monitor_user, value, "user");
+}
+
+static void set_monitor_password(struct loader *L, const char *value)
+{
+    copy_value(L, L->cfg->monitor_password, sizeof L->cfg->monitor_password, value, "password");
+}
+
+static void set_interval(struct loader *L, const char *value)
+{
+    set_int(L, "interval_ms", value, 1, 3600000, &L->cfg->monitor_interval_ms);
+}
+
+static void set_connect_timeout(struct loader *L, const char *value)
+{
+    set_int(L, "connect_timeout_ms", value, 1, 3600000, &L->cfg->monitor_connect_timeout_ms);
+}
+
+static void set_monitor_lag(struct loader *L, const char *value)
+{
+    set_lag(L, value, &L->cfg->max_replication_lag);
+}
+
+/* ---- [routing] ---- */
+
+static void set_read_fallback(struct loader *L, const char *value)
+{
+    if (strcmp(value, "primary") == 0)
+        L->cfg->read_fallback = READ_FALLBACK_PRIMARY;
+    else if (strcmp(value, "error") == 0)
+        L->cfg->read_fallback = READ_FALLBACK_ERROR;
+    else
+        add_error(L, L->lineno, "bad read_fallback '%.40s' in %s: expected primary or error",
+                  value, L->title);
+}
+
+/* ---- [backend.NAME] ---- */
+
+static struct backend_config *cur_backend(struct loader *L)
+{
+    return &L->cfg->backends[L->index];
+}
+
+static void set_role(struct loader *L, const char *value)
+{
+    L->backend[L->index].role_line = L->lineno;
+    if (strcmp(value, "primary") == 0)
+        cur_backend(L)->role = ROLE_PRIMARY;
+    else if (strcmp(value, "replica") == 0)
+        cur_backend(L)->role = ROLE_REPLICA;
+    else {
+        add_error(L, L->lineno, "bad role '%.40s' in %s: expected primary or replica", value,
+                  L->title);
+        return;
+    }
+    L->backend[L->index].role_valid = true;
+}
+
+static void set_host(struct loader *L, const char *value)
+{
+    if (!valid_hostname(value) && !valid_ipv6(value)) {
+        add_error(L, L->lineno,
+                  "bad host '%.60s' in %s: expected a hostname, an IPv4 address or an IPv6 "
+                  "address without brackets",
+                  value, L->title);
+        return;
+    }
+    copy_value(L, cur_backend(L)->host, CONFIG_HOST_MAX, value, "host");
+}
+
+static void set_port(struct loader *L, const char *value)
+{
+    long port;
+    if (parse_long(value, 1, 65535, &port))
+        cur_backend(L)->port = (uint16_t)port;
+    else
+        add_error(L, L->lineno, "bad port '%.40s' in %s: expected a number from 1 to 65535",
+                  value, L->title);
+}
+
+static void set_weight(struct loader *L, const char *value)
+{
+    set_int(L, "weight", value, 1, 1000, &cur_backend(L)->weight);
+}
+
+static void set_backend_lag(struct loader *L, const char *value)
+{
+    L->backend[L->index].lag_set = set_lag(L, value, &cur_backend(L)->max_replication_lag);
+}
+
+/* ---- [user.NAME] ---- */
+
+static struct user_config *cur_user(struct loader *L)
+{
+    return &L->cfg->users[L->index];
+}
+
+static void set_password(struct loader *L, const char *value)
+{
+    struct user_config *u = cur_user(L);
+    L->user[L->index].password_line = L->lineno;
+    if (!copy_value(L, u->password, sizeof u->password, value, "password"))
+        return;
+    uint8_t stage1[SHA1_LEN];
+    native_password_stage1(u->password, strlen(u->password), stage1);
+    native_password_stage2(stage1, u->stage2);
+    u->has_password = true;
+}
+
+static void set_password_hash(struct loader *L, const char *value)
+{
+    L->user[L->index].hash_line = L->lineno;
+    if (native_password_hash_parse(value, cur_user(L)->stage2) != 0)
+        add_error(L, L->lineno,
+                  "bad password_hash in %s: expected '*' and 40 hex digits (the "
+                  "mysql_native_password hash from mysql.user), or use password = ...",
+                  L->title);
+}
+
+/* ---- sections ---- */
+
+static const struct key_def proxy_keys[] = {
+    {"listen", set_listen}, {"threads", set_threads}, {NULL, NULL}};
+static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
+                                              {"password", set_monitor_password},
+                                              {"interval_ms", set_interval},
+                                              {"connect_timeout_ms", set_connect_timeout},
+                                              {"max_replication_lag", set_monitor_lag},
+                                              {NULL, NULL}};
+static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallback}, {NULL, NULL}};
+static const struct key_def backend_keys[] = {
+    {"role", set_role},     {"host", set_host},
+    {"port", set_port},     {"weight", set_weight},
+    {"max_replication_lag", set_backend_lag}, {NULL, NULL}};
+static const struct key_def user_keys[] = {
+    {"password", set_password}, {"password_hash", set_password_hash}, {NULL, NULL}};
+
+static const struct section_def sections[] = {
+    {"proxy", SEC_PROXY, false, proxy_keys},
+    {"monitor", SEC_MONITOR, false, monitor_keys},
+    {"routing", SEC_ROUTING, false, routing_keys},
+    {"backend.", SEC_BACKEND, true, backend_keys},
+    {"user.", SEC_USER, true, user_keys},
+};
+
+static const struct section_def *find_section(const char *name)
+{
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        const struct section_def *d = &sections[i];
+        bool match = d->named ? strncmp(name, d->name, strlen(d->name)) == 0
+                              : strcmp(name, d->name) == 0;
+        if (match)
+            return d;
+    }
+    return NULL;
+}
+
+static int find_backend(const struct proxy_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        if (strcmp(cfg->backends[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Checks NAME of [backend.NAME] / [user.NAME]; kind is "backend" or "user". */
+static bool check_name(struct loader *L, const char *kind, const char *name)
+{
+    if (!*name) {
+        add_error(L, L->lineno, "empty name in [%s.]: write [%s.NAME]", kind, kind);
+        return false;
+    }
+    if (strlen(name) >= CONFIG_NAME_MAX) {
+        add_error(L, L->lineno, "%s name '%.20s...' is too long (%zu characters, at most %d)",
+                  kind, name, strlen(name), CONFIG_NAME_MAX - 1);
+        return false;
+    }
+    return true;
+}
+
+/* Starts a backend with the defaults; role has none and is checked at the end. */
+static bool open_backend(struct loader *L, const char *name)
+{
+    struct proxy_config *cfg = L->cfg;
+    if (!check_name(L, "backend", name))
+        return false;
+    int dup = find_backend(cfg, name);
+    if (dup >= 0) {
+        add_error(L, L->lineno, "duplicate section [backend.%s] (first at line %d): merge them",
+                  name, cfg->backends[dup].line);
+        return false;
+    }
+    if (cfg->n_backends == CONFIG_MAX_BACKENDS) {
+        add_error(L, L->lineno, "too many backends: at most %d", CONFIG_MAX_BACKENDS);
+        return false;
+    }
+    L->index = cfg->n_backends++;
+    struct backend_config *b = &cfg->backends[L->index];
+    memcpy(b->name, name, strlen(name) + 1);
+    b->role = ROLE_REPLICA;
+    strcpy(b->host, "127.0.0.1");
+    b->port = 3306;
+    b->weight = 1;
+    b->line = L->lineno;
+    return true;
+}
+
+static bool open_user(struct loader *L, const char *name)
+{
+    struct proxy_config *cfg = L->cfg;
+    if (!check_name(L, "user", name))
+        return false;
+    int dup = config_find_user(cfg, name, strlen(name));
+    if (dup >= 0) {
+        add_error(L, L->lineno, "duplicate section [user.%s] (first at line %d): merge them",
+                  name, cfg->users[dup].line);
+        return false;
+    }
+    if (cfg->n_users == CONFIG_MAX_USERS) {
+        add_error(L, L->lineno, "too many users: at most %d", CONFIG_MAX_USERS);
+        return false;
+    }
+    L->index = cfg->n_users++;
+    struct user_config *u = &cfg->users[L->index];
+    memcpy(u->name, name, strlen(name) + 1);
+    u->line = L->lineno;
+    return true;
+}
+
+static bool open_singleton(struct loader *L, const struct section_def *d)
+{
+    int first = L->singleton_line[d->kind];
+    if (first) {
+        add_error(L, L->lineno, "duplicate section [%s] (first at line %d): merge them", d->name,
+                  first);
+        return false;
+    }
+    L->singleton_line[d->kind] = L->lineno;
+    return true;
+}
+
+static bool open_section(struct loader *L, const struct section_def *d, const char *name)
+{
+    const char *suffix = name + strlen(d->name);
+    switch (d->kind) {
+    case SEC_BACKEND:
+        return open_backend(L, suffix);
+    case SEC_USER:
+        return open_user(L, suffix);
+    default:
+        return open_singleton(L, d);
+    }
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* A "[...]" line (comments already stripped). Until the next header, keys go
+ * to the section opened here, or are skipped if it was bad. */
+static void begin_section(struct loader *L, char *line)
+{
+    L->sec = NULL;
+    L->skip_keys = true;
+    memset(L->key_line, 0, sizeof L->key_line);
+    char *end = strchr(line, ']');
+    if (!end || end[1]) {
+        add_error(L, L->lineno, "bad section header '%.60s': write [NAME] alone on the line",
+                  line);
+        return;
+    }
+    *end = '\0';
+    char *name = trim(line + 1);
+    const struct section_def *d = find_section(name);
+    if (!d) {
+        add_error(L, L->lineno,
+                  "unknown section [%.60s] (expected [proxy], [monitor], [routing], "
+                  "[backend.NAME] or [user.NAME])",
+                  name);
+        return;
+    }
+    if (!open_section(L, d, name))
+        return;
+    L->sec = d;
+    snprintf(L->title, sizeof L->title, "[%s]", name);
+}
+
+/* ---- lines ---- */
+
+/* Cuts a comment: ';' or '#' at the start, or after a blank. */
+static void strip_comment(char *s)
+{
+    for (char *p = s; *p; p++) {
+        if ((*p == ';' || *p == '#') && (p == s || isspace((unsigned char)p[-1]))) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+/* The line inih should see for the physical line in L->buf: "" for blank,
+ * comment, header and malformed lines. Leading blanks are removed so inih's
+ * multi-line continuation never turns an indented line into a second value
+ * for the previous key. */
+static const char *prepare_line(struct loader *L, int bufsize)
+{
+    char *line = L->buf;
+    if (L->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+        line += 3; /* UTF-8 BOM */
+    strip_comment(line);
+    line = trim(line);
+    if (*line == '[') {
+        begin_section(L, line);
+        return "";
+    }
+    if (*line && !strpbrk(line, "=:")) {
+        add_error(L, L->lineno, "cannot parse '%.40s': expected key = value, [section] or ; comment",
+                  line);
+        return "";
+    }
+    int len = (int)strlen(line);
+    if (len + 2 > bufsize) { /* room for "\n" and NUL */
+        add_error(L, L->lineno, "line too long (%d characters without comments, at most %d)", len,
+                  bufsize - 2);
+        return "";
+    }
+    return line;
+}
+
+/* inih's reader: one physical line per call, so inih's line numbers stay ours. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct loader *L = stream;
+    errno = 0;
+    if (getline(&L->buf, &L->cap, L->file) < 0) {
+        if (ferror(L->file))
+            add_error(L, 0, "cannot read: %s", strerror(errno));
+        return NULL;
+    }
+    L->lineno++;
+    snprintf(str, (size_t)num, "%s\n", prepare_line(L, num));
+    return str;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct loader *L = user;
+    (void)section; /* always "": read_line() keeps headers to itself */
+    if (!L->sec) {
+        if (!L->skip_keys)
+            add_error(L, L->lineno, "key '%.40s' is outside any section: put it under a [section]",
+                      name);
+        return 1;
+    }
+    const struct key_def *keys = L->sec->keys;
+    for (int i = 0; keys[i].name; i++) {
+        if (strcmp(keys[i].name, name) != 0)
+            continue;
+        if (L->key_line[i]) {
+            add_error(L, L->lineno, "duplicate key '%s' in %s (first set at line %d): remove one",
+                      name, L->title, L->key_line[i]);
+            return 1;
+        }
+        L->key_line[i] = L->lineno;
+        keys[i].set(L, value);
+        return 1;
+    }
+    char expected[160] = "";
+    for (int i = 0; keys[i].name; i++)
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                 i ? ", " : "", keys[i].name);
+    add_error(L, L->lineno, "unknown key '%.40s' in %s (expected %s)", name, L->title, expected);
+    return 1;
+}
+
+/* ---- whole-file checks ---- */
+
+/* Exactly one primary. "No primary" is left out when some backend's role is
+ * missing or bad: that backend was already reported and may be the primary. */
+static void check_primary(struct loader *L)
+{
+    const struct proxy_config *cfg = L->cfg;
+    int primary = -1;
+    bool roles_known = true;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_config *b = &cfg->backends[i];
+        roles_known &= L->backend[i].role_valid;
+        if (!L->backend[i].role_valid || b->role != ROLE_PRIMARY)
+            continue;
+        if (primary < 0) {
+            primary = (int)i;
+            continue;
+        }
+        add_error(L, L->backend[i].role_line,
+                  "[backend.%s] is a second primary (the first is [backend.%s] at line %d): "
+                  "exactly one primary is supported, make the others role = replica",
+                  b->name, cfg->backends[primary].name, L->backend[primary].role_line);
+    }
+    if (primary < 0 && roles_known && cfg->n_backends > 0)
+        add_error(L, 0, "no primary: set role = primary in one [backend.NAME] section");
+}
+
+static void check_backends(struct loader *L)
+{
+    struct proxy_config *cfg = L->cfg;
+    if (cfg->n_backends == 0)
+        add_error(L, 0, "no backends: add a [backend.NAME] section with role = primary");
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        struct backend_config *b = &cfg->backends[i];
+        if (!L->backend[i].role_line)
+            add_error(L, b->line, "[backend.%s] has no role: add role = primary or role = replica",
+                      b->name);
+        /* [monitor] may come after the backends, so the default is applied only now. */
+        if (!L->backend[i].lag_set)
+            b->max_replication_lag = cfg->max_replication_lag;
+        for (size_t j = 0; j < i; j++) {
+            const struct backend_config *o = &cfg->backends[j];
+            if (o->port == b->port && strcmp(o->host, b->host) == 0)
+                add_error(L, b->line,
+                          "[backend.%s] has the same host and port (%s, %u) as [backend.%s] at "
+                          "line %d: each backend needs its own",
+                          b->name, b->host, b->port, o->name, o->line);
+        }
+    }
+    check_primary(L);
+}
+
+static void check_users(struct loader *L)
+{
+    const struct proxy_config *cfg = L->cfg;
+    if (cfg->n_users == 0)
+        add_error(L, 0, "no users: add a [user.NAME] section with a password for each account "
+                        "clients log in with");
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        const struct user_seen *s = &L->user[i];
+        const char *name = cfg->users[i].name;
+        if (!s->password_line && !s->hash_line)
+            add_error(L, cfg->users[i].line,
+                      "[user.%s] has no password: add password = ... or password_hash = *...",
+                      name);
+        else if (s->password_line && s->hash_line)
+            add_error(L, s->password_line > s->hash_line ? s->password_line : s->hash_line,
+                      "[user.%s] sets both password and password_hash: keep one", name);
+    }
+}
+
+/* ---- public ---- */
+
+static void apply_defaults(struct proxy_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 6033;
+    cfg->threads = 0;
+    strcpy(cfg->monitor_user, "monitor");
+    strcpy(cfg->monitor_password, "monitor_pw");
+    cfg->monitor_interval_ms = 1000;
+    cfg->monitor_connect_timeout_ms = 1000;
+    cfg->max_replication_lag = 10;
+    cfg->read_fallback = READ_FALLBACK_PRIMARY;
+}
+
+int config_load(const char *path, struct proxy_config *cfg, struct config_errors *errs)
+{
+    struct loader L = {.path = path, .cfg = cfg, .errs = errs};
+    memset(errs, 0, sizeof *errs);
+    apply_defaults(cfg);
+    L.file = fopen(path, "r");
+    if (!L.file) {
+        add_error(&L, 0, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_stream(read_line, &L, on_key, &L);
+    if (rc != 0) /* read_line() blanks what inih rejects; this is a safety net */
+        add_error(&L, rc > 0 ? rc : 0, "inih could not parse this (error %d)", rc);
+    bool unreadable = ferror(L.file); /* already reported; the rest would be noise */
+    fclose(L.file);
+    free(L.buf);
+    if (!unreadable) {
+        check_backends(&L);
+        check_users(&L);
+    }
+    return errs->count || errs->dropped ? -1 : 0;
+}
+
+int config_find_user(const struct proxy_config *cfg, const char *name, size_t len)
+{
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        const char *n = cfg->users[i].name;
+        if (strlen(n) == len && memcmp(n, name, len) == 0)
+            return (int)i;
+    }
+    return -1;
+}

@@ -1,0 +1,79 @@
+/* Follows a backend's response to one command as raw bytes stream through,
+ * without copying the result: it reads packet headers, keeps only the first
+ * bytes of the few packets whose content matters (OK, ERR, EOF, column count,
+ * PREPARE_OK), and tells exactly where the response ends and with which
+ * status flags. Handles split packets (>= 16 MiB), text and binary result
+ * sets, multiple result sets (SERVER_MORE_RESULTS_EXISTS), errors
+ * mid-stream, CLIENT_DEPRECATE_EOF, prepared statement replies, cursors and
+ * LOCAL INFILE requests. */
+#ifndef SY_PROTOCOL_RESULT_TRACKER_H
+#define SY_PROTOCOL_RESULT_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RESULT_TRACKER_PREFIX 4096
+
+enum rt_status {
+    RT_CONTINUE = 0, /* all bytes given belong to the response; more to come */
+    RT_DONE,         /* the response ended after the returned count */
+    RT_LOCAL_INFILE, /* server asked for a file (0xFB): caller relays the
+                        client's packets up to the empty one, then calls
+                        result_tracker_infile_done() and goes on */
+    RT_BAD,          /* protocol violation: close the backend connection */
+};
+
+struct result_tracker {
+    /* private framing state */
+    uint8_t command;
+    uint32_t caps;
+    int state;
+    uint64_t left;         /* column / param definitions still expected */
+    uint8_t hdr[4];
+    uint8_t hdr_have;
+    uint32_t pkt_len;       /* payload length of the current physical packet */
+    uint32_t pkt_remaining; /* its payload bytes not yet consumed */
+    bool continuation;      /* current physical packet continues a logical one */
+    bool collecting;        /* copying the current packet into prefix */
+    bool decided;           /* first payload byte seen and judged */
+    uint8_t prefix[RESULT_TRACKER_PREFIX];
+    size_t prefix_have;
+
+    /* public results, valid once RT_DONE was returned */
+    uint8_t last_seq;        /* sequence id of the last packet seen */
+    uint16_t status;         /* status flags of the last OK / EOF */
+    bool saw_status;
+    bool is_error;           /* the response ended with ERR */
+    uint16_t err_code;
+    char err_sqlstate[6];
+    char err_message[256];
+    uint64_t affected_rows;  /* from the last OK */
+    uint64_t last_insert_id;
+    uint16_t warnings;
+    uint8_t session_state[512]; /* last OK's session-state block, if it fit */
+    size_t session_state_len;
+    uint64_t result_sets;    /* result sets (with columns) seen */
+    uint32_t stmt_id;        /* COM_STMT_PREPARE reply */
+    uint16_t num_columns;
+    uint16_t num_params;
+};
+
+/* False for commands the server never answers (COM_QUIT, COM_STMT_CLOSE,
+ * COM_STMT_SEND_LONG_DATA). */
+bool command_has_response(uint8_t command);
+
+/* Begin tracking the response to command, under negotiated caps. */
+void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t caps);
+
+/* Consume up to len bytes of backend output. Returns how many bytes belong
+ * to the response (all of them unless it ended earlier) and sets *st. Bytes
+ * past the returned count are not part of this response. */
+size_t result_tracker_consume(struct result_tracker *rt, const uint8_t *data, size_t len,
+                              enum rt_status *st);
+
+/* After RT_LOCAL_INFILE: the client's data and empty packet were relayed;
+ * the server's OK or ERR comes next. */
+void result_tracker_infile_done(struct result_tracker *rt);
+
+#endif

@@ -1,0 +1,546 @@
+#include "proxy/backend_conn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/auth.h"
+#include "protocol/handshake.h"
+#include "protocol/packet.h"
+#include "proxy/client_session.h"
+#include "proxy/log.h"
+#include "proxy/worker.h"
+
+/* Capabilities that change the format of what the server sends: the backend
+ * must speak exactly what the client negotiated with the proxy, or the bytes
+ * the proxy forwards would not be what the client expects. */
+#define FORMAT_CAPS                                                                           \
+    (CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_NO_SCHEMA | CLIENT_IGNORE_SPACE |          \
+     CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS | CLIENT_MULTI_STATEMENTS |                    \
+     CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_SESSION_TRACK |                  \
+     CLIENT_DEPRECATE_EOF)
+
+static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static const struct backend_config *bc_config(const struct backend_conn *bc)
+{
+    return &client_session_worker(bc->session)->proxy->cfg->backends[bc->index];
+}
+
+static const char *bc_name(const struct backend_conn *bc)
+{
+    return bc_config(bc)->name;
+}
+
+/* Both handles closed and no write referencing us in flight: free. */
+static void bc_maybe_free(struct backend_conn *bc)
+{
+    if (bc->state == BC_CLOSING && bc->handles_open == 0 && !bc->write_pending)
+        free(bc);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct backend_conn *bc = h->data;
+    bc->handles_open--;
+    bc_maybe_free(bc);
+}
+
+void backend_conn_close(struct backend_conn *bc)
+{
+    if (bc->state == BC_CLOSING)
+        return;
+    bc->state = BC_CLOSING;
+    bc->session = NULL;
+    free(bc->big_cmd);
+    bc->big_cmd = NULL;
+    uv_close((uv_handle_t *)&bc->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&bc->tcp, on_handle_closed);
+}
+
+/* Report a failure to the session (which decides what the client sees) and
+ * close. */
+static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate, const char *fmt,
+                    ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct client_session *s = bc->session;
+    if (bc->state == BC_CLOSING || !s)
+        return;
+    log_warn("session %u: backend %s: %s", client_session_id(s), bc_name(bc), msg);
+    backend_conn_close(bc);
+    client_session_backend_failed(s, bc, code, sqlstate, msg);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct backend_conn *bc = h->data;
+    buf->base = (char *)bc->rbuf + bc->rlen;
+    buf->len = BACKEND_RBUF_SIZE - bc->rlen;
+}
+
+static void process_input(struct backend_conn *bc);
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct backend_conn *bc = st->data;
+    if (n == 0)
+        return;
+    if (n < 0) {
+        if (bc->state == BC_READY) {
+            /* Idle connection closed by the server (timeout, restart): the
+             * session opens a new one when it needs this backend again. */
+            struct client_session *s = bc->session;
+            log_info("session %u: backend %s closed an idle connection", client_session_id(s),
+                     bc_name(bc));
+            backend_conn_close(bc);
+            client_session_backend_failed(s, bc, 0, NULL, NULL);
+            return;
+        }
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "lost connection to backend: %s", uv_strerror((int)n));
+        return;
+    }
+    bc->rlen += (size_t)n;
+    process_input(bc);
+}
+
+static void start_reading(struct backend_conn *bc)
+{
+    if (bc->reading || bc->state == BC_CLOSING)
+        return;
+    int rc = uv_read_start((uv_stream_t *)&bc->tcp, on_alloc, on_read);
+    if (rc != 0) {
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot read: %s", uv_strerror(rc));
+        return;
+    }
+    bc->reading = true;
+}
+
+static void stop_reading(struct backend_conn *bc)
+{
+    if (bc->reading)
+        uv_read_stop((uv_stream_t *)&bc->tcp);
+    bc->reading = false;
+}
+
+/* Writes that could not complete at once get a request of their own, so a
+ * connection can have several in flight without sharing one. */
+struct bc_write {
+    uv_write_t req;
+    struct backend_conn *bc;
+};
+
+static void on_command_written(uv_write_t *req, int status)
+{
+    struct bc_write *w = (struct bc_write *)req;
+    struct backend_conn *bc = w->bc;
+    free(w);
+    bc->writes_in_flight--;
+    if (bc->state == BC_CLOSING) {
+        bc_maybe_free(bc);
+        return;
+    }
+    if (status < 0) {
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(status));
+        return;
+    }
+    if (bc->state == BC_BUSY && bc->no_response && bc->writes_in_flight == 0) {
+        bc->state = BC_READY;
+        client_session_response_done(bc->session, bc);
+    }
+}
+
+/* Returns 1 when everything was written now, 0 when the rest is queued, -1 on
+ * error (already reported). */
+static int bc_write(struct backend_conn *bc, const uint8_t *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
+    if (n == (int)len)
+        return 1;
+    if (n < 0 && n != UV_EAGAIN) {
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(n));
+        return -1;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
+    struct bc_write *w = malloc(sizeof *w);
+    if (!w) {
+        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+        return -1;
+    }
+    w->bc = bc;
+    b = uv_buf_init((char *)data + done, (unsigned)(len - done));
+    int rc = uv_write(&w->req, (uv_stream_t *)&bc->tcp, &b, 1, on_command_written);
+    if (rc != 0) {
+        free(w);
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(rc));
+        return -1;
+    }
+    bc->writes_in_flight++;
+    /* The write is complete once the cb fires; the proxy-owned buffers it
+     * points at (cmd_buf, big_cmd) are not reused before the response. */
+    return 0;
+}
+
+/* --- authentication ------------------------------------------------------ */
+
+/* The auth reply for plugin with this scramble; NULL plugin name is returned
+ * when the proxy cannot answer that plugin. */
+static const char *auth_reply(struct backend_conn *bc, const char *plugin, size_t plugin_len,
+                              const uint8_t *scramble, size_t scramble_len, uint8_t *out,
+                              size_t *out_len)
+{
+    const struct session_login *login = client_session_login(bc->session);
+    bool sha2 = plugin_len == strlen(AUTH_PLUGIN_CACHING_SHA2) &&
+                memcmp(plugin, AUTH_PLUGIN_CACHING_SHA2, plugin_len) == 0;
+    if (sha2 && login->account->has_password) {
+        caching_sha2_reply(login->account->password, strlen(login->account->password), scramble,
+                           scramble_len < 20 ? scramble_len : 20, out);
+        *out_len = SHA256_LEN;
+        return AUTH_PLUGIN_CACHING_SHA2;
+    }
+    bool native = plugin_len == 0 || (plugin_len == strlen(AUTH_PLUGIN_NATIVE) &&
+                                      memcmp(plugin, AUTH_PLUGIN_NATIVE, plugin_len) == 0);
+    if (!native && !sha2)
+        return NULL;
+    if (scramble_len < 20)
+        return NULL;
+    native_password_reply(login->stage1, scramble, 20, out);
+    *out_len = SHA1_LEN;
+    return AUTH_PLUGIN_NATIVE;
+}
+
+static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, uint8_t seq)
+{
+    const struct session_login *login = client_session_login(bc->session);
+    if (len > 0 && p[0] == PACKET_ERR) {
+        struct err_packet e;
+        if (err_packet_parse(p, len, &e) == 0) {
+            bc_fail(bc, e.code, e.sqlstate, "backend refused the connection: %.*s",
+                    (int)e.message_len, (const char *)e.message);
+            return;
+        }
+    }
+    struct server_handshake hs;
+    if (server_handshake_parse(p, len, &hs) != 0) {
+        bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent a malformed handshake");
+        return;
+    }
+    uint32_t missing = (login->caps & FORMAT_CAPS) & ~hs.capabilities;
+    if (missing) {
+        bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01",
+                "backend lacks client capabilities 0x%08x that the session negotiated", missing);
+        return;
+    }
+    bc->server_thread_id = hs.connection_id;
+    bc->scramble_len = hs.scramble_len < 20 ? hs.scramble_len : 20;
+    memcpy(bc->scramble, hs.scramble, bc->scramble_len);
+
+    uint8_t reply[SHA256_LEN];
+    size_t reply_len = 0;
+    const char *plugin = auth_reply(bc, hs.auth_plugin, hs.auth_plugin_len, bc->scramble,
+                                    bc->scramble_len, reply, &reply_len);
+    if (!plugin) /* answer as native: the server may switch us to it */
+        plugin = auth_reply(bc, "", 0, bc->scramble, bc->scramble_len, reply, &reply_len);
+    if (!plugin) {
+        bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent a short scramble");
+        return;
+    }
+    uint32_t caps = (login->caps & FORMAT_CAPS) | CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 |
+                    CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+    caps |= hs.capabilities & (CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_INTERACTIVE);
+    caps |= login->caps & (CLIENT_INTERACTIVE | CLIENT_ODBC | CLIENT_IGNORE_SIGPIPE);
+    if (login->db[0])
+        caps |= CLIENT_CONNECT_WITH_DB;
+    if (login->attrs && (hs.capabilities & CLIENT_CONNECT_ATTRS))
+        caps |= CLIENT_CONNECT_ATTRS;
+    struct handshake_response_out out = {
+        .capabilities = caps,
+        .max_packet = login->max_packet ? login->max_packet : 0x40000000u,
+        .charset = login->charset,
+        .username = login->user,
+        .auth_response = reply,
+        .auth_response_len = reply_len,
+        .database = login->db[0] ? login->db : NULL,
+        .auth_plugin = plugin,
+        .attrs = (caps & CLIENT_CONNECT_ATTRS) ? login->attrs : NULL,
+        .attrs_len = (caps & CLIENT_CONNECT_ATTRS) ? login->attrs_len : 0,
+    };
+    size_t need = 128 + strlen(login->user) + strlen(login->db) + login->attrs_len;
+    free(bc->big_cmd);
+    bc->big_cmd = malloc(need);
+    size_t n = bc->big_cmd ? handshake_response_build(bc->big_cmd, need, seq + 1, &out) : 0;
+    if (n == 0) {
+        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "cannot build the login packet");
+        return;
+    }
+    bc->seq = seq + 1;
+    bc->state = BC_AUTH;
+    bc_write(bc, bc->big_cmd, n);
+}
+
+static void on_auth_packet(struct backend_conn *bc, const uint8_t *p, size_t len, uint8_t seq)
+{
+    if (len == 0) {
+        bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent an empty packet during login");
+        return;
+    }
+    if (p[0] == PACKET_OK) {
+        uv_timer_stop(&bc->timer);
+        bc->state = BC_READY;
+        client_session_backend_ready(bc->session, bc);
+        return;
+    }
+    if (p[0] == PACKET_ERR) {
+        struct err_packet e;
+        if (err_packet_parse(p, len, &e) != 0) {
+            bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent a malformed error");
+            return;
+        }
+        bc_fail(bc, e.code, e.sqlstate, "%.*s", (int)e.message_len, (const char *)e.message);
+        return;
+    }
+    if (p[0] == PACKET_EOF) {
+        struct auth_switch sw;
+        if (auth_switch_parse(p, len, &sw) != 0) {
+            bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent a malformed auth switch");
+            return;
+        }
+        uint8_t reply[SHA256_LEN];
+        size_t reply_len = 0;
+        const char *plugin =
+            auth_reply(bc, sw.plugin, sw.plugin_len, sw.data, sw.data_len, reply, &reply_len);
+        if (!plugin) {
+            bc_fail(bc, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+                    "backend asks for auth plugin '%.*s'; switchyard can log in to backends with "
+                    "mysql_native_password (or caching_sha2_password when [user.*] has a plain "
+                    "password)",
+                    (int)sw.plugin_len, sw.plugin);
+            return;
+        }
+        size_t n = raw_packet_build(bc->cmd_buf, sizeof bc->cmd_buf, seq + 1, reply, reply_len);
+        bc->seq = seq + 1;
+        bc_write(bc, bc->cmd_buf, n);
+        return;
+    }
+    if (p[0] == 0x01 && len >= 2 && p[1] == 0x03)
+        return; /* caching_sha2 fast auth succeeded: the OK follows */
+    if (p[0] == 0x01 && len >= 2 && p[1] == 0x04) {
+        bc_fail(bc, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+                "backend needs caching_sha2_password full authentication (password not cached on "
+                "the server), which needs TLS; log in once directly or use mysql_native_password");
+        return;
+    }
+    bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "unexpected packet 0x%02x during backend login", p[0]);
+}
+
+/* Connection phase: whole packets, one at a time. */
+static void process_login(struct backend_conn *bc)
+{
+    while (bc->state == BC_GREETING || bc->state == BC_AUTH) {
+        size_t wire, payload;
+        const uint8_t *p = bc->rbuf + bc->rdone;
+        size_t avail = bc->rlen - bc->rdone;
+        if (!logical_packet_span(p, avail, &wire, &payload)) {
+            if (avail == BACKEND_RBUF_SIZE)
+                bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "login packet too large");
+            break;
+        }
+        if (wire != payload + PACKET_HEADER_LEN) {
+            bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "split packet during login");
+            return;
+        }
+        bc->rdone += wire;
+        if (bc->state == BC_GREETING)
+            on_greeting(bc, p + PACKET_HEADER_LEN, payload, packet_seq(p));
+        else
+            on_auth_packet(bc, p + PACKET_HEADER_LEN, payload, packet_seq(p));
+    }
+}
+
+/* Command phase: let the tracker find where the response ends; stream those
+ * bytes to the client (or swallow them for the proxy's own commands). */
+static void process_response(struct backend_conn *bc)
+{
+    while (bc->state == BC_BUSY && bc->rdone < bc->rlen && !bc->write_pending) {
+        const uint8_t *data = bc->rbuf + bc->rdone;
+        size_t avail = bc->rlen - bc->rdone;
+        enum rt_status st;
+        size_t n = result_tracker_consume(&bc->tracker, data, avail, &st);
+        if (st == RT_BAD || st == RT_LOCAL_INFILE) {
+            bc_fail(bc, CR_SERVER_LOST, "HY000",
+                    st == RT_BAD ? "backend sent a malformed response"
+                                 : "backend asked for a LOCAL INFILE, which is not supported yet");
+            return;
+        }
+        bc->rdone += n;
+        if (bc->forwarding && n > 0 && !client_session_forward(bc->session, bc, data, n)) {
+            bc->write_pending = true;
+            stop_reading(bc);
+        }
+        if (bc->state == BC_CLOSING)
+            return; /* the client went away while we wrote to it */
+        if (st == RT_DONE) {
+            bc->state = BC_READY;
+            if (bc->rdone != bc->rlen) {
+                bc_fail(bc, CR_SERVER_LOST, "HY000", "backend sent data after the response");
+                return;
+            }
+            client_session_response_done(bc->session, bc);
+            return;
+        }
+    }
+}
+
+static void process_input(struct backend_conn *bc)
+{
+    if (bc->state == BC_GREETING || bc->state == BC_AUTH)
+        process_login(bc);
+    else if (bc->state == BC_BUSY)
+        process_response(bc);
+    else if (bc->state == BC_READY && bc->rlen > bc->rdone) {
+        /* Unsolicited bytes: the server is about to close this connection
+         * (shutdown, KILL). Drop it; the next statement reconnects. */
+        struct client_session *s = bc->session;
+        log_info("session %u: backend %s sent unsolicited data; closing that connection",
+                 client_session_id(s), bc_name(bc));
+        backend_conn_close(bc);
+        client_session_backend_failed(s, bc, 0, NULL, NULL);
+        return;
+    }
+    if (bc->state == BC_CLOSING || bc->write_pending)
+        return;
+    if (bc->rdone == bc->rlen) {
+        bc->rdone = bc->rlen = 0;
+    } else if (bc->rdone > 0) {
+        memmove(bc->rbuf, bc->rbuf + bc->rdone, bc->rlen - bc->rdone);
+        bc->rlen -= bc->rdone;
+        bc->rdone = 0;
+    }
+}
+
+void backend_conn_resume(struct backend_conn *bc)
+{
+    bc->write_pending = false;
+    if (bc->state == BC_CLOSING) {
+        bc_maybe_free(bc);
+        return;
+    }
+    process_input(bc);
+    if (bc->state != BC_CLOSING && !bc->write_pending)
+        start_reading(bc);
+}
+
+int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len, uint8_t command,
+                      bool forward)
+{
+    const struct session_login *login = client_session_login(bc->session);
+    bc->forwarding = forward;
+    bc->no_response = !command_has_response(command);
+    bc->state = BC_BUSY;
+    result_tracker_start(&bc->tracker, command, login->caps);
+    int rc = bc_write(bc, bytes, len);
+    if (rc < 0)
+        return -1;
+    if (bc->no_response) {
+        if (rc == 1 && bc->writes_in_flight == 0) {
+            bc->state = BC_READY;
+            return 1;
+        }
+        return 0;
+    }
+    start_reading(bc);
+    return bc->state == BC_CLOSING ? -1 : 0;
+}
+
+int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
+                              size_t arg_len)
+{
+    size_t total = PACKET_HEADER_LEN + 1 + arg_len;
+    uint8_t *buf = bc->cmd_buf;
+    if (arg_len + 1 >= PACKET_MAX_PAYLOAD) {
+        bc_fail(bc, ER_NET_PACKET_TOO_LARGE, "08S01", "session state statement too large");
+        return -1;
+    }
+    if (total > sizeof bc->cmd_buf) {
+        free(bc->big_cmd);
+        bc->big_cmd = malloc(total);
+        if (!bc->big_cmd) {
+            bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+            return -1;
+        }
+        buf = bc->big_cmd;
+    }
+    packet_write_header(buf, (uint32_t)(arg_len + 1), 0);
+    buf[PACKET_HEADER_LEN] = command;
+    memcpy(buf + PACKET_HEADER_LEN + 1, arg, arg_len);
+    return backend_conn_send(bc, buf, total, command, false);
+}
+
+/* --- connecting ---------------------------------------------------------- */
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct backend_conn *bc = t->data;
+    bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+            "timed out connecting to backend after %d ms; check that it is running",
+            client_session_worker(bc->session)->proxy->cfg->monitor_connect_timeout_ms);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct backend_conn *bc = req->data;
+    if (bc->state == BC_CLOSING) {
+        bc_maybe_free(bc);
+        return;
+    }
+    if (status < 0) {
+        const struct backend_config *cfg = bc_config(bc);
+        bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+                "cannot connect to backend '%s' (%s:%u): %s; check that the server is running",
+                cfg->name, cfg->host, cfg->port, uv_strerror(status));
+        return;
+    }
+    uv_tcp_nodelay(&bc->tcp, 1);
+    bc->state = BC_GREETING;
+    start_reading(bc);
+}
+
+struct backend_conn *backend_conn_open(struct client_session *s, int index)
+{
+    struct worker *w = client_session_worker(s);
+    const struct backend_config *cfg = &w->proxy->cfg->backends[index];
+    struct backend_conn *bc = calloc(1, sizeof *bc);
+    if (!bc)
+        return NULL;
+    bc->session = s;
+    bc->index = index;
+    bc->state = BC_CONNECTING;
+    uv_loop_t *loop = &w->loop;
+    uv_tcp_init(loop, &bc->tcp);
+    uv_timer_init(loop, &bc->timer);
+    bc->handles_open = 2;
+    bc->tcp.data = bc;
+    bc->timer.data = bc;
+    bc->connect_req.data = bc;
+    int rc = uv_tcp_connect(&bc->connect_req, &bc->tcp,
+                            (const struct sockaddr *)&w->proxy->backend_addr[index], on_connected);
+    if (rc != 0) {
+        log_warn("backend %s: cannot connect: %s", cfg->name, uv_strerror(rc));
+        bc->session = NULL;
+        bc->state = BC_CLOSING;
+        uv_close((uv_handle_t *)&bc->timer, on_handle_closed);
+        uv_close((uv_handle_t *)&bc->tcp, on_handle_closed);
+        return NULL;
+    }
+    uv_timer_start(&bc->timer, on_timeout, (uint64_t)w->proxy->cfg->monitor_connect_timeout_ms, 0);
+    return bc;
+}

@@ -1,0 +1,82 @@
+/* One connection from a client session to one backend, logged in as the
+ * session's account. It connects and authenticates on its own, then runs one
+ * command at a time: either the client's (response bytes streamed to the
+ * client as they arrive) or the proxy's own (session-state replay; response
+ * swallowed). Like PgBouncer's server.c: bytes are read into one buffer per
+ * connection and handed on without being copied into objects. */
+#ifndef SY_PROXY_BACKEND_CONN_H
+#define SY_PROXY_BACKEND_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "protocol/result_tracker.h"
+
+#define BACKEND_RBUF_SIZE (64 * 1024)
+
+struct client_session;
+
+enum backend_conn_state {
+    BC_CONNECTING,
+    BC_GREETING,   /* waiting for the server's handshake */
+    BC_AUTH,       /* handshake response sent, waiting for OK / switch / more data */
+    BC_READY,      /* idle, logged in */
+    BC_BUSY,       /* a command is running */
+    BC_CLOSING,
+};
+
+struct backend_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* connect + login deadline */
+    uv_connect_t connect_req;
+    uv_write_t fwd_req; /* client-bound write of rbuf bytes; one at a time */
+    int handles_open;
+    struct client_session *session;
+    int index; /* backend index in the configuration */
+    enum backend_conn_state state;
+    uint32_t server_thread_id; /* connection id on the backend */
+    uint8_t seq;               /* last sequence id during authentication */
+    uint8_t scramble[20];
+    size_t scramble_len;
+
+    bool forwarding;     /* current response goes to the client */
+    bool no_response;    /* current command gets no reply (COM_STMT_CLOSE...) */
+    bool write_pending;  /* a client-bound write references rbuf */
+    int writes_in_flight; /* backend-bound writes not completed yet */
+    bool reading;
+    size_t applied;      /* session_log entries applied here */
+    struct result_tracker tracker;
+
+    uint8_t cmd_buf[512]; /* proxy-built packets (auth, small replay commands) */
+    uint8_t *big_cmd;     /* replay commands that do not fit cmd_buf */
+
+    uint8_t rbuf[BACKEND_RBUF_SIZE];
+    size_t rlen;  /* bytes in rbuf */
+    size_t rdone; /* bytes of rbuf already handled */
+};
+
+/* Allocates and starts connecting. Completion is reported to the session with
+ * client_session_backend_ready() or client_session_backend_failed(). Returns
+ * NULL (and nothing is reported) when it cannot even start. */
+struct backend_conn *backend_conn_open(struct client_session *s, int index);
+
+/* Send a whole command packet (header included) and track its response.
+ * bytes must stay valid until the response is done when the write cannot
+ * complete at once. forward: stream the response to the client. */
+int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len, uint8_t command,
+                      bool forward);
+
+/* Build and send a proxy command (seq 0) with payload cmd + arg. */
+int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
+                              size_t arg_len);
+
+/* The client-bound write that referenced rbuf completed: go on reading. */
+void backend_conn_resume(struct backend_conn *bc);
+
+/* Close and free (asynchronously). The session pointer is dropped at once:
+ * nothing more is reported. */
+void backend_conn_close(struct backend_conn *bc);
+
+#endif

@@ -1,0 +1,52 @@
+/* A client session: the client's socket, its login, its routing state and
+ * the backend connections it opened (at most one per backend, opened on
+ * first use). It reads one command at a time, picks a backend, replays any
+ * session state that backend lacks, forwards the command's bytes unchanged
+ * and streams the response back. */
+#ifndef SY_PROXY_CLIENT_SESSION_H
+#define SY_PROXY_CLIENT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+
+struct worker;
+struct backend_conn;
+struct client_session;
+
+/* Who the session logged in as; backends get the same login. */
+struct session_login {
+    char user[CONFIG_NAME_MAX];
+    const struct user_config *account;
+    uint8_t stage1[20]; /* SHA1(password), recovered from the client's reply */
+    uint32_t caps;      /* capabilities negotiated with the client */
+    uint32_t max_packet;
+    uint8_t charset;
+    char db[256];
+    uint8_t *attrs; /* connection attributes block, passed on unchanged */
+    size_t attrs_len;
+};
+
+void client_session_accept(struct worker *w, uv_stream_t *server);
+void client_session_close_all(struct worker *w);
+
+const struct session_login *client_session_login(const struct client_session *s);
+struct worker *client_session_worker(const struct client_session *s);
+uint32_t client_session_id(const struct client_session *s);
+
+/* Reports from backend connections. */
+void client_session_backend_ready(struct client_session *s, struct backend_conn *bc);
+void client_session_backend_failed(struct client_session *s, struct backend_conn *bc, uint16_t code,
+                                   const char *sqlstate, const char *message);
+/* Stream response bytes to the client. Returns true when they were written at
+ * once; false when the write is pending on bc's behalf (bc stops reading and
+ * backend_conn_resume() is called when it completes). */
+bool client_session_forward(struct client_session *s, struct backend_conn *bc, const uint8_t *data,
+                            size_t len);
+/* The response tracked by bc->tracker has ended. */
+void client_session_response_done(struct client_session *s, struct backend_conn *bc);
+
+#endif

@@ -1,0 +1,120 @@
+#include "proxy/worker.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy/client_session.h"
+#include "proxy/log.h"
+
+/* libuv cannot set SO_REUSEPORT, so the socket is made by hand and handed to
+ * uv_tcp_open: every worker binds the same address and the kernel spreads
+ * new connections across them. */
+static int listen_socket(const char *host, uint16_t port)
+{
+    char service[8];
+    snprintf(service, sizeof service, "%u", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        log_error("cannot resolve listen address %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_error("socket: %s", strerror(errno));
+        freeaddrinfo(res);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        log_error("cannot listen on %s:%u: %s", host, port, strerror(errno));
+        close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct worker *w = server->data;
+    if (status < 0) {
+        log_warn("accept failed: %s", uv_strerror(status));
+        return;
+    }
+    client_session_accept(w, server);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    w->stopping = 1;
+    uv_close((uv_handle_t *)&w->listener, NULL);
+    uv_close((uv_handle_t *)&w->stop_async, NULL);
+    client_session_close_all(w);
+}
+
+int worker_init(struct worker *w, int index, struct proxy *proxy)
+{
+    memset(w, 0, sizeof *w);
+    w->index = index;
+    w->proxy = proxy;
+    wrr_init(&w->wrr);
+    int fd = listen_socket(proxy->cfg->listen_host, proxy->cfg->listen_port);
+    if (fd < 0)
+        return -1;
+    int rc = uv_loop_init(&w->loop);
+    if (rc == 0)
+        rc = uv_tcp_init(&w->loop, &w->listener);
+    if (rc == 0)
+        rc = uv_tcp_open(&w->listener, fd);
+    if (rc == 0) {
+        w->listener.data = w;
+        rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
+    }
+    if (rc == 0)
+        rc = uv_async_init(&w->loop, &w->stop_async, on_stop);
+    if (rc != 0) {
+        log_error("worker %d: %s", index, uv_strerror(rc));
+        close(fd);
+        return -1;
+    }
+    w->stop_async.data = w;
+    return 0;
+}
+
+static void worker_main(void *arg)
+{
+    struct worker *w = arg;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->topology)
+        topology_release(w->topology);
+    w->topology = NULL;
+    uv_loop_close(&w->loop);
+}
+
+int worker_start(struct worker *w)
+{
+    int rc = uv_thread_create(&w->thread, worker_main, w);
+    if (rc != 0)
+        log_error("worker %d: cannot start thread: %s", w->index, uv_strerror(rc));
+    return rc == 0 ? 0 : -1;
+}
+
+void worker_stop(struct worker *w) { uv_async_send(&w->stop_async); }
+
+void worker_join(struct worker *w) { uv_thread_join(&w->thread); }
+
+struct topology *worker_topology(struct worker *w)
+{
+    return topology_refresh(&w->proxy->topology, &w->topology);
+}

@@ -1,0 +1,38 @@
+/* A worker: one thread, one uv_loop, its own SO_REUSEPORT listener. It owns
+ * its sessions and their backend connections, so the data path takes no
+ * locks. */
+#ifndef SY_PROXY_WORKER_H
+#define SY_PROXY_WORKER_H
+
+#include <uv.h>
+
+#include "proxy/proxy.h"
+#include "router/replica_select.h"
+
+struct client_session;
+
+struct worker {
+    int index;
+    struct proxy *proxy;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_tcp_t listener;
+    uv_async_t stop_async;
+    struct topology *topology; /* this worker's reference to the newest snapshot */
+    struct wrr_state wrr;      /* replica rotation shared by this worker's sessions */
+    struct client_session *sessions; /* intrusive list, for shutdown */
+    int stopping;
+};
+
+/* Creates the listening socket (so bind errors are reported before any
+ * thread starts) and the loop. Returns 0, or -1 after logging why. */
+int worker_init(struct worker *w, int index, struct proxy *proxy);
+int worker_start(struct worker *w);
+/* Asks the worker to close its listener and sessions; thread-safe. */
+void worker_stop(struct worker *w);
+void worker_join(struct worker *w);
+
+/* The snapshot to route with now. */
+struct topology *worker_topology(struct worker *w);
+
+#endif

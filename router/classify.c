@@ -1,0 +1,738 @@
+/* SQL classifier. One forward pass over the tokens of sql_lexer with a
+ * window of the two previous tokens; a small state machine per statement.
+ * Read only when the statement is a SELECT/SHOW/EXPLAIN-like read and no
+ * write marker (locking clause, INTO, session functions...) appears in it.
+ * Everything unknown is a write. */
+#include "router/classify.h"
+
+#include "router/sql_lexer.h"
+
+static const char R_SELECT[] = "plain SELECT";
+static const char R_EXPLAIN[] = "EXPLAIN SELECT";
+static const char R_DESCRIBE[] = "DESCRIBE table";
+static const char R_SHOW[] = "SHOW";
+static const char R_SHOW_SESSION[] = "SHOW of session or server state";
+static const char R_FOR_UPDATE[] = "SELECT ... FOR UPDATE";
+static const char R_FOR_SHARE[] = "SELECT ... FOR SHARE";
+static const char R_LOCK_SHARE[] = "SELECT ... LOCK IN SHARE MODE";
+static const char R_INTO[] = "SELECT ... INTO";
+static const char R_LAST_INSERT_ID[] = "LAST_INSERT_ID()";
+static const char R_NAMED_LOCK[] = "named lock function";
+static const char R_FOUND_ROWS[] = "FOUND_ROWS()";
+static const char R_CALC_FOUND_ROWS[] = "SQL_CALC_FOUND_ROWS";
+static const char R_ROW_COUNT[] = "ROW_COUNT()";
+static const char R_CONNECTION_ID[] = "CONNECTION_ID()";
+static const char R_REPL_WAIT[] = "replication wait function";
+static const char R_USER_VAR[] = "user variable assignment";
+static const char R_SEQUENCE[] = "sequence";
+static const char R_SESSION_VAR[] = "session-specific variable";
+static const char R_SESSION_SET[] = "session SET";
+static const char R_GLOBAL_SET[] = "global SET";
+static const char R_SET[] = "SET";
+static const char R_USE[] = "USE";
+static const char R_BEGIN[] = "BEGIN";
+static const char R_TEMP[] = "CREATE TEMPORARY TABLE";
+static const char R_LOCK[] = "LOCK TABLES";
+static const char R_UNLOCK[] = "UNLOCK TABLES";
+static const char R_EXPLAIN_WRITE[] = "EXPLAIN of a write";
+static const char R_WRITE[] = "write statement";
+static const char R_UNKNOWN[] = "unknown statement";
+static const char R_UNPARSABLE[] = "unparsable";
+static const char R_HINT[] = "hint";
+static const char R_MULTI_WRITE[] = "multi-statement with a write";
+static const char R_MULTI_READ[] = "multi-statement of reads";
+static const char R_EMPTY[] = "empty statement";
+
+/* Flags that make the proxy's bookkeeping depend on the primary: a replica
+ * hint does not override them. */
+#define STATEFUL_FLAGS                                                                           \
+    (CLS_SESSION_STATE | CLS_USE | CLS_BEGIN | CLS_READ_ONLY_TRX | CLS_TEMP_TABLE |              \
+     CLS_LOCK_TABLES | CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_AUTOCOMMIT | CLS_SET_GLOBAL)
+
+enum stmt_kind {
+    SK_EMPTY,    /* no token yet */
+    SK_LEAD,     /* only leading '(' so far */
+    SK_SELECT,   /* SELECT: read unless a marker shows up */
+    SK_WITH,     /* WITH: inside the CTE list */
+    SK_SHOW,
+    SK_EXPLAIN,  /* EXPLAIN/DESCRIBE: waiting for what is explained */
+    SK_DESCRIBE, /* DESCRIBE table: read */
+    SK_SET,
+    SK_SET_STMT, /* SET STATEMENT ...: waiting for FOR */
+    SK_BEGIN,
+    SK_START,
+    SK_CREATE,
+    SK_LOCK,
+    SK_UNLOCK,
+    SK_FLUSH,
+    SK_WRITE, /* decided: a write; only flags are still collected */
+};
+
+enum { SCOPE_NONE, SCOPE_SESSION, SCOPE_GLOBAL };
+
+/* What a handler did with a token. */
+enum step { STEP_ADVANCE, STEP_STARTED, STEP_RESET };
+
+struct stmt {
+    enum stmt_kind kind;
+    unsigned ntok; /* tokens after the deciding keyword */
+    int depth;     /* parentheses (WITH, SET) */
+    int sub;       /* kind-specific state */
+    bool read_kind;
+    bool explain;
+    const char *reason;
+    const char *marker; /* first write marker inside a read-like statement */
+    uint32_t flags;
+    struct sql_token w0, w1; /* previous token, and the one before */
+    int scope;               /* SET: carried GLOBAL/SESSION keyword */
+    bool set_session, set_global, set_autocommit;
+};
+
+struct summary {
+    unsigned nstmts, nwrites;
+    bool multi, after_semicolon;
+    uint32_t flags;
+    const char *first_read, *first_write;
+};
+
+static bool kw_any(const struct sql_token *t, const char *const *words)
+{
+    for (; *words != NULL; words++) {
+        if (sql_tok_kw(t, *words))
+            return true;
+    }
+    return false;
+}
+
+static void stmt_reset(struct stmt *st)
+{
+    *st = (struct stmt){0};
+    st->kind = SK_EMPTY;
+    st->reason = R_UNKNOWN;
+}
+
+static void set_kind(struct stmt *st, enum stmt_kind k, bool read_kind, const char *reason)
+{
+    st->kind = k;
+    st->read_kind = read_kind;
+    st->reason = reason;
+    st->ntok = 0;
+    st->sub = 0;
+    st->depth = 0;
+}
+
+static enum step to_write(struct stmt *st, const char *reason)
+{
+    set_kind(st, SK_WRITE, false, reason);
+    return STEP_ADVANCE;
+}
+
+/* ---- write markers, looked for in every statement ---- */
+
+static void mark(struct stmt *st, const char *reason)
+{
+    if (st->marker == NULL)
+        st->marker = reason;
+}
+
+struct fn_rule {
+    const char *name;
+    const char *reason;
+    uint32_t flags;
+};
+
+static const struct fn_rule fn_rules[] = {
+    {"LAST_INSERT_ID", R_LAST_INSERT_ID, 0},
+    {"GET_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
+    {"RELEASE_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
+    {"RELEASE_ALL_LOCKS", R_NAMED_LOCK, CLS_NAMED_LOCK},
+    {"IS_FREE_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
+    {"IS_USED_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
+    {"FOUND_ROWS", R_FOUND_ROWS, 0},
+    {"ROW_COUNT", R_ROW_COUNT, 0},
+    {"NEXTVAL", R_SEQUENCE, 0},
+    {"LASTVAL", R_SEQUENCE, 0},
+    {"SETVAL", R_SEQUENCE, 0},
+    {"MASTER_POS_WAIT", R_REPL_WAIT, 0},
+    {"MASTER_GTID_WAIT", R_REPL_WAIT, 0},
+    {"SOURCE_POS_WAIT", R_REPL_WAIT, 0},
+    {"CONNECTION_ID", R_CONNECTION_ID, 0},
+};
+
+/* '(' after a name: a call. A quoted name or one after a dot may be a stored
+ * function of the same name; treating it as the built-in only costs load. */
+static void scan_call(struct stmt *st)
+{
+    const struct sql_token *n = &st->w0;
+    if (n->kind != SQL_TOK_WORD && n->kind != SQL_TOK_QUOTED && n->kind != SQL_TOK_STRING)
+        return;
+    for (size_t i = 0; i < sizeof fn_rules / sizeof fn_rules[0]; i++) {
+        if (sql_text_eq(n->text, n->len, fn_rules[i].name)) {
+            mark(st, fn_rules[i].reason);
+            st->flags |= fn_rules[i].flags;
+            return;
+        }
+    }
+}
+
+/* Split @@[scope.]name into its scope and name. */
+static int sysvar_scope(const struct sql_token *t, const char **name, size_t *len)
+{
+    size_t dot = 0;
+    while (dot < t->len && t->text[dot] != '.')
+        dot++;
+    *name = t->text;
+    *len = t->len;
+    if (dot == t->len)
+        return SCOPE_NONE;
+    *name = t->text + dot + 1;
+    *len = t->len - dot - 1;
+    if (sql_text_eq(t->text, dot, "SESSION") || sql_text_eq(t->text, dot, "LOCAL"))
+        return SCOPE_SESSION;
+    return SCOPE_GLOBAL; /* GLOBAL, or a structured (key cache) variable: global only */
+}
+
+/* Variables whose value belongs to this connection's last statement. */
+static bool sysvar_session_specific(const struct sql_token *t)
+{
+    static const char *const names[] = {"LAST_INSERT_ID", "IDENTITY", "LAST_GTID",
+                                        "WARNING_COUNT", "ERROR_COUNT", NULL};
+    const char *name;
+    size_t len;
+    (void)sysvar_scope(t, &name, &len);
+    for (size_t i = 0; names[i] != NULL; i++) {
+        if (sql_text_eq(name, len, names[i]))
+            return true;
+    }
+    return false;
+}
+
+static void scan_word(struct stmt *st, const struct sql_token *t)
+{
+    if (sql_tok_kw(t, "INTO"))
+        mark(st, R_INTO);
+    else if (sql_tok_kw(t, "SQL_CALC_FOUND_ROWS"))
+        mark(st, R_CALC_FOUND_ROWS);
+    else if (sql_tok_kw(t, "UPDATE") && sql_tok_kw(&st->w0, "FOR"))
+        mark(st, R_FOR_UPDATE);
+    else if (sql_tok_kw(t, "SHARE") && sql_tok_kw(&st->w0, "FOR"))
+        mark(st, R_FOR_SHARE);
+    else if (sql_tok_kw(t, "IN") && sql_tok_kw(&st->w0, "LOCK"))
+        mark(st, R_LOCK_SHARE);
+    else if (sql_tok_kw(t, "FOR") && sql_tok_kw(&st->w0, "VALUE") &&
+             (sql_tok_kw(&st->w1, "NEXT") || sql_tok_kw(&st->w1, "PREVIOUS")))
+        mark(st, R_SEQUENCE);
+}
+
+static void scan_markers(struct stmt *st, const struct sql_token *t)
+{
+    switch (t->kind) {
+    case SQL_TOK_WORD:
+        scan_word(st, t);
+        break;
+    case SQL_TOK_SYS_VAR:
+        if (sysvar_session_specific(t))
+            mark(st, R_SESSION_VAR);
+        break;
+    case SQL_TOK_PUNCT:
+        if (t->len == 2) /* ":=" only assigns variables */
+            mark(st, R_USER_VAR);
+        else if (t->text[0] == '(')
+            scan_call(st);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- first keyword ---- */
+
+static const char *const write_words[] = {
+    "INSERT",  "UPDATE",   "DELETE",   "REPLACE",    "ALTER",    "DROP",      "TRUNCATE",
+    "RENAME",  "CALL",     "LOAD",     "HANDLER",    "GRANT",    "REVOKE",    "COMMIT",
+    "ROLLBACK", "SAVEPOINT", "RELEASE", "XA",        "PREPARE",  "EXECUTE",   "DEALLOCATE",
+    "DO",      "OPTIMIZE", "REPAIR",   "CHECK",      "CHECKSUM", "ANALYZE",   "RESET",
+    "PURGE",   "KILL",     "INSTALL",  "UNINSTALL",  "SIGNAL",   "RESIGNAL",  "CHANGE",
+    "STOP",    "BINLOG",   "VALUES",   "BACKUP",     "CACHE",    "SHUTDOWN",  "GET",
+    NULL};
+
+struct first_rule {
+    const char *word;
+    enum stmt_kind kind;
+    bool read_kind;
+    const char *reason;
+    uint32_t flags;
+};
+
+static const struct first_rule first_rules[] = {
+    {"SELECT", SK_SELECT, true, R_SELECT, 0},
+    {"WITH", SK_WITH, false, R_UNKNOWN, 0},
+    {"SHOW", SK_SHOW, true, R_SHOW, 0},
+    {"EXPLAIN", SK_EXPLAIN, false, R_UNKNOWN, 0},
+    {"DESCRIBE", SK_EXPLAIN, false, R_UNKNOWN, 0},
+    {"DESC", SK_EXPLAIN, false, R_UNKNOWN, 0},
+    {"SET", SK_SET, false, R_SET, 0},
+    {"USE", SK_WRITE, false, R_USE, CLS_USE | CLS_SESSION_STATE},
+    {"BEGIN", SK_BEGIN, false, R_BEGIN, CLS_BEGIN},
+    {"START", SK_START, false, R_WRITE, 0},
+    {"CREATE", SK_CREATE, false, R_WRITE, 0},
+    {"LOCK", SK_LOCK, false, R_WRITE, 0},
+    {"UNLOCK", SK_UNLOCK, false, R_WRITE, 0},
+    {"FLUSH", SK_FLUSH, false, R_WRITE, 0},
+};
+
+static enum step start_kind(struct stmt *st, const struct sql_token *t)
+{
+    if (sql_tok_punct(t, '(')) {
+        st->kind = SK_LEAD;
+        return STEP_STARTED;
+    }
+    for (size_t i = 0; i < sizeof first_rules / sizeof first_rules[0]; i++) {
+        const struct first_rule *r = &first_rules[i];
+        if (sql_tok_kw(t, r->word)) {
+            set_kind(st, r->kind, r->read_kind, r->reason);
+            st->flags |= r->flags;
+            return STEP_STARTED;
+        }
+    }
+    set_kind(st, SK_WRITE, false, kw_any(t, write_words) ? R_WRITE : R_UNKNOWN);
+    return STEP_STARTED;
+}
+
+/* ---- WITH [RECURSIVE] name [(cols)] AS (body) [, ...] main-statement ---- */
+
+enum { W_NAME, W_AFTER_NAME, W_COLS, W_AS, W_BODY, W_AFTER_BODY };
+
+/* Track a parenthesised run; true when it closed back to depth 0. */
+static bool paren_closed(struct stmt *st, const struct sql_token *t)
+{
+    if (sql_tok_punct(t, '('))
+        st->depth++;
+    else if (sql_tok_punct(t, ')'))
+        st->depth--;
+    return st->depth <= 0;
+}
+
+static enum step with_main(struct stmt *st, const struct sql_token *t)
+{
+    static const char *const dml[] = {"UPDATE", "DELETE", "INSERT", "REPLACE", NULL};
+    if (sql_tok_punct(t, ','))
+        st->sub = W_NAME;
+    else if (sql_tok_kw(t, "SELECT") || sql_tok_punct(t, '('))
+        set_kind(st, SK_SELECT, true, R_SELECT);
+    else
+        return to_write(st, kw_any(t, dml) ? R_WRITE : R_UNKNOWN);
+    return STEP_ADVANCE;
+}
+
+static enum step feed_with(struct stmt *st, const struct sql_token *t)
+{
+    bool open = sql_tok_punct(t, '(');
+    switch (st->sub) {
+    case W_NAME:
+        if (sql_tok_kw(t, "RECURSIVE"))
+            return STEP_ADVANCE;
+        if (t->kind != SQL_TOK_WORD && t->kind != SQL_TOK_QUOTED)
+            return to_write(st, R_UNKNOWN);
+        st->sub = W_AFTER_NAME;
+        return STEP_ADVANCE;
+    case W_AFTER_NAME:
+        if (!open && !sql_tok_kw(t, "AS"))
+            return to_write(st, R_UNKNOWN);
+        st->depth = open ? 1 : 0;
+        st->sub = open ? W_COLS : W_AS;
+        return STEP_ADVANCE;
+    case W_AS:
+        if (!open)
+            return to_write(st, R_UNKNOWN);
+        st->depth = 1;
+        st->sub = W_BODY;
+        return STEP_ADVANCE;
+    case W_COLS:
+    case W_BODY:
+        if (paren_closed(st, t))
+            st->sub = st->sub == W_COLS ? W_AFTER_NAME : W_AFTER_BODY;
+        return STEP_ADVANCE;
+    default:
+        return with_main(st, t);
+    }
+}
+
+/* ---- SHOW ---- */
+
+/* SHOW statements about this session or this particular server. */
+static const char *const show_primary_words[] = {
+    "WARNINGS", "ERRORS", "COUNT",   "PROCESSLIST", "STATUS",   "VARIABLES", "PROFILE",
+    "PROFILES", "MASTER", "BINLOG",  "BINARY",      "REPLICA",  "SLAVE",     "RELAYLOG",
+    "ALL",      "EXPLAIN", "ANALYZE", "SESSION",    "LOCAL",    NULL};
+
+enum { SH_NONE, SH_FULL, SH_CREATE };
+
+static enum step feed_show(struct stmt *st, const struct sql_token *t)
+{
+    bool primary = false;
+    if (st->ntok == 0) {
+        primary = kw_any(t, show_primary_words);
+        st->sub = sql_tok_kw(t, "FULL") ? SH_FULL : sql_tok_kw(t, "CREATE") ? SH_CREATE : SH_NONE;
+    } else if (st->ntok == 1) {
+        primary = (st->sub == SH_FULL && sql_tok_kw(t, "PROCESSLIST")) ||
+                  (st->sub == SH_CREATE && sql_tok_kw(t, "TEMPORARY"));
+    }
+    if (primary) {
+        st->read_kind = false;
+        st->reason = R_SHOW_SESSION;
+    }
+    return STEP_ADVANCE;
+}
+
+/* ---- EXPLAIN / DESCRIBE ---- */
+
+enum { E_START, E_FORMAT_EQ, E_FORMAT_VALUE };
+
+static enum step explain_target(struct stmt *st, const struct sql_token *t)
+{
+    static const char *const dml[] = {"UPDATE", "DELETE", "INSERT", "REPLACE", NULL};
+    if (sql_tok_kw(t, "EXTENDED") || sql_tok_kw(t, "PARTITIONS"))
+        return STEP_ADVANCE;
+    if (sql_tok_kw(t, "FORMAT")) {
+        st->sub = E_FORMAT_EQ;
+        return STEP_ADVANCE;
+    }
+    if (sql_tok_kw(t, "SELECT") || sql_tok_kw(t, "WITH") || sql_tok_punct(t, '(')) {
+        st->explain = true;
+        return start_kind(st, t);
+    }
+    if (kw_any(t, dml) || sql_tok_kw(t, "ANALYZE") || sql_tok_kw(t, "FOR"))
+        return to_write(st, R_EXPLAIN_WRITE);
+    if (t->kind == SQL_TOK_WORD || t->kind == SQL_TOK_QUOTED) {
+        set_kind(st, SK_DESCRIBE, true, R_DESCRIBE);
+        return STEP_ADVANCE;
+    }
+    return to_write(st, R_UNKNOWN);
+}
+
+static enum step feed_explain(struct stmt *st, const struct sql_token *t)
+{
+    switch (st->sub) {
+    case E_FORMAT_EQ:
+        if (!sql_tok_punct(t, '='))
+            return to_write(st, R_UNKNOWN);
+        st->sub = E_FORMAT_VALUE;
+        return STEP_ADVANCE;
+    case E_FORMAT_VALUE:
+        if (t->kind != SQL_TOK_WORD && t->kind != SQL_TOK_STRING)
+            return to_write(st, R_UNKNOWN);
+        st->sub = E_START;
+        return STEP_ADVANCE;
+    default:
+        return explain_target(st, t);
+    }
+}
+
+/* ---- SET ---- */
+
+enum { S_ITEM, S_VALUE };
+
+static void set_var(struct stmt *st, bool global, bool autocommit)
+{
+    if (global) {
+        st->set_global = true;
+    } else {
+        st->set_session = true;
+        st->set_autocommit |= autocommit;
+    }
+    st->sub = S_VALUE;
+}
+
+/* Start of one assignment: [GLOBAL|SESSION|LOCAL] name, @@[scope.]name,
+ * @user, NAMES, CHARACTER SET, CHARSET, [scope] TRANSACTION. A scope keyword
+ * carries over to the following assignments, as in the server. */
+static enum step set_item(struct stmt *st, const struct sql_token *t)
+{
+    const char *name;
+    size_t len;
+    if (t->kind == SQL_TOK_USER_VAR) {
+        set_var(st, false, false);
+    } else if (t->kind == SQL_TOK_SYS_VAR) {
+        int scope = sysvar_scope(t, &name, &len);
+        set_var(st, scope == SCOPE_GLOBAL, sql_text_eq(name, len, "AUTOCOMMIT"));
+    } else if (t->kind != SQL_TOK_WORD || t->after_dot) {
+        return to_write(st, R_UNKNOWN);
+    } else if (sql_tok_kw(t, "GLOBAL") || sql_tok_kw(t, "PERSIST") || sql_tok_kw(t, "PERSIST_ONLY")) {
+        st->scope = SCOPE_GLOBAL;
+    } else if (sql_tok_kw(t, "SESSION") || sql_tok_kw(t, "LOCAL")) {
+        st->scope = SCOPE_SESSION;
+    } else if (sql_tok_kw(t, "TRANSACTION")) {
+        if (st->scope != SCOPE_NONE)
+            set_var(st, st->scope == SCOPE_GLOBAL, false);
+        st->sub = S_VALUE; /* plain SET TRANSACTION: next transaction only */
+    } else if (sql_tok_kw(t, "NAMES") || sql_tok_kw(t, "CHARSET") || sql_tok_kw(t, "CHARACTER")) {
+        set_var(st, false, false);
+    } else {
+        set_var(st, st->scope == SCOPE_GLOBAL, sql_tok_kw(t, "AUTOCOMMIT"));
+    }
+    return STEP_ADVANCE;
+}
+
+static enum step feed_set(struct stmt *st, const struct sql_token *t)
+{
+    if (st->ntok == 0) {
+        if (sql_tok_kw(t, "STATEMENT")) {
+            set_kind(st, SK_SET_STMT, false, R_UNKNOWN);
+            return STEP_ADVANCE;
+        }
+        if (sql_tok_kw(t, "PASSWORD") || sql_tok_kw(t, "ROLE") || sql_tok_kw(t, "DEFAULT") ||
+            sql_tok_kw(t, "TRANSACTION"))
+            return to_write(st, R_SET);
+    }
+    if (st->sub == S_ITEM)
+        return set_item(st, t);
+    if (sql_tok_punct(t, '('))
+        st->depth++;
+    else if (sql_tok_punct(t, ')') && st->depth > 0)
+        st->depth--;
+    else if (sql_tok_punct(t, ',') && st->depth == 0)
+        st->sub = S_ITEM;
+    return STEP_ADVANCE;
+}
+
+/* SET STATEMENT var=value[, ...] FOR stmt: the per-statement variables are
+ * not session state; what counts is the statement after FOR. */
+static enum step feed_set_stmt(struct stmt *st, const struct sql_token *t)
+{
+    if (st->depth == 0 && sql_tok_kw(t, "FOR")) {
+        set_kind(st, SK_EMPTY, false, R_UNKNOWN);
+        return STEP_RESET;
+    }
+    if (sql_tok_punct(t, '('))
+        st->depth++;
+    else if (sql_tok_punct(t, ')') && st->depth > 0)
+        st->depth--;
+    return STEP_ADVANCE;
+}
+
+/* ---- transaction and lock statements ---- */
+
+static enum step feed_begin(struct stmt *st, const struct sql_token *t)
+{
+    if (st->ntok == 0 && sql_tok_kw(t, "NOT")) { /* BEGIN NOT ATOMIC: a compound statement */
+        st->flags &= ~CLS_BEGIN;
+        st->reason = R_WRITE;
+    }
+    return STEP_ADVANCE;
+}
+
+static enum step feed_start(struct stmt *st, const struct sql_token *t)
+{
+    if (st->ntok == 0 && sql_tok_kw(t, "TRANSACTION")) {
+        st->flags |= CLS_BEGIN;
+        st->reason = R_BEGIN;
+    } else if ((st->flags & CLS_BEGIN) && sql_tok_kw(t, "ONLY") && sql_tok_kw(&st->w0, "READ")) {
+        st->flags |= CLS_READ_ONLY_TRX;
+    }
+    return STEP_ADVANCE;
+}
+
+/* CREATE [OR REPLACE] TEMPORARY ... */
+static enum step feed_create(struct stmt *st, const struct sql_token *t)
+{
+    bool temp = sql_tok_kw(t, "TEMPORARY") &&
+                (st->ntok == 0 ||
+                 (st->ntok == 2 && sql_tok_kw(&st->w0, "REPLACE") && sql_tok_kw(&st->w1, "OR")));
+    if (temp) {
+        st->flags |= CLS_TEMP_TABLE;
+        st->reason = R_TEMP;
+    }
+    return STEP_ADVANCE;
+}
+
+static enum step feed_lock(struct stmt *st, const struct sql_token *t, bool lock)
+{
+    if (st->ntok == 0 && (sql_tok_kw(t, "TABLES") || sql_tok_kw(t, "TABLE"))) {
+        st->flags |= lock ? CLS_LOCK_TABLES : CLS_UNLOCK_TABLES;
+        st->reason = lock ? R_LOCK : R_UNLOCK;
+    }
+    return STEP_ADVANCE;
+}
+
+/* FLUSH TABLES ... WITH READ LOCK / FOR EXPORT hold locks until UNLOCK
+ * TABLES, exactly like LOCK TABLES. */
+static enum step feed_flush(struct stmt *st, const struct sql_token *t)
+{
+    bool ftwrl = sql_tok_kw(t, "LOCK") && sql_tok_kw(&st->w0, "READ") && sql_tok_kw(&st->w1, "WITH");
+    bool export = sql_tok_kw(t, "EXPORT") && sql_tok_kw(&st->w0, "FOR");
+    if (ftwrl || export) {
+        st->flags |= CLS_LOCK_TABLES;
+        st->reason = R_LOCK;
+    }
+    return STEP_ADVANCE;
+}
+
+static enum step dispatch(struct stmt *st, const struct sql_token *t)
+{
+    switch (st->kind) {
+    case SK_EMPTY:
+    case SK_LEAD:
+        return start_kind(st, t);
+    case SK_WITH:
+        return feed_with(st, t);
+    case SK_SHOW:
+        return feed_show(st, t);
+    case SK_EXPLAIN:
+        return feed_explain(st, t);
+    case SK_SET:
+        return feed_set(st, t);
+    case SK_SET_STMT:
+        return feed_set_stmt(st, t);
+    case SK_BEGIN:
+        return feed_begin(st, t);
+    case SK_START:
+        return feed_start(st, t);
+    case SK_CREATE:
+        return feed_create(st, t);
+    case SK_LOCK:
+    case SK_UNLOCK:
+        return feed_lock(st, t, st->kind == SK_LOCK);
+    case SK_FLUSH:
+        return feed_flush(st, t);
+    default:
+        return STEP_ADVANCE;
+    }
+}
+
+static void feed(struct stmt *st, const struct sql_token *t)
+{
+    static const struct sql_token none = {0};
+    scan_markers(st, t);
+    enum step s = dispatch(st, t);
+    if (s == STEP_ADVANCE)
+        st->ntok++;
+    st->w1 = s == STEP_RESET ? none : st->w0;
+    st->w0 = s == STEP_RESET ? none : *t;
+}
+
+/* ---- per statement and whole text ---- */
+
+static void finish_set(const struct stmt *st, uint32_t *flags, const char **reason)
+{
+    if (st->set_global) {
+        *flags |= CLS_SET_GLOBAL;
+        *reason = R_GLOBAL_SET;
+    } else if (st->set_session) {
+        *flags |= CLS_SESSION_STATE;
+        *reason = R_SESSION_SET;
+    }
+    if (st->set_autocommit)
+        *flags |= CLS_AUTOCOMMIT;
+}
+
+/* Decide one statement and add it to the summary. */
+static void stmt_finish(const struct stmt *st, struct summary *sum)
+{
+    const char *reason = st->reason;
+    uint32_t flags = st->flags;
+    bool read = st->read_kind;
+    if (st->kind == SK_EMPTY)
+        return;
+    if (st->kind == SK_SET)
+        finish_set(st, &flags, &reason);
+    if ((st->kind == SK_SHOW || st->kind == SK_SET) && st->ntok == 0) {
+        read = false;
+        reason = R_UNKNOWN;
+    }
+    if (read && st->marker != NULL) {
+        read = false;
+        reason = st->marker;
+    } else if (read && st->explain) {
+        reason = R_EXPLAIN;
+    }
+    sum->nstmts++;
+    sum->flags |= flags;
+    if (!read) {
+        sum->nwrites++;
+        if (sum->first_write == NULL)
+            sum->first_write = reason;
+    } else if (sum->first_read == NULL) {
+        sum->first_read = reason;
+    }
+}
+
+static void summarize(const struct summary *sum, uint32_t hints, struct classification *out)
+{
+    out->flags = sum->flags | hints | (sum->multi ? CLS_MULTI : 0);
+    if (sum->nstmts == 0) {
+        out->is_read = false;
+        out->reason = R_EMPTY;
+        return;
+    }
+    out->is_read = sum->nwrites == 0;
+    if (sum->multi)
+        out->reason = out->is_read ? R_MULTI_READ : R_MULTI_WRITE;
+    else
+        out->reason = out->is_read ? sum->first_read : sum->first_write;
+    if (hints & CLS_HINT_PRIMARY) {
+        out->is_read = false;
+        out->reason = R_HINT;
+    } else if ((hints & CLS_HINT_REPLICA) && !(out->flags & STATEFUL_FLAGS)) {
+        out->is_read = true;
+        out->reason = R_HINT;
+    }
+}
+
+/* One lexing of the text under the given lexer mode. */
+static void classify_pass(const char *sql, size_t len, unsigned mode, struct classification *out,
+                          unsigned *ambiguity)
+{
+    struct sql_lexer lx;
+    struct sql_token t;
+    struct stmt st;
+    struct summary sum = {0};
+    sql_lexer_init(&lx, sql, len, mode);
+    stmt_reset(&st);
+    for (sql_lexer_next(&lx, &t); t.kind != SQL_TOK_EOF; sql_lexer_next(&lx, &t)) {
+        if (t.kind == SQL_TOK_ERROR) {
+            out->is_read = false;
+            out->flags = sum.flags | st.flags | lx.hints | (sum.multi ? CLS_MULTI : 0);
+            out->reason = R_UNPARSABLE;
+            *ambiguity = lx.ambiguity;
+            return;
+        }
+        sum.multi |= sum.after_semicolon;
+        if (sql_tok_punct(&t, ';')) {
+            stmt_finish(&st, &sum);
+            stmt_reset(&st);
+            sum.after_semicolon = true;
+        } else {
+            feed(&st, &t);
+        }
+    }
+    stmt_finish(&st, &sum);
+    *ambiguity = lx.ambiguity;
+    summarize(&sum, lx.hints, out);
+}
+
+/* A read must stay a read under every server setting that changes how the
+ * text lexes (NO_BACKSLASH_ESCAPES; versioned or MariaDB-only executable
+ * comments). Interpretations that do not lex at all are ignored: a server in
+ * that mode rejects the statement, so it cannot write anything. */
+void classify_query(const char *sql, size_t len, struct classification *out)
+{
+    unsigned amb = 0, unused;
+    if (out == NULL)
+        return;
+    classify_pass(sql, len, 0, out, &amb);
+    if (!out->is_read || amb == 0)
+        return;
+    for (unsigned mode = 1; mode <= (SQL_LEX_NO_BACKSLASH | SQL_LEX_EXEC_COMMENT); mode++) {
+        struct classification alt;
+        if ((mode & ~amb) != 0)
+            continue;
+        classify_pass(sql, len, mode, &alt, &unused);
+        if (alt.reason == R_UNPARSABLE || alt.is_read)
+            continue;
+        out->is_read = false;
+        out->reason = alt.reason;
+        out->flags |= alt.flags;
+        return;
+    }
+}

@@ -1,0 +1,38 @@
+/* SQL classifier: reads statement text as a lexer would and decides whether
+ * it may run on a replica. Anything it does not understand is a write: a
+ * wrong "read" is a correctness bug, a wrong "write" only costs load. */
+#ifndef SY_ROUTER_CLASSIFY_H
+#define SY_ROUTER_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Flags describing what a statement does beyond read/write. */
+#define CLS_HINT_PRIMARY 0x0001u   /* comment hint route=primary */
+#define CLS_HINT_REPLICA 0x0002u   /* comment hint route=replica */
+#define CLS_SESSION_STATE 0x0004u  /* SET of session state (vars, NAMES, CHARACTER SET,
+                                      SESSION TRANSACTION, user vars) or USE: replay
+                                      on every backend the session uses */
+#define CLS_USE 0x0008u            /* USE db */
+#define CLS_BEGIN 0x0010u          /* BEGIN / START TRANSACTION */
+#define CLS_READ_ONLY_TRX 0x0020u  /* START TRANSACTION READ ONLY */
+#define CLS_TEMP_TABLE 0x0040u     /* CREATE TEMPORARY TABLE */
+#define CLS_LOCK_TABLES 0x0080u    /* LOCK TABLE(S) */
+#define CLS_UNLOCK_TABLES 0x0100u  /* UNLOCK TABLE(S) */
+#define CLS_NAMED_LOCK 0x0200u     /* GET_LOCK() and friends */
+#define CLS_MULTI 0x0400u          /* more than one statement in the text */
+#define CLS_AUTOCOMMIT 0x0800u     /* SET autocommit = ... */
+#define CLS_SET_GLOBAL 0x1000u     /* SET GLOBAL / @@global.: never replayed */
+
+struct classification {
+    bool is_read;       /* may run on a replica */
+    uint32_t flags;
+    const char *reason; /* static text saying why, e.g. "SELECT ... FOR UPDATE",
+                           "unknown statement", "plain SELECT", "hint" */
+};
+
+/* Classify one COM_QUERY text of len bytes (not NUL-terminated). */
+void classify_query(const char *sql, size_t len, struct classification *out);
+
+#endif
