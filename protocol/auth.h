@@ -25,7 +25,10 @@ void native_password_reply(const uint8_t stage1[SHA1_LEN], const uint8_t *scramb
 /* Check a client's 20-byte reply against stage2; on success writes the
  * recovered stage1 and returns true. A reply of another length is false,
  * except the empty reply, which matches only the empty password (stage2 of
- * all zeros is not used for that: pass empty_password=true). */
+ * all zeros is not used for that: pass empty_password=true). For the empty
+ * password stage1_out is zeroed: answer the backend with an empty reply.
+ * Only the first 20 bytes of the scramble are used (a trailing NUL some
+ * servers send after it is ignored). */
 bool native_password_check(const uint8_t *reply, size_t reply_len, const uint8_t *scramble,
                            size_t scramble_len, const uint8_t stage2[SHA1_LEN],
                            bool empty_password, uint8_t stage1_out[SHA1_LEN]);
@@ -35,8 +38,8 @@ bool native_password_check(const uint8_t *reply, size_t reply_len, const uint8_t
 void caching_sha2_reply(const char *password, size_t len, const uint8_t *nonce,
                         size_t nonce_len, uint8_t reply[SHA256_LEN]);
 
-/* Fill buf with n random bytes from the printable range 1..127 excluding
- * NUL and '$' handling is not needed: bytes are in 0x21..0x7E. Returns 0 or -1. */
+/* Fill buf with n random printable bytes (0x21..0x7E: no NUL, no space),
+ * uniformly distributed. Returns 0, or -1 if the RNG fails. */
 int scramble_generate(uint8_t *buf, size_t n);
 
 #endif

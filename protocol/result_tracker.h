@@ -38,7 +38,8 @@ struct result_tracker {
     bool collecting;        /* copying the current packet into prefix */
     bool decided;           /* first payload byte seen and judged */
     uint8_t prefix[RESULT_TRACKER_PREFIX];
-    size_t prefix_have;
+    size_t prefix_have;     /* bytes of the kept packet so far; may exceed
+                               the prefix (the rest is not copied) */
 
     /* public results, valid once RT_DONE was returned */
     uint8_t last_seq;        /* sequence id of the last packet seen */
@@ -68,7 +69,12 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
 
 /* Consume up to len bytes of backend output. Returns how many bytes belong
  * to the response (all of them unless it ended earlier) and sets *st. Bytes
- * past the returned count are not part of this response. */
+ * past the returned count are not part of this response. Once RT_DONE or
+ * RT_BAD (or RT_LOCAL_INFILE, until result_tracker_infile_done) was
+ * returned, it consumes nothing and returns the same status.
+ * An OK packet longer than the prefix still yields its counters and status
+ * (session_state_len is then 0). For COM_CHANGE_USER, a reply other than
+ * OK/ERR (auth switch, more data) ends the tracked response, no status. */
 size_t result_tracker_consume(struct result_tracker *rt, const uint8_t *data, size_t len,
                               enum rt_status *st);
 

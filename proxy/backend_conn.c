@@ -199,6 +199,10 @@ static const char *auth_reply(struct backend_conn *bc, const char *plugin, size_
                               size_t *out_len)
 {
     const struct session_login *login = client_session_login(bc->session);
+    if (login->account->has_password && login->account->password[0] == '\0') {
+        *out_len = 0; /* an empty password is answered with an empty reply */
+        return AUTH_PLUGIN_NATIVE;
+    }
     bool sha2 = plugin_len == strlen(AUTH_PLUGIN_CACHING_SHA2) &&
                 memcmp(plugin, AUTH_PLUGIN_CACHING_SHA2, plugin_len) == 0;
     if (sha2 && login->account->has_password) {

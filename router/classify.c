@@ -207,21 +207,38 @@ static bool sysvar_session_specific(const struct sql_token *t)
     return false;
 }
 
+/* Hot path: switch on the length first so most words cost one compare. */
 static void scan_word(struct stmt *st, const struct sql_token *t)
 {
-    if (sql_tok_kw(t, "INTO"))
-        mark(st, R_INTO);
-    else if (sql_tok_kw(t, "SQL_CALC_FOUND_ROWS"))
-        mark(st, R_CALC_FOUND_ROWS);
-    else if (sql_tok_kw(t, "UPDATE") && sql_tok_kw(&st->w0, "FOR"))
-        mark(st, R_FOR_UPDATE);
-    else if (sql_tok_kw(t, "SHARE") && sql_tok_kw(&st->w0, "FOR"))
-        mark(st, R_FOR_SHARE);
-    else if (sql_tok_kw(t, "IN") && sql_tok_kw(&st->w0, "LOCK"))
-        mark(st, R_LOCK_SHARE);
-    else if (sql_tok_kw(t, "FOR") && sql_tok_kw(&st->w0, "VALUE") &&
-             (sql_tok_kw(&st->w1, "NEXT") || sql_tok_kw(&st->w1, "PREVIOUS")))
-        mark(st, R_SEQUENCE);
+    switch (t->len) {
+    case 2:
+        if (sql_tok_kw(t, "IN") && sql_tok_kw(&st->w0, "LOCK"))
+            mark(st, R_LOCK_SHARE);
+        break;
+    case 3:
+        if (sql_tok_kw(t, "FOR") && sql_tok_kw(&st->w0, "VALUE") &&
+            (sql_tok_kw(&st->w1, "NEXT") || sql_tok_kw(&st->w1, "PREVIOUS")))
+            mark(st, R_SEQUENCE);
+        break;
+    case 4:
+        if (sql_tok_kw(t, "INTO"))
+            mark(st, R_INTO);
+        break;
+    case 5:
+        if (sql_tok_kw(t, "SHARE") && sql_tok_kw(&st->w0, "FOR"))
+            mark(st, R_FOR_SHARE);
+        break;
+    case 6:
+        if (sql_tok_kw(t, "UPDATE") && sql_tok_kw(&st->w0, "FOR"))
+            mark(st, R_FOR_UPDATE);
+        break;
+    case sizeof "SQL_CALC_FOUND_ROWS" - 1:
+        if (sql_tok_kw(t, "SQL_CALC_FOUND_ROWS"))
+            mark(st, R_CALC_FOUND_ROWS);
+        break;
+    default:
+        break;
+    }
 }
 
 static void scan_markers(struct stmt *st, const struct sql_token *t)
@@ -248,12 +265,12 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
 /* ---- first keyword ---- */
 
 static const char *const write_words[] = {
-    "INSERT",  "UPDATE",   "DELETE",   "REPLACE",    "ALTER",    "DROP",      "TRUNCATE",
-    "RENAME",  "CALL",     "LOAD",     "HANDLER",    "GRANT",    "REVOKE",    "COMMIT",
-    "ROLLBACK", "SAVEPOINT", "RELEASE", "XA",        "PREPARE",  "EXECUTE",   "DEALLOCATE",
-    "DO",      "OPTIMIZE", "REPAIR",   "CHECK",      "CHECKSUM", "ANALYZE",   "RESET",
-    "PURGE",   "KILL",     "INSTALL",  "UNINSTALL",  "SIGNAL",   "RESIGNAL",  "CHANGE",
-    "STOP",    "BINLOG",   "VALUES",   "BACKUP",     "CACHE",    "SHUTDOWN",  "GET",
+    "INSERT",  "UPDATE",   "DELETE",   "REPLACE",  "ALTER",     "DROP",     "TRUNCATE",
+    "RENAME",  "CALL",     "LOAD",     "HANDLER",  "GRANT",     "REVOKE",   "COMMIT",
+    "ROLLBACK", "SAVEPOINT", "RELEASE", "XA",      "PREPARE",   "EXECUTE",  "DEALLOCATE",
+    "DO",      "OPTIMIZE", "REPAIR",   "CHECK",    "CHECKSUM",  "ANALYZE",  "RESET",
+    "PURGE",   "KILL",     "INSTALL",  "UNINSTALL", "SIGNAL",   "RESIGNAL", "CHANGE",
+    "STOP",    "BINLOG",   "VALUES",   "BACKUP",   "CACHE",     "SHUTDOWN", "GET",
     NULL};
 
 struct first_rule {
@@ -723,6 +740,7 @@ void classify_query(const char *sql, size_t len, struct classification *out)
     classify_pass(sql, len, 0, out, &amb);
     if (!out->is_read || amb == 0)
         return;
+    /* SQL_AMB_x and SQL_LEX_x share bit values: try each mode made of seen ambiguities */
     for (unsigned mode = 1; mode <= (SQL_LEX_NO_BACKSLASH | SQL_LEX_EXEC_COMMENT); mode++) {
         struct classification alt;
         if ((mode & ~amb) != 0)

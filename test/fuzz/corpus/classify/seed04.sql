@@ -1,0 +1,1 @@
+/* route=replica */ UPDATE t SET a = 1

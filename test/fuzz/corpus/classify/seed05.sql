@@ -1,0 +1,1 @@
+/* route = primary */ SELECT 1

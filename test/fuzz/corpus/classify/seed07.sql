@@ -1,0 +1,1 @@
+SELECT 'it\'s', 'a''b', "q\"q", `a``b` FROM t

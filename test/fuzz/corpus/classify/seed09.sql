@@ -1,0 +1,1 @@
+WITH c AS (SELECT id FROM t) UPDATE t2 SET x = 1 WHERE id IN (SELECT id FROM c)

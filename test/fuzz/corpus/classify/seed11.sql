@@ -1,0 +1,1 @@
+SELECT * FROM t /*!50000 FOR UPDATE */

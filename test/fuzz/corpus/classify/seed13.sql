@@ -1,0 +1,1 @@
+SELECT LAST_INSERT_ID(), GET_LOCK('a', 1), NEXT VALUE FOR s, @@last_gtid

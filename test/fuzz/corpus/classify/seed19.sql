@@ -1,0 +1,1 @@
+SET SESSION sql_mode = 'ANSI', @u = 1, autocommit = 0

@@ -1,0 +1,551 @@
+/* Table-driven tests of the SQL classifier: expected is_read and the exact
+ * flags for each statement, plus binary, long and reason checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "router/classify.h"
+
+#define R true
+#define W false
+#define SS CLS_SESSION_STATE
+#define HP CLS_HINT_PRIMARY
+#define HR CLS_HINT_REPLICA
+#define MU CLS_MULTI
+
+struct cls_case {
+    const char *sql;
+    bool is_read;
+    uint32_t flags;
+};
+
+static const struct cls_case cases[] = {
+    /* plain reads, case and spacing */
+    {"SELECT 1", R, 0},
+    {"select 1", R, 0},
+    {"SeLeCt * FROM t", R, 0},
+    {"  \t\n SELECT a FROM t WHERE b = 2", R, 0},
+    {"SELECT * FROM t;", R, 0},
+    {"SELECT * FROM t ;  -- trailing comment", R, 0},
+    {"SELECT * FROM t; /* trailing */ ", R, 0},
+    {"SELECT COUNT(*) FROM orders WHERE status = 'open'", R, 0},
+    {"SELECT a, b FROM t1 JOIN t2 USING (id) ORDER BY a LIMIT 10", R, 0},
+    {"SELECT SLEEP(1)", R, 0},
+    {"SELECT NOW(), UUID(), RAND()", R, 0},
+    {"SELECT REPLACE(name, 'a', 'b') FROM t", R, 0},
+    {"SELECT my_func(1)", R, 0},
+    {"SELECT @@autocommit", R, 0},
+    {"SELECT @@session.sql_mode, @@global.read_only", R, 0},
+    {"SELECT @a", R, 0},
+    {"SELECT @a = 1", R, 0},
+    {"SELECT x FROM t WHERE y IN (SELECT z FROM u)", R, 0},
+    {"SELECT DISTINCT a FROM t GROUP BY a HAVING COUNT(*) > 1", R, 0},
+    {"SELECT JSON_EXTRACT(doc, '$.a') FROM t", R, 0},
+    {"SELECT doc->>'$.a' FROM t", R, 0},
+    {"SELECT 1 FROM DUAL", R, 0},
+    {"SELECT * FROM t WINDOW w AS (PARTITION BY a)", R, 0},
+    {"SELECT 1 --x", R, 0},
+    {"SELECT 1 --1", R, 0},
+    {"SELECT a-- b\n FROM t", R, 0},
+    {"SELECT 3-1", R, 0},
+    {"SELECT 0x414243, x'41', b'01', _utf8mb4'abc', N'abc'", R, 0},
+    {"SELECT 1.5e10, .5, 1.", R, 0},
+    {"SELECT * FROM `db`.`t`", R, 0},
+    {"SELECT * FROM db.t", R, 0},
+    {"SELECT 'caf\xc3\xa9', `t\xc3\xa9`", R, 0},
+    {"SELECT \xff\xfe FROM t", R, 0},
+    {"SELECT MATCH (a) AGAINST ('x' IN BOOLEAN MODE) FROM t", R, 0},
+    {"SELECT * FROM t WHERE a LIKE 'x%' ESCAPE '!'", R, 0},
+    {"SELECT * FROM t PARTITION (p0)", R, 0},
+    {"SELECT * FROM t FORCE INDEX (i) WHERE a = 1", R, 0},
+    {"SELECT SQL_NO_CACHE * FROM t", R, 0},
+    {"SELECT HIGH_PRIORITY STRAIGHT_JOIN * FROM a, b", R, 0},
+    {"SELECT * FROM t WHERE a = ? AND b = ?", R, 0},
+    {"SELECT CAST(a AS CHAR) FROM t", R, 0},
+    {"SELECT CASE WHEN a THEN 1 ELSE 2 END FROM t", R, 0},
+    {"SELECT 1 UNION SELECT 2", R, 0},
+    {"SELECT 1 UNION ALL SELECT 2 UNION DISTINCT SELECT 3", R, 0},
+    {"SELECT a FROM t INTERSECT SELECT a FROM u", R, 0},
+    {"SELECT a FROM t EXCEPT SELECT a FROM u", R, 0},
+    {"SELECT GROUP_CONCAT(a SEPARATOR ';') FROM t", R, 0},
+    {"SELECT ';' ; ", R, 0},
+
+    /* leading comments and parentheses */
+    {"/* comment */ SELECT 1", R, 0},
+    {"/**/SELECT 1", R, 0},
+    {"/* a */ /* b */ SELECT 1", R, 0},
+    {"-- comment\nSELECT 1", R, 0},
+    {"# comment\nSELECT 1", R, 0},
+    {"#\nSELECT 1", R, 0},
+    {"--\tc\nSELECT 1", R, 0},
+    {"--\nSELECT 1", R, 0},
+    {"(SELECT 1)", R, 0},
+    {"((SELECT 1))", R, 0},
+    {"(SELECT a FROM t) UNION (SELECT a FROM u)", R, 0},
+    {"( /* c */ SELECT 1 )", R, 0},
+    {"/*+ MAX_EXECUTION_TIME(100) */ SELECT 1", R, 0},
+    {"SELECT /*+ BKA(t) */ * FROM t", R, 0},
+    {"--x\nSELECT 1", W, 0},
+    {"(UPDATE t SET a = 1)", W, 0},
+    {"(", W, 0},
+    {"()", W, 0},
+
+    /* keywords inside strings, identifiers and comments stay data */
+    {"SELECT 'FOR UPDATE'", R, 0},
+    {"SELECT \"FOR UPDATE\" FROM t", R, 0},
+    {"SELECT * FROM t WHERE a = 'x INTO OUTFILE y'", R, 0},
+    {"SELECT `into` FROM t", R, 0},
+    {"SELECT `for`, `update` FROM t", R, 0},
+    {"SELECT t.into FROM t", R, 0},
+    {"SELECT t.update FROM t", R, 0},
+    {"SELECT * FROM t /* FOR UPDATE */", R, 0},
+    {"SELECT * FROM t -- FOR UPDATE", R, 0},
+    {"SELECT * FROM t # FOR UPDATE", R, 0},
+    {"SELECT 'it\\'s' FROM t", R, 0},
+    {"SELECT 'a''b' FROM t", R, 0},
+    {"SELECT \"a\"\"b\", \"c\\\"d\" FROM t", R, 0},
+    {"SELECT 'a\\\\' FROM t", R, 0},
+    {"SELECT `a``b` FROM t", R, 0},
+    {"SELECT 'LAST_INSERT_ID()'", R, 0},
+    {"SELECT 'GET_LOCK(1)'", R, 0},
+    {"SELECT last_insert_id FROM t", R, 0},
+    {"SELECT t.last_insert_id, found_rows FROM t", R, 0},
+    {"SELECT 'a;b'", R, 0},
+    {"SELECT `;`", R, 0},
+    {"SELECT 'route=replica'", R, 0},
+    {"SELECT 1 /* ; DELETE FROM t */", R, 0},
+    {"SELECT 'x' -- ; DELETE FROM t", R, 0},
+    {"SELECT * FROM t WHERE note = 'lock in share mode'", R, 0},
+    {"SELECT `next` FROM t", R, 0},
+    {"SELECT '@a := 1'", R, 0},
+
+    /* locking reads and INTO */
+    {"SELECT * FROM t FOR UPDATE", W, 0},
+    {"select * from t for update", W, 0},
+    {"SELECT * FROM t WHERE id = 1 FOR UPDATE NOWAIT", W, 0},
+    {"SELECT * FROM t FOR UPDATE SKIP LOCKED", W, 0},
+    {"SELECT * FROM t FOR UPDATE OF t", W, 0},
+    {"SELECT * FROM t FOR SHARE", W, 0},
+    {"SELECT * FROM t LOCK IN SHARE MODE", W, 0},
+    {"SELECT * FROM t FOR /* c */ UPDATE", W, 0},
+    {"SELECT * FROM t FOR\nUPDATE", W, 0},
+    {"SELECT * FROM t /*!50000 FOR UPDATE */", W, 0},
+    {"SELECT * FROM t /*! FOR UPDATE */", W, 0},
+    {"SELECT * FROM t /*M! FOR UPDATE */", W, 0},
+    {"SELECT * FROM t /*M!100000 FOR UPDATE */", W, 0},
+    {"SELECT * FROM t /*!LOCK IN SHARE MODE*/", W, 0},
+    {"SELECT a FROM t UNION SELECT a FROM u FOR UPDATE", W, 0},
+    {"(SELECT a FROM t) UNION (SELECT a FROM u FOR UPDATE)", W, 0},
+    {"SELECT * FROM (SELECT * FROM t FOR UPDATE) x", W, 0},
+    {"SELECT * INTO OUTFILE '/tmp/x' FROM t", W, 0},
+    {"SELECT * FROM t INTO DUMPFILE '/tmp/x'", W, 0},
+    {"SELECT a INTO @v FROM t", W, 0},
+    {"SELECT a FROM t INTO @v", W, 0},
+    {"select a into @v from t", W, 0},
+    {"SELECT @a := 1", W, 0},
+    {"SELECT @a:=a FROM t", W, 0},
+    {"SELECT @`x` := 1", W, 0},
+    {"SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 10", W, 0},
+
+    /* session-bound functions and variables */
+    {"SELECT LAST_INSERT_ID()", W, 0},
+    {"select last_insert_id()", W, 0},
+    {"SELECT LAST_INSERT_ID ()", W, 0},
+    {"SELECT LAST_INSERT_ID/* c */()", W, 0},
+    {"SELECT * FROM t WHERE id = (SELECT LAST_INSERT_ID())", W, 0},
+    {"SELECT `LAST_INSERT_ID`()", W, 0},
+    {"SELECT FOUND_ROWS()", W, 0},
+    {"SELECT ROW_COUNT()", W, 0},
+    {"SELECT CONNECTION_ID()", W, 0},
+    {"SELECT GET_LOCK('a', 10)", W, CLS_NAMED_LOCK},
+    {"SELECT get_lock('a', 10)", W, CLS_NAMED_LOCK},
+    {"SELECT RELEASE_LOCK('a')", W, CLS_NAMED_LOCK},
+    {"SELECT RELEASE_ALL_LOCKS()", W, CLS_NAMED_LOCK},
+    {"SELECT IS_FREE_LOCK('a')", W, CLS_NAMED_LOCK},
+    {"SELECT IS_USED_LOCK('a')", W, CLS_NAMED_LOCK},
+    {"SELECT * FROM t WHERE GET_LOCK('x', 0) = 1", W, CLS_NAMED_LOCK},
+    {"DO GET_LOCK('a', 1)", W, CLS_NAMED_LOCK},
+    {"SELECT NEXTVAL(s)", W, 0},
+    {"SELECT LASTVAL(s)", W, 0},
+    {"SELECT SETVAL(s, 10)", W, 0},
+    {"SELECT NEXT VALUE FOR s", W, 0},
+    {"SELECT PREVIOUS VALUE FOR s", W, 0},
+    {"SELECT next value for s", W, 0},
+    {"SELECT MASTER_POS_WAIT('f', 4)", W, 0},
+    {"SELECT MASTER_GTID_WAIT('0-1-1')", W, 0},
+    {"SELECT @@last_insert_id", W, 0},
+    {"SELECT @@identity", W, 0},
+    {"SELECT @@session.last_insert_id", W, 0},
+    {"SELECT @@last_gtid", W, 0},
+    {"SELECT @@warning_count", W, 0},
+
+    /* WITH */
+    {"WITH c AS (SELECT 1) SELECT * FROM c", R, 0},
+    {"with c as (select 1) select * from c", R, 0},
+    {"WITH RECURSIVE c (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5) SELECT * FROM c", R, 0},
+    {"WITH a AS (SELECT 1), b AS (SELECT 2) SELECT * FROM a, b", R, 0},
+    {"WITH `c` AS (SELECT 1) (SELECT * FROM c)", R, 0},
+    {"WITH c AS (SELECT id FROM t) UPDATE t2 SET x = 1 WHERE id IN (SELECT id FROM c)", W, 0},
+    {"WITH c AS (SELECT id FROM t) DELETE FROM t2 WHERE id IN (SELECT id FROM c)", W, 0},
+    {"WITH c AS (SELECT 1) INSERT INTO t SELECT * FROM c", W, 0},
+    {"WITH c AS (SELECT LAST_INSERT_ID()) SELECT * FROM c", W, 0},
+    {"WITH c AS (SELECT 1) SELECT * FROM c FOR UPDATE", W, 0},
+    {"WITH c AS (SELECT 1)", W, 0},
+    {"WITH", W, 0},
+    {"WITH c AS (SELECT 1) TABLE c", W, 0},
+
+    /* SHOW */
+    {"SHOW TABLES", R, 0},
+    {"show databases", R, 0},
+    {"SHOW FULL TABLES FROM db", R, 0},
+    {"SHOW COLUMNS FROM t", R, 0},
+    {"SHOW FULL COLUMNS FROM t", R, 0},
+    {"SHOW CREATE TABLE t", R, 0},
+    {"SHOW INDEX FROM t", R, 0},
+    {"SHOW TABLE STATUS LIKE 't'", R, 0},
+    {"SHOW GLOBAL STATUS", R, 0},
+    {"SHOW GLOBAL VARIABLES LIKE 'x'", R, 0},
+    {"SHOW GRANTS", R, 0},
+    {"SHOW ENGINE INNODB STATUS", R, 0},
+    {"SHOW CHARACTER SET", R, 0},
+    {"SHOW WARNINGS", W, 0},
+    {"SHOW ERRORS", W, 0},
+    {"SHOW COUNT(*) WARNINGS", W, 0},
+    {"SHOW COUNT(*) ERRORS", W, 0},
+    {"SHOW MASTER STATUS", W, 0},
+    {"SHOW BINLOG STATUS", W, 0},
+    {"SHOW BINARY LOGS", W, 0},
+    {"SHOW REPLICA STATUS", W, 0},
+    {"SHOW SLAVE STATUS", W, 0},
+    {"SHOW ALL SLAVES STATUS", W, 0},
+    {"SHOW PROCESSLIST", W, 0},
+    {"SHOW FULL PROCESSLIST", W, 0},
+    {"SHOW STATUS", W, 0},
+    {"SHOW SESSION STATUS LIKE 'x'", W, 0},
+    {"SHOW VARIABLES", W, 0},
+    {"SHOW SESSION VARIABLES", W, 0},
+    {"SHOW LOCAL VARIABLES", W, 0},
+    {"SHOW CREATE TEMPORARY TABLE t", W, 0},
+    {"SHOW PROFILES", W, 0},
+    {"SHOW", W, 0},
+
+    /* EXPLAIN / DESCRIBE */
+    {"EXPLAIN SELECT * FROM t", R, 0},
+    {"explain extended select 1", R, 0},
+    {"EXPLAIN FORMAT=JSON SELECT 1", R, 0},
+    {"EXPLAIN FORMAT = 'TRADITIONAL' SELECT 1", R, 0},
+    {"EXPLAIN (SELECT 1)", R, 0},
+    {"EXPLAIN WITH c AS (SELECT 1) SELECT * FROM c", R, 0},
+    {"EXPLAIN SELECT * FROM t FOR UPDATE", W, 0},
+    {"DESCRIBE t", R, 0},
+    {"DESC t", R, 0},
+    {"DESCRIBE db.t col", R, 0},
+    {"EXPLAIN t", R, 0},
+    {"EXPLAIN `t`", R, 0},
+    {"EXPLAIN UPDATE t SET a = 1", W, 0},
+    {"EXPLAIN DELETE FROM t", W, 0},
+    {"EXPLAIN INSERT INTO t VALUES (1)", W, 0},
+    {"EXPLAIN ANALYZE SELECT 1", W, 0},
+    {"ANALYZE SELECT * FROM t", W, 0},
+    {"ANALYZE TABLE t", W, 0},
+    {"EXPLAIN FOR CONNECTION 5", W, 0},
+    {"EXPLAIN", W, 0},
+
+    /* plain writes and other statements */
+    {"INSERT INTO t VALUES (1)", W, 0},
+    {"insert into t select * from u", W, 0},
+    {"UPDATE t SET a = 1", W, 0},
+    {"DELETE FROM t", W, 0},
+    {"REPLACE INTO t VALUES (1)", W, 0},
+    {"CREATE TABLE t (a INT)", W, 0},
+    {"ALTER TABLE t ADD b INT", W, 0},
+    {"DROP TABLE t", W, 0},
+    {"DROP TEMPORARY TABLE t", W, 0},
+    {"TRUNCATE t", W, 0},
+    {"CALL p()", W, 0},
+    {"LOAD DATA INFILE 'x' INTO TABLE t", W, 0},
+    {"HANDLER t OPEN", W, 0},
+    {"DO 1", W, 0},
+    {"DO SLEEP(1)", W, 0},
+    {"VALUES (1), (2)", W, 0},
+    {"TABLE t", W, 0},
+    {"COMMIT", W, 0},
+    {"ROLLBACK", W, 0},
+    {"SAVEPOINT a", W, 0},
+    {"XA START 'x'", W, 0},
+    {"PREPARE s FROM 'SELECT 1'", W, 0},
+    {"EXECUTE s", W, 0},
+    {"GRANT SELECT ON *.* TO u", W, 0},
+    {"KILL 5", W, 0},
+    {"FLUSH PRIVILEGES", W, 0},
+    {"HELP 'select'", W, 0},
+    {"FOO BAR", W, 0},
+    {"'SELECT 1'", W, 0},
+    {"`SELECT` 1", W, 0},
+    {"@a", W, 0},
+    {"1", W, 0},
+    {"SELECTX 1", W, 0},
+
+    /* SET and USE */
+    {"SET a = 1", W, SS},
+    {"SET SESSION sql_mode = 'ANSI'", W, SS},
+    {"SET LOCAL sql_mode = ''", W, SS},
+    {"SET @@session.sql_mode = ''", W, SS},
+    {"SET @@local.x = 1", W, SS},
+    {"SET @@sql_mode = ''", W, SS},
+    {"SET @u = 1", W, SS},
+    {"SET @u := (SELECT 1), @v = 2", W, SS},
+    {"SET @'quoted name' = 1", W, SS},
+    {"SET NAMES utf8mb4", W, SS},
+    {"set names 'utf8mb4' collate 'utf8mb4_bin'", W, SS},
+    {"SET CHARACTER SET utf8", W, SS},
+    {"SET CHARSET utf8", W, SS},
+    {"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", W, SS},
+    {"SET sql_mode = 'STRICT_ALL_TABLES'", W, SS},
+    {"SET time_zone = '+00:00'", W, SS},
+    {"SET autocommit = 0", W, SS | CLS_AUTOCOMMIT},
+    {"set AUTOCOMMIT=1", W, SS | CLS_AUTOCOMMIT},
+    {"SET @@autocommit = 0", W, SS | CLS_AUTOCOMMIT},
+    {"SET SESSION autocommit = 1", W, SS | CLS_AUTOCOMMIT},
+    {"SET @@session.autocommit = 0", W, SS | CLS_AUTOCOMMIT},
+    {"SET a = 1, b = (SELECT MAX(x) FROM t), c = 3", W, SS},
+    {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", W, 0},
+    {"SET TRANSACTION READ ONLY", W, 0},
+    {"SET GLOBAL max_connections = 100", W, CLS_SET_GLOBAL},
+    {"SET @@global.max_connections = 100", W, CLS_SET_GLOBAL},
+    {"SET GLOBAL TRANSACTION ISOLATION LEVEL READ COMMITTED", W, CLS_SET_GLOBAL},
+    {"SET PERSIST max_connections = 100", W, CLS_SET_GLOBAL},
+    {"SET @a = 1, GLOBAL x = 2", W, CLS_SET_GLOBAL},
+    {"SET GLOBAL x = 1, y = 2", W, CLS_SET_GLOBAL},
+    {"SET GLOBAL autocommit = 0", W, CLS_SET_GLOBAL},
+    {"SET PASSWORD = PASSWORD('x')", W, 0},
+    {"SET PASSWORD FOR u = 'x'", W, 0},
+    {"SET ROLE r", W, 0},
+    {"SET DEFAULT ROLE r FOR u", W, 0},
+    {"SET STATEMENT max_statement_time = 10 FOR SELECT * FROM t", R, 0},
+    {"SET STATEMENT a = 1, b = (2) FOR UPDATE t SET x = 1", W, 0},
+    {"SET STATEMENT sql_mode = '' FOR SELECT * FROM t FOR UPDATE", W, 0},
+    {"SET", W, 0},
+    {"USE db", W, SS | CLS_USE},
+    {"use `my db`", W, SS | CLS_USE},
+
+    /* transactions, temporary tables, locks */
+    {"BEGIN", W, CLS_BEGIN},
+    {"begin work", W, CLS_BEGIN},
+    {"BEGIN NOT ATOMIC SELECT 1; END", W, MU},
+    {"START TRANSACTION", W, CLS_BEGIN},
+    {"START TRANSACTION READ ONLY", W, CLS_BEGIN | CLS_READ_ONLY_TRX},
+    {"start transaction with consistent snapshot, read only", W, CLS_BEGIN | CLS_READ_ONLY_TRX},
+    {"START TRANSACTION READ WRITE", W, CLS_BEGIN},
+    {"START SLAVE", W, 0},
+    {"CREATE TEMPORARY TABLE tmp (a INT)", W, CLS_TEMP_TABLE},
+    {"create temporary table if not exists tmp select * from t", W, CLS_TEMP_TABLE},
+    {"CREATE OR REPLACE TEMPORARY TABLE tmp (a INT)", W, CLS_TEMP_TABLE},
+    {"CREATE TABLE temporary (a INT)", W, 0},
+    {"LOCK TABLES t READ", W, CLS_LOCK_TABLES},
+    {"lock table t write", W, CLS_LOCK_TABLES},
+    {"UNLOCK TABLES", W, CLS_UNLOCK_TABLES},
+    {"unlock table", W, CLS_UNLOCK_TABLES},
+    {"FLUSH TABLES WITH READ LOCK", W, CLS_LOCK_TABLES},
+    {"FLUSH TABLES t FOR EXPORT", W, CLS_LOCK_TABLES},
+
+    /* hints */
+    {"/* route=replica */ UPDATE t SET a = 1", R, HR},
+    {"/* route=primary */ SELECT 1", W, HP},
+    {"/*route=primary*/SELECT 1", W, HP},
+    {"/* ROUTE = PRIMARY */ SELECT 1", W, HP},
+    {"/*   Route =Replica\n */ SELECT * FROM t FOR UPDATE", R, HR},
+    {"SELECT 1 /* route=primary */", W, HP},
+    {"SELECT 1 -- route=primary", W, HP},
+    {"SELECT 1 # route = primary", W, HP},
+    {"/* route=replica */ SELECT LAST_INSERT_ID()", R, HR},
+    {"/* route=replica */ SET @a = 1", W, HR | SS},
+    {"/* route=replica */ BEGIN", W, HR | CLS_BEGIN},
+    {"/* route=primary */ /* route=replica */ SELECT 1", W, HP | HR},
+    {"/* route=somewhere */ SELECT 1", R, 0},
+    {"/* please route=primary */ SELECT 1", R, 0},
+    {"/* route=primaryx */ SELECT 1", R, 0},
+    {"/*+ route=primary */ SELECT 1", R, 0},
+    {"/* route: primary */ SELECT 1", R, 0},
+    {"/* route=replica */", W, HR},
+
+    /* multi-statements */
+    {"SELECT 1; SELECT 2", R, MU},
+    {"SELECT 1; UPDATE t SET a = 1", W, MU},
+    {"UPDATE t SET a = 1; SELECT 1", W, MU},
+    {"SELECT 1;SELECT 2;SELECT 3;", R, MU},
+    {"SELECT 1; SET @a = 1", W, MU | SS},
+    {"SET NAMES utf8; SET autocommit = 0", W, MU | SS | CLS_AUTOCOMMIT},
+    {"SELECT 1; -- just a comment", R, 0},
+    {"SELECT 1; /* c */ ; ", R, MU},
+    {"SELECT 1; SELECT GET_LOCK('a', 1)", W, MU | CLS_NAMED_LOCK},
+    {"/* route=replica */ SELECT 1; DELETE FROM t", R, MU | HR},
+
+    /* ambiguous lexing: NO_BACKSLASH_ESCAPES and conditional comments */
+    {"SELECT 'a\\' FOR UPDATE -- '", W, 0},
+    {"SELECT \"a\\\" INTO @x -- \"", W, 0},
+    {"SELECT /*!99999 1, */ 2", R, 0},
+    {"SELECT /*!40001 SQL_NO_CACHE */ * FROM t", R, 0},
+    {"/*!99999 SELECT */ UPDATE t SET a = 1", W, 0},
+    {"/*M! SELECT 1, */ UPDATE t SET a = 1", W, 0},
+    {"/*!40101 SET NAMES utf8 */", W, SS},
+    {"/*!SELECT 1*/", R, 0},
+
+    /* empty, unterminated, invalid */
+    {"", W, 0},
+    {"   \n\t ", W, 0},
+    {"/* only a comment */", W, 0},
+    {"-- only a comment", W, 0},
+    {"#", W, 0},
+    {";", W, 0},
+    {";;", W, MU},
+    {"SELECT 'unterminated", W, 0},
+    {"SELECT \"unterminated", W, 0},
+    {"SELECT `unterminated", W, 0},
+    {"SELECT 1 /* unterminated", W, 0},
+    {"SELECT 1 /*! unterminated executable", W, 0},
+    {"SELECT 'a\\", W, 0},
+    {"SELECT 'a''", W, 0},
+    {"SELECT 1 /*! nested /* c */ */", W, 0},
+    {"SELECT 1 /*! -- line\n */", W, 0},
+    {"/* route=replica */ SELECT 'x", W, HR},
+    {"SELECT @", R, 0},
+    {"SELECT @@", R, 0},
+    {"SELECT 1 */", R, 0},
+    {"\xff\xfe\xfd", W, 0},
+    {"\x01\x02 SELECT", W, 0},
+};
+
+static void test_table(void **state)
+{
+    (void)state;
+    size_t n = sizeof cases / sizeof cases[0];
+    int failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct classification c;
+        classify_query(cases[i].sql, strlen(cases[i].sql), &c);
+        if (c.is_read != cases[i].is_read || c.flags != cases[i].flags || c.reason == NULL) {
+            fprintf(stderr, "case %zu: \"%s\": got %s flags 0x%x (%s), want %s flags 0x%x\n", i,
+                    cases[i].sql, c.is_read ? "read" : "write", (unsigned)c.flags,
+                    c.reason ? c.reason : "(null)", cases[i].is_read ? "read" : "write",
+                    (unsigned)cases[i].flags);
+            failures++;
+        }
+    }
+    fprintf(stderr, "classifier table: %zu cases, %d failures\n", n, failures);
+    assert_int_equal(failures, 0);
+    assert_true(n >= 200);
+}
+
+struct reason_case {
+    const char *sql;
+    const char *reason;
+};
+
+static const struct reason_case reasons[] = {
+    {"SELECT 1", "plain SELECT"},
+    {"SHOW TABLES", "SHOW"},
+    {"SELECT * FROM t FOR UPDATE", "SELECT ... FOR UPDATE"},
+    {"SELECT * FROM t LOCK IN SHARE MODE", "SELECT ... LOCK IN SHARE MODE"},
+    {"SELECT a INTO @v FROM t", "SELECT ... INTO"},
+    {"SELECT LAST_INSERT_ID()", "LAST_INSERT_ID()"},
+    {"SELECT GET_LOCK('a', 1)", "named lock function"},
+    {"SELECT @a := 1", "user variable assignment"},
+    {"SELECT NEXT VALUE FOR s", "sequence"},
+    {"SET NAMES utf8", "session SET"},
+    {"SET GLOBAL x = 1", "global SET"},
+    {"USE db", "USE"},
+    {"UPDATE t SET a = 1", "write statement"},
+    {"FOO", "unknown statement"},
+    {"SELECT 'x", "unparsable"},
+    {"/* route=replica */ UPDATE t SET a = 1", "hint"},
+    {"/* route=primary */ SELECT 1", "hint"},
+    {"SELECT 1; DELETE FROM t", "multi-statement with a write"},
+    {"", "empty statement"},
+    {"/* x */", "empty statement"},
+    {"SELECT 'a\\' FOR UPDATE -- '", "SELECT ... FOR UPDATE"},
+};
+
+static void test_reasons(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        struct classification c;
+        classify_query(reasons[i].sql, strlen(reasons[i].sql), &c);
+        assert_non_null(c.reason);
+        if (strcmp(c.reason, reasons[i].reason) != 0)
+            fprintf(stderr, "reason of \"%s\": got \"%s\"\n", reasons[i].sql, c.reason);
+        assert_string_equal(c.reason, reasons[i].reason);
+    }
+}
+
+static void check(const char *sql, size_t len, bool is_read)
+{
+    struct classification c;
+    classify_query(sql, len, &c);
+    assert_int_equal(c.is_read, is_read);
+    assert_non_null(c.reason);
+}
+
+/* The text is not NUL-terminated and may contain NUL bytes. */
+static void test_binary(void **state)
+{
+    (void)state;
+    static const char nul_in_string[] = "SELECT 'a\0b' FROM t";
+    static const char nul_outside[] = "SELECT 1\0; DELETE FROM t";
+    static const char nul_in_comment[] = "SELECT 1 /* \0 */";
+    static const char garbage[] = {(char)0x00, (char)0xff, (char)0x27, (char)0x80, (char)0x2f,
+                                   (char)0x2a};
+    check(nul_in_string, sizeof nul_in_string - 1, true);
+    check(nul_outside, sizeof nul_outside - 1, false);
+    check(nul_in_comment, sizeof nul_in_comment - 1, true);
+    check(garbage, sizeof garbage, false);
+    check("SELECT 1 FOR UPDATE", 8, true); /* length cuts before FOR UPDATE */
+    check("SELECT 1 FOR UPDATE", 19, false);
+    check("SELECT 'abc'", 9, false);     /* cut inside the string */
+    check("/* c */ SELECT 1", 5, false); /* cut inside the comment */
+    check(NULL, 0, false);
+    for (int b = 0; b < 256; b++) {
+        char one = (char)b;
+        check(&one, 1, false);
+    }
+}
+
+/* Long inputs: no fixed buffers, no recursion. */
+static void test_long(void **state)
+{
+    (void)state;
+    static char buf[1 << 20];
+    size_t n = 0;
+    n += (size_t)snprintf(buf, sizeof buf, "SELECT ");
+    while (n + 64 < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "((a + 'x;y' /* c */)), ");
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "1 FROM t");
+    check(buf, n, true);
+    memcpy(buf + n, " FOR UPDATE", 11);
+    check(buf, n + 11, false);
+    memset(buf, '(', sizeof buf);
+    check(buf, sizeof buf, false);
+    memset(buf, ' ', sizeof buf);
+    check(buf, sizeof buf, false);
+    memset(buf, '\'', sizeof buf);
+    check(buf, sizeof buf, false);
+    memset(buf, ';', sizeof buf);
+    check(buf, sizeof buf, false);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_long),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
