@@ -597,6 +597,12 @@ static void route_command(struct client_session *s)
         return;
     }
     classify_query((const char *)s->arg, s->arg_len, &s->cls);
+    if (s->cls.flags & CLS_KILL) {
+        fail_command(s, s->cmd_seq + 1, ER_NOT_SUPPORTED_YET, "42000",
+                     "switchyard does not support KILL yet: the connection ids a client sees are "
+                     "not those of the backends; run KILL directly on the server");
+        return;
+    }
     struct route_decision d = route_statement(&s->cls, &s->route);
     /* Session state is recorded from the primary's answer, and a session
      * whose state cannot be replayed stays on the primary. */
@@ -731,6 +737,7 @@ static bool refused_command(uint8_t cmd)
     case COM_DELAYED_INSERT:
     case COM_SLEEP:
     case COM_DEBUG:
+    case COM_PROCESS_KILL:
         return true;
     default:
         return false;

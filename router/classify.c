@@ -37,6 +37,7 @@ static const char R_UNLOCK[] = "UNLOCK TABLES";
 static const char R_EXPLAIN_WRITE[] = "EXPLAIN of a write";
 static const char R_WRITE[] = "write statement";
 static const char R_UNKNOWN[] = "unknown statement";
+static const char R_KILL[] = "KILL";
 static const char R_UNPARSABLE[] = "unparsable";
 static const char R_HINT[] = "hint";
 static const char R_MULTI_WRITE[] = "multi-statement with a write";
@@ -296,6 +297,7 @@ static const struct first_rule first_rules[] = {
     {"LOCK", SK_LOCK, false, R_WRITE, 0},
     {"UNLOCK", SK_UNLOCK, false, R_WRITE, 0},
     {"FLUSH", SK_FLUSH, false, R_WRITE, 0},
+    {"KILL", SK_WRITE, false, R_KILL, CLS_KILL},
 };
 
 static enum step start_kind(struct stmt *st, const struct sql_token *t)

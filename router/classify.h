@@ -24,6 +24,7 @@
 #define CLS_MULTI 0x0400u          /* more than one statement in the text */
 #define CLS_AUTOCOMMIT 0x0800u     /* SET autocommit = ... */
 #define CLS_SET_GLOBAL 0x1000u     /* SET GLOBAL / @@global.: never replayed */
+#define CLS_KILL 0x2000u           /* KILL [CONNECTION | QUERY] id: ids differ per backend */
 
 struct classification {
     bool is_read;       /* may run on a replica */

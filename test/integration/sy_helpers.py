@@ -1,0 +1,335 @@
+"""Helpers for switchyard's integration tests against a real MariaDB sandbox.
+
+- ``Sandbox``: wraps ``test/sandbox/sandbox.sh``; root SQL over the instances'
+  unix sockets, kill/restart, replica status and MASTER_DELAY.
+- ``Proxy``: starts the switchyard binary (``$SY_BINARY``, default
+  ``build/switchyard``) with a generated INI on a free port; at teardown it gets
+  SIGTERM and must exit 0 within a few seconds with no sanitizer report.
+
+The fixtures using them are in conftest.py.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pymysql
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX_SH = REPO / "test" / "sandbox" / "sandbox.sh"
+SANDBOX_DIR = Path(os.environ.get("SY_SANDBOX_DIR", "/tmp/switchyard-sandbox"))
+SY_BINARY = Path(os.environ.get("SY_BINARY", REPO / "build" / "switchyard"))
+
+PRIMARY_PORT = 3310
+REPLICA_PORTS = {"replica1": 3311, "replica2": 3312}
+PORTS = {"primary": PRIMARY_PORT, **REPLICA_PORTS}
+APP_USER, APP_PW = "app", "app_pw"
+
+MONITOR_INTERVAL_MS = 200
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+# Sanitizer settings for an instrumented binary run outside run-tests.sh.
+os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+
+
+def wait_for(pred, timeout, interval=0.05, what="condition"):
+    """Poll pred() until it returns a truthy value; return it, or fail after timeout."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:  # noqa: BLE001 - report the last one on timeout
+            last_exc = e
+        if time.monotonic() >= deadline:
+            msg = f"timed out after {timeout}s waiting for {what}"
+            if last_exc is not None:
+                msg += f" (last error: {last_exc!r})"
+            pytest.fail(msg)
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def unique(prefix="t"):
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def connect(port, user=APP_USER, password=APP_PW, autocommit=True, **kw):
+    """pymysql connection with timeouts so a hanging proxy fails a test instead of blocking it.
+
+    autocommit=True matters: pymysql's default (False) sends SET AUTOCOMMIT=0 at
+    connect, which would rightly pin every statement to the primary.
+    """
+    kw.setdefault("connect_timeout", 10)
+    kw.setdefault("read_timeout", 60)
+    kw.setdefault("write_timeout", 60)
+    return pymysql.connect(host="127.0.0.1", port=port, user=user, password=password,
+                           autocommit=autocommit, **kw)
+
+
+def one(conn, sql, args=None):
+    """First row of a query's result."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchone()
+
+
+def scalar(conn, sql, args=None):
+    row = one(conn, sql, args)
+    return None if row is None else row[0]
+
+
+# --------------------------------------------------------------------------- sandbox
+
+class Sandbox:
+    ports = PORTS
+
+    def run(self, *args, check=True, timeout=180):
+        p = subprocess.run([str(SANDBOX_SH), *args], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            pytest.fail(f"sandbox.sh {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def sql(self, name, sql):
+        """Run SQL as root over NAME's socket; return rows as lists of strings (NULL -> None)."""
+        p = subprocess.run(
+            ["mariadb", "--no-defaults", f"--socket={SANDBOX_DIR / (name + '.sock')}", "-uroot",
+             "--batch", "--skip-column-names", "--connect-timeout=5", "-e", sql],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise RuntimeError(f"root SQL on {name} failed: {sql!r}: {p.stderr.strip()}")
+        return [[None if f == "NULL" else f for f in line.split("\t")]
+                for line in p.stdout.splitlines()]
+
+    def replica_status(self, name):
+        """SHOW SLAVE STATUS of NAME as a dict by column name (NULL -> None), {} when not a replica."""
+        p = subprocess.run(
+            ["mariadb", "--no-defaults", f"--socket={SANDBOX_DIR / (name + '.sock')}", "-uroot",
+             "--batch", "--connect-timeout=5", "-e", "SHOW SLAVE STATUS"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError(f"SHOW SLAVE STATUS on {name} failed: {p.stderr.strip()}")
+        lines = p.stdout.splitlines()
+        if len(lines) < 2:
+            return {}
+        cols, vals = lines[0].split("\t"), lines[1].split("\t")
+        return {c: (None if v == "NULL" else v) for c, v in zip(cols, vals)}
+
+    def lag(self, name):
+        v = self.replica_status(name).get("Seconds_Behind_Master")
+        return None if v is None else int(v)
+
+    def kill(self, name):
+        self.run("kill", name)
+
+    def restart(self, name):
+        self.run("restart", name)
+
+    def wait_replica(self, name):
+        self.run("wait-replica", name)
+
+    def set_delay(self, name, seconds):
+        self.sql(name, f"STOP SLAVE; CHANGE MASTER TO MASTER_DELAY={int(seconds)}; START SLAVE")
+
+    def alive(self, name):
+        try:
+            self.sql(name, "SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def ensure_healthy(self):
+        """Bring the topology back to the reference state: all up, no delay, replicating."""
+        for name in PORTS:
+            if not self.alive(name):
+                self.restart(name)  # waits until it accepts (and replicates, for a replica)
+        for name in REPLICA_PORTS:
+            st = self.replica_status(name)
+            changed = False
+            if st.get("SQL_Delay") not in ("0", None):
+                self.set_delay(name, 0)
+                changed = True
+            elif st.get("Slave_IO_Running") != "Yes" or st.get("Slave_SQL_Running") != "Yes":
+                self.sql(name, "START SLAVE")
+                changed = True
+            if changed or st.get("Seconds_Behind_Master") not in ("0",):
+                self.wait_replica(name)
+
+
+# --------------------------------------------------------------------------- proxy
+
+DEFAULT_SETTINGS = dict(
+    threads=2,
+    max_replication_lag=10,
+    read_fallback="primary",
+    interval_ms=MONITOR_INTERVAL_MS,
+    connect_timeout_ms=500,
+    replicas=("replica1", "replica2"),
+    extra="",
+)
+
+
+def make_ini(port, **settings):
+    s = {**DEFAULT_SETTINGS, **settings}
+    lines = [
+        "# generated by test/integration/sy_helpers.py",
+        "[proxy]",
+        f"listen = 127.0.0.1:{port}",
+        f"threads = {s['threads']}",
+        "",
+        "[monitor]",
+        "user = monitor",
+        "password = monitor_pw",
+        f"interval_ms = {s['interval_ms']}",
+        f"connect_timeout_ms = {s['connect_timeout_ms']}",
+        f"max_replication_lag = {s['max_replication_lag']}",
+        "",
+        "[routing]",
+        f"read_fallback = {s['read_fallback']}",
+        "",
+        "[backend.primary]",
+        "role = primary",
+        "host = 127.0.0.1",
+        f"port = {PRIMARY_PORT}",
+        "",
+    ]
+    for name in s["replicas"]:
+        lines += [
+            f"[backend.{name}]",
+            "role = replica",
+            "host = 127.0.0.1",
+            f"port = {REPLICA_PORTS[name]}",
+            "weight = 1",
+            "",
+        ]
+    lines += ["[user.app]", f"password = {APP_PW}", ""]
+    if s["extra"]:
+        lines.append(s["extra"])
+    return "\n".join(lines) + "\n"
+
+
+class Proxy:
+    def __init__(self, workdir, **settings):
+        self.port = free_port()
+        self.settings = {**DEFAULT_SETTINGS, **settings}
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ini = self.dir / "switchyard.ini"
+        self.ini.write_text(make_ini(self.port, **settings))
+        self.log_path = self.dir / "switchyard.stderr"
+        self.proc = None
+        self.exit_code = None
+
+    def start(self, wait_replicas=True):
+        if not SY_BINARY.exists():
+            pytest.fail(f"proxy binary {SY_BINARY} does not exist (build it, or set SY_BINARY)")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([str(SY_BINARY), "-c", str(self.ini)],
+                                     stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while not port_accepts(self.port):
+            if self.proc.poll() is not None:
+                pytest.fail(f"switchyard exited with {self.proc.returncode} at startup:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"switchyard does not listen on {self.port} after 20s:\n{self.log_tail()}")
+            time.sleep(0.05)
+        if wait_replicas:
+            self.wait_replicas_eligible(set(REPLICA_PORTS[n] for n in self.settings["replicas"]))
+        return self
+
+    def wait_replicas_eligible(self, ports, timeout=10):
+        """Wait until reads through the proxy have reached every port in `ports`."""
+        seen = set()
+
+        def pred():
+            with self.connect() as c:
+                for _ in range(2 * len(ports) + 2):
+                    seen.add(scalar(c, "SELECT @@port"))
+            return ports <= seen
+
+        wait_for(pred, timeout, interval=MONITOR_INTERVAL_MS / 1000,
+                 what=lambda: f"reads through the proxy to reach {sorted(ports)} (seen {sorted(seen)})")
+
+    def connect(self, **kw):
+        return connect(self.port, **kw)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=60):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def stop(self, timeout=10):
+        """SIGTERM; returns the exit code (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.exit_code = None
+                self._log.close()
+                return None
+        self.exit_code = self.proc.returncode
+        self._log.close()
+        return self.exit_code
+
+    def check_clean_exit(self):
+        problems = []
+        was_alive = self.alive()
+        code = self.stop()
+        if not was_alive:
+            problems.append(f"switchyard had already exited (code {self.exit_code}) before teardown")
+        elif code is None:
+            problems.append("switchyard did not exit within 10s of SIGTERM (killed)")
+        elif code != 0:
+            problems.append(f"switchyard exited with {code} after SIGTERM")
+        text = self.log_text()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                problems.append(f"sanitizer report on stderr: {marker!r}")
+        return problems
+
+
+REPLICA_PORT_SET = set(REPLICA_PORTS.values())
+
+
+def replica_ports():
+    return set(REPLICA_PORT_SET)
+
+
+ERR_RE_NO_REPLICA = re.compile(r"no .*replica|replica.*(available|eligible)|eligible", re.I)

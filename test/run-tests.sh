@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The switchyard test command:  sudo test/run-tests.sh
+#
+# On a fresh Debian 12 machine it installs the dependencies, builds with
+# ASan+UBSan (build-asan/), runs the unit tests (ctest), builds the fuzzers with
+# clang (build-fuzz/) and runs each for a while over its seed corpus, starts the
+# MariaDB sandbox (1 primary + 2 replicas), runs the integration tests (pytest)
+# against the sanitizer build of the proxy, and stops the sandbox.
+#
+# Environment knobs (all optional):
+#   SY_SKIP_DEPS=1          don't run test/install-deps.sh
+#   SY_SKIP_FUZZ=1          don't build/run the fuzzers
+#   SY_FUZZ_SECONDS=30      run time of each fuzzer
+#   SY_KEEP_SANDBOX=1       leave the sandbox running at the end
+#   SY_PYTEST_ARGS="-k lag" extra pytest arguments
+#   JOBS=N                  build parallelism (default: number of CPUs)
+#
+# The last line is "N passed, N failed": unit + integration tests; a failed step
+# (build, fuzzer, sandbox) also counts as one failure. Exit status 0 only if
+# everything passed.
+set -uo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+    exec sudo -E "$0" "$@"
+fi
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${SY_FUZZ_SECONDS:-30}
+PY=/usr/bin/python3          # the distro python: it has python3-pymysql and python3-pytest
+export DEBIAN_FRONTEND=noninteractive
+export PYTHONDONTWRITEBYTECODE=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export SY_BINARY="$ROOT/build-asan/switchyard"
+
+WORK=$(mktemp -d /tmp/switchyard-tests.XXXXXX)
+T0=$(date +%s)
+
+unit_pass=0 unit_fail=0 int_pass=0 int_fail=0 fuzz_pass=0
+failed_steps=()
+
+section() { printf '\n==== %s  [+%ss]\n' "$*" "$(( $(date +%s) - T0 ))"; }
+step_failed() { failed_steps+=("$1"); echo "run-tests: FAILED: $1" >&2; }
+
+cleanup() {
+    if [[ ${SY_KEEP_SANDBOX:-0} != 1 ]]; then
+        "$ROOT/test/sandbox/sandbox.sh" stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- dependencies
+if [[ ${SY_SKIP_DEPS:-0} != 1 ]]; then
+    section "install dependencies"
+    "$ROOT/test/install-deps.sh" || { step_failed "install-deps"; }
+fi
+
+# ---------------------------------------------------------------- ASan build + unit tests
+section "build with ASan+UBSan (build-asan/)"
+asan_ok=0
+if cmake -S . -B build-asan -DSY_SANITIZE=ON -DSY_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        && cmake --build build-asan -j "$JOBS"; then
+    asan_ok=1
+else
+    step_failed "ASan build"
+fi
+
+if ((asan_ok)); then
+    section "unit tests (ctest)"
+    ctest --test-dir build-asan --output-on-failure -j "$JOBS" 2>&1 | tee "$WORK/ctest.log"
+    ctest_rc=${PIPESTATUS[0]}
+    total=$(sed -nE 's/.* tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' "$WORK/ctest.log" | tail -1)
+    failed=$(sed -nE 's/.* tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' "$WORK/ctest.log" | tail -1)
+    if [[ -n $total ]]; then
+        unit_fail=$failed
+        unit_pass=$((total - failed))
+    elif grep -q "No tests were found" "$WORK/ctest.log"; then
+        echo "run-tests: no unit tests registered"
+    fi
+    if ((ctest_rc != 0)) && ((unit_fail == 0)); then step_failed "ctest (exit $ctest_rc)"; fi
+fi
+
+# ---------------------------------------------------------------- fuzzers
+if [[ ${SY_SKIP_FUZZ:-0} != 1 ]]; then
+    section "build fuzzers with clang (build-fuzz/)"
+    if CC=clang cmake -S . -B build-fuzz -DSY_FUZZ=ON -DSY_TESTS=OFF -DCMAKE_C_COMPILER=clang \
+            && cmake --build build-fuzz -j "$JOBS"; then
+        for target in protocol classify; do
+            bin="build-fuzz/test/fuzz/fuzz_$target"
+            section "fuzz_$target for ${FUZZ_SECONDS}s"
+            if [[ ! -x $bin ]]; then step_failed "fuzz_$target not built"; continue; fi
+            corpus="$WORK/corpus-$target"
+            mkdir -p "$corpus" "$WORK/artifacts-$target"
+            if [[ -d test/fuzz/corpus/$target ]]; then
+                cp -r "test/fuzz/corpus/$target/." "$corpus/"
+            else
+                echo "run-tests: no seed corpus test/fuzz/corpus/$target; starting empty"
+            fi
+            if "$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+                    -artifact_prefix="$WORK/artifacts-$target/" "$corpus" > "$WORK/fuzz-$target.log" 2>&1; then
+                fuzz_pass=$((fuzz_pass + 1))
+                grep -E '^stat::number_of_executed_units|^Done ' "$WORK/fuzz-$target.log" || true
+            else
+                tail -n 60 "$WORK/fuzz-$target.log"
+                for a in "$WORK/artifacts-$target"/*; do
+                    [[ -e $a ]] || continue
+                    echo "crash input $(basename "$a") (base64):"; base64 -w0 "$a"; echo
+                done
+                step_failed "fuzz_$target"
+            fi
+        done
+    else
+        step_failed "fuzz build"
+    fi
+fi
+
+# ---------------------------------------------------------------- sandbox + integration tests
+section "start the MariaDB sandbox"
+sandbox_ok=0
+if "$ROOT/test/sandbox/sandbox.sh" start; then
+    sandbox_ok=1
+    "$ROOT/test/sandbox/sandbox.sh" status || true
+else
+    step_failed "sandbox start"
+fi
+
+if ((sandbox_ok && asan_ok)); then
+    section "integration tests (pytest, proxy: $SY_BINARY)"
+    # shellcheck disable=SC2086
+    "$PY" -m pytest test/integration -v -p no:cacheprovider --durations=10 \
+        --junitxml="$WORK/junit.xml" ${SY_PYTEST_ARGS:-}
+    pytest_rc=$?
+    if [[ -f $WORK/junit.xml ]]; then
+        read -r int_pass int_fail < <("$PY" - "$WORK/junit.xml" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(tests - bad - skipped, bad)
+EOF
+        )
+    fi
+    if ((pytest_rc != 0)) && ((int_fail == 0)); then step_failed "pytest (exit $pytest_rc)"; fi
+elif ((asan_ok == 0)); then
+    echo "run-tests: integration tests not run: no proxy binary"
+fi
+
+# ---------------------------------------------------------------- summary
+if [[ ${SY_KEEP_SANDBOX:-0} != 1 ]]; then
+    section "stop the sandbox"
+    "$ROOT/test/sandbox/sandbox.sh" stop || true
+fi
+section "summary"
+echo "unit tests:        $unit_pass passed, $unit_fail failed"
+echo "integration tests: $int_pass passed, $int_fail failed"
+echo "fuzzers:           $fuzz_pass ran clean"
+if ((${#failed_steps[@]})); then
+    echo "failed steps:      ${failed_steps[*]}"
+fi
+echo "total time:        $(( $(date +%s) - T0 ))s"
+passed=$((unit_pass + int_pass))
+failed=$((unit_fail + int_fail + ${#failed_steps[@]}))
+echo "$passed passed, $failed failed"
+((failed == 0))
