@@ -276,11 +276,14 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 
 /* --- reading from the client --------------------------------------------- */
 
+/* The client stays readable while a command runs (stopping and restarting
+ * would cost two epoll_ctl calls per statement), but the buffer only grows
+ * between commands: a pending write to a backend may point into it. */
 static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct client_session *s = h->data;
-    if (s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
+    if (s->state != CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
         size_t cap = s->in_cap ? s->in_cap * 2 : CLIENT_IN_MIN;
         uint8_t *p = realloc(s->in, cap);
         if (p) {
@@ -302,6 +305,10 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     struct client_session *s = st->data;
     if (n == 0)
         return;
+    if (n == UV_ENOBUFS) {
+        stop_reading(s); /* buffer full during a command; resumed when it ends */
+        return;
+    }
     if (n < 0) {
         if (n != UV_EOF)
             log_debug("session %u: read from client: %s", s->id, uv_strerror((int)n));
@@ -330,6 +337,8 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (s->state == CS_IDLE)
         process_commands(s);
+    else if (s->state == CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2)
+        stop_reading(s); /* more than we can hold now: wait for the command to end */
 }
 
 static void start_reading(struct client_session *s)
@@ -803,7 +812,6 @@ static void process_commands(struct client_session *s)
             start_reading(s);
             return;
         }
-        stop_reading(s);
         start_command(s, wire, payload);
     }
 }
