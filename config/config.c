@@ -278,6 +278,19 @@ static void set_read_fallback(struct loader *L, const char *value)
                   value, L->title);
 }
 
+/* START TRANSACTION READ ONLY may run on one replica for its whole length. */
+static void set_read_only_trx(struct loader *L, const char *value)
+{
+    if (strcmp(value, "replica") == 0)
+        L->cfg->read_only_transactions_on_replica = true;
+    else if (strcmp(value, "primary") == 0)
+        L->cfg->read_only_transactions_on_replica = false;
+    else
+        add_error(L, L->lineno,
+                  "bad read_only_transactions '%.40s' in %s: expected replica or primary", value,
+                  L->title);
+}
+
 /* ---- [backend.NAME] ---- */
 
 static struct backend_config *cur_backend(struct loader *L)
@@ -371,7 +384,9 @@ static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
                                               {"connect_timeout_ms", set_connect_timeout},
                                               {"max_replication_lag", set_monitor_lag},
                                               {NULL, NULL}};
-static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallback}, {NULL, NULL}};
+static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallback},
+                                               {"read_only_transactions", set_read_only_trx},
+                                               {NULL, NULL}};
 static const struct key_def backend_keys[] = {
     {"role", set_role},     {"host", set_host},
     {"port", set_port},     {"weight", set_weight},
@@ -708,6 +723,7 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->monitor_connect_timeout_ms = 1000;
     cfg->max_replication_lag = 10;
     cfg->read_fallback = READ_FALLBACK_PRIMARY;
+    cfg->read_only_transactions_on_replica = true;
 }
 
 int config_load(const char *path, struct proxy_config *cfg, struct config_errors *errs)

@@ -46,6 +46,7 @@ struct proxy_config {
     double max_replication_lag;               /* default 10 */
 
     enum read_fallback read_fallback; /* default primary */
+    bool read_only_transactions_on_replica; /* [routing] read_only_transactions, default replica */
 
     struct backend_config backends[CONFIG_MAX_BACKENDS];
     size_t n_backends;

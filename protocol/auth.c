@@ -110,6 +110,22 @@ void caching_sha2_reply(const char *password, size_t len, const uint8_t *nonce,
         reply[i] = h1[i] ^ mask[i];
 }
 
+/* Recomputes the reply the client should have sent; a mismatch must not
+ * leak through timing how many leading bytes were right. */
+bool caching_sha2_check(const uint8_t *reply, size_t reply_len, const char *password, size_t len,
+                        const uint8_t *nonce, size_t nonce_len)
+{
+    uint8_t expected[SHA256_LEN];
+    bool ok;
+
+    if (reply_len != SHA256_LEN)
+        return false;
+    caching_sha2_reply(password, len, nonce, nonce_len, expected);
+    ok = CRYPTO_memcmp(expected, reply, SHA256_LEN) == 0;
+    OPENSSL_cleanse(expected, sizeof(expected));
+    return ok;
+}
+
 /* Uniform over the 94 printable characters 0x21..0x7E: random bytes at or
  * above 2 * 94 are drawn again rather than folded (no modulo bias). */
 int scramble_generate(uint8_t *buf, size_t n)

@@ -38,6 +38,12 @@ bool native_password_check(const uint8_t *reply, size_t reply_len, const uint8_t
 void caching_sha2_reply(const char *password, size_t len, const uint8_t *nonce,
                         size_t nonce_len, uint8_t reply[SHA256_LEN]);
 
+/* Server side of the caching_sha2_password fast path: true when reply
+ * (32 bytes) is what a client knowing password sends for nonce (20 bytes).
+ * Constant time. */
+bool caching_sha2_check(const uint8_t *reply, size_t reply_len, const char *password, size_t len,
+                        const uint8_t *nonce, size_t nonce_len);
+
 /* Fill buf with n random printable bytes (0x21..0x7E: no NUL, no space),
  * uniformly distributed. Returns 0, or -1 if the RNG fails. */
 int scramble_generate(uint8_t *buf, size_t n);

@@ -219,7 +219,7 @@ static int parse_auth_response(struct reader *r, struct handshake_response *out)
 
 /* The attribute block: lenenc total length, then key/value lenenc strings
  * filling exactly that length. Kept whole (prefix included) for pass-through. */
-static int parse_attrs(struct reader *r, struct handshake_response *out)
+static int parse_attrs(struct reader *r, const uint8_t **attrs, size_t *attrs_len)
 {
     const uint8_t *block, *s;
     size_t block_len, n;
@@ -232,8 +232,8 @@ static int parse_attrs(struct reader *r, struct handshake_response *out)
     while (rd_left(&kv) > 0)
         if (rd_lenenc_str(&kv, &s, &n) < 0)
             return -1;
-    out->attrs = r->p + start;
-    out->attrs_len = r->pos - start;
+    *attrs = r->p + start;
+    *attrs_len = r->pos - start;
     return 0;
 }
 
@@ -249,7 +249,8 @@ static int parse_response_optional(struct reader *r, struct handshake_response *
     if ((caps & CLIENT_PLUGIN_AUTH) && rd_left(r) > 0 &&
         rd_cstr(r, &out->auth_plugin, &out->auth_plugin_len) < 0)
         return -1;
-    if ((caps & CLIENT_CONNECT_ATTRS) && rd_left(r) > 0 && parse_attrs(r, out) < 0)
+    if ((caps & CLIENT_CONNECT_ATTRS) && rd_left(r) > 0 &&
+        parse_attrs(r, &out->attrs, &out->attrs_len) < 0)
         return -1;
     return 0;
 }
@@ -327,6 +328,54 @@ int auth_switch_parse(const uint8_t *payload, size_t len, struct auth_switch *ou
     if (out->data_len > 0 && out->data[out->data_len - 1] == 0)
         out->data_len--;
     return 0;
+}
+
+/* Without CLIENT_SECURE_CONNECTION the auth response is NUL-terminated. */
+static int parse_change_user_auth(struct reader *r, uint32_t caps, struct change_user *out)
+{
+    const uint8_t *b;
+    const char *s;
+
+    if (caps & CLIENT_SECURE_CONNECTION) {
+        if (rd_bytes(r, 1, &b) < 0)
+            return -1;
+        out->auth_response_len = b[0];
+        return rd_bytes(r, b[0], &out->auth_response);
+    }
+    out->auth_response = r->p + r->pos;
+    return rd_cstr(r, &s, &out->auth_response_len);
+}
+
+/* Charset, plugin and attributes: old clients stop after the database, so
+ * each part is read only when bytes remain. */
+static int parse_change_user_optional(struct reader *r, uint32_t caps, struct change_user *out)
+{
+    const uint8_t *b;
+
+    if (rd_left(r) == 0)
+        return 0;
+    if (rd_bytes(r, 2, &b) < 0)
+        return -1;
+    out->charset = read_u16(b);
+    if ((caps & CLIENT_PLUGIN_AUTH) && rd_left(r) > 0 &&
+        rd_cstr(r, &out->auth_plugin, &out->auth_plugin_len) < 0)
+        return -1;
+    if ((caps & CLIENT_CONNECT_ATTRS) && rd_left(r) > 0 &&
+        parse_attrs(r, &out->attrs, &out->attrs_len) < 0)
+        return -1;
+    return 0;
+}
+
+int change_user_parse(const uint8_t *payload, size_t len, uint32_t caps, struct change_user *out)
+{
+    struct reader r = {payload, len, 0};
+
+    memset(out, 0, sizeof(*out));
+    if (rd_cstr(&r, &out->username, &out->username_len) < 0 ||
+        parse_change_user_auth(&r, caps, out) < 0 ||
+        rd_cstr(&r, &out->database, &out->database_len) < 0)
+        return -1;
+    return parse_change_user_optional(&r, caps, out);
 }
 
 /* The data is followed by a NUL, as servers send the scramble. */

@@ -89,6 +89,27 @@ int auth_switch_parse(const uint8_t *payload, size_t len, struct auth_switch *ou
 size_t auth_switch_build(uint8_t *buf, size_t cap, uint8_t seq, const char *plugin,
                          const uint8_t *data, size_t data_len);
 
+/* COM_CHANGE_USER payload (after the command byte): user NUL-terminated,
+ * auth response (1-byte length with CLIENT_SECURE_CONNECTION, else
+ * NUL-terminated), database NUL-terminated, then optionally charset (2 bytes),
+ * auth plugin name (CLIENT_PLUGIN_AUTH) and the attribute block
+ * (CLIENT_CONNECT_ATTRS). Pointers point into the payload; absent optional
+ * parts are NULL / 0. */
+struct change_user {
+    const char *username;
+    size_t username_len;
+    const uint8_t *auth_response;
+    size_t auth_response_len;
+    const char *database;
+    size_t database_len;
+    uint16_t charset; /* 0 when absent */
+    const char *auth_plugin;
+    size_t auth_plugin_len;
+    const uint8_t *attrs;
+    size_t attrs_len;
+};
+int change_user_parse(const uint8_t *payload, size_t len, uint32_t caps, struct change_user *out);
+
 /* A raw packet (header + payload bytes as given), e.g. an auth reply. */
 size_t raw_packet_build(uint8_t *buf, size_t cap, uint8_t seq, const uint8_t *payload, size_t len);
 

@@ -370,6 +370,22 @@ static void process_login(struct backend_conn *bc)
     }
 }
 
+/* The client must see the proxy's statement id in PREPARE_OK (response
+ * bytes 5..8, after the header and the 0x00), not the backend's. */
+static void rewrite_prepare_id(struct backend_conn *bc, uint8_t *data, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t off = bc->resp_off + i;
+        if (off == PACKET_HEADER_LEN)
+            bc->resp_first = data[i];
+        else if (off > PACKET_HEADER_LEN && off < PACKET_HEADER_LEN + 5 &&
+                 bc->resp_first == PACKET_OK)
+            data[i] = (uint8_t)(bc->rewrite_stmt_id >> (8 * (off - PACKET_HEADER_LEN - 1)));
+        else if (off >= PACKET_HEADER_LEN + 5)
+            break;
+    }
+}
+
 /* Command phase: let the tracker find where the response ends; stream those
  * bytes to the client (or swallow them for the proxy's own commands). */
 static void process_response(struct backend_conn *bc)
@@ -379,12 +395,13 @@ static void process_response(struct backend_conn *bc)
         size_t avail = bc->rlen - bc->rdone;
         enum rt_status st;
         size_t n = result_tracker_consume(&bc->tracker, data, avail, &st);
-        if (st == RT_BAD || st == RT_LOCAL_INFILE) {
-            bc_fail(bc, CR_SERVER_LOST, "HY000",
-                    st == RT_BAD ? "backend sent a malformed response"
-                                 : "backend asked for a LOCAL INFILE, which is not supported yet");
+        if (st == RT_BAD || (st == RT_LOCAL_INFILE && !bc->forwarding)) {
+            bc_fail(bc, CR_SERVER_LOST, "HY000", "backend sent a malformed response");
             return;
         }
+        if (bc->rewrite_stmt_id)
+            rewrite_prepare_id(bc, (uint8_t *)data, n);
+        bc->resp_off += n;
         bc->rdone += n;
         if (bc->forwarding && n > 0 && !client_session_forward(bc->session, bc, data, n)) {
             bc->write_pending = true;
@@ -392,6 +409,10 @@ static void process_response(struct backend_conn *bc)
         }
         if (bc->state == BC_CLOSING)
             return; /* the client went away while we wrote to it */
+        if (st == RT_LOCAL_INFILE) {
+            client_session_infile_requested(bc->session, bc);
+            return;
+        }
         if (st == RT_DONE) {
             bc->state = BC_READY;
             if (bc->rdone != bc->rlen) {
@@ -450,6 +471,7 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
     bc->forwarding = forward;
     bc->no_response = !command_has_response(command);
     bc->state = BC_BUSY;
+    bc->resp_off = 0;
     result_tracker_start(&bc->tracker, command, login->caps);
     int rc = bc_write(bc, bytes, len);
     if (rc < 0)
@@ -463,6 +485,60 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
     }
     start_reading(bc);
     return bc->state == BC_CLOSING ? -1 : 0;
+}
+
+struct bc_copy {
+    uv_write_t req;
+    struct backend_conn *bc;
+    uint8_t data[];
+};
+
+static void on_copy_written(uv_write_t *req, int status)
+{
+    struct bc_copy *c = (struct bc_copy *)req;
+    struct backend_conn *bc = c->bc;
+    free(c);
+    bc->writes_in_flight--;
+    if (bc->state == BC_CLOSING) {
+        bc_maybe_free(bc);
+        return;
+    }
+    if (status < 0)
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(status));
+}
+
+int backend_conn_send_copy(struct backend_conn *bc, const uint8_t *bytes, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)bytes, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
+    if (n == (int)len)
+        return 0;
+    if (n < 0 && n != UV_EAGAIN) {
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(n));
+        return -1;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
+    struct bc_copy *c = malloc(sizeof *c + len - done);
+    if (!c) {
+        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+        return -1;
+    }
+    c->bc = bc;
+    memcpy(c->data, bytes + done, len - done);
+    b = uv_buf_init((char *)c->data, (unsigned)(len - done));
+    if (uv_write(&c->req, (uv_stream_t *)&bc->tcp, &b, 1, on_copy_written) != 0) {
+        free(c);
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend");
+        return -1;
+    }
+    bc->writes_in_flight++;
+    return 0;
+}
+
+void backend_conn_infile_done(struct backend_conn *bc)
+{
+    result_tracker_infile_done(&bc->tracker);
+    process_input(bc);
 }
 
 int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const uint8_t *arg,

@@ -47,6 +47,9 @@ struct backend_conn {
     int writes_in_flight; /* backend-bound writes not completed yet */
     bool reading;
     size_t applied;      /* session_log entries applied here */
+    uint32_t rewrite_stmt_id; /* non-zero: the PREPARE_OK id the client must see */
+    uint64_t resp_off;        /* bytes of the current response consumed so far */
+    uint8_t resp_first;       /* first payload byte of the response */
     struct result_tracker tracker;
 
     uint8_t cmd_buf[512]; /* proxy-built packets (auth, small replay commands) */
@@ -71,6 +74,16 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
 /* Build and send a proxy command (seq 0) with payload cmd + arg. */
 int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
                               size_t arg_len);
+
+/* Send bytes the backend does not answer (COM_STMT_CLOSE to a connection
+ * that is not running the current command, LOAD DATA LOCAL file packets):
+ * copied when they cannot be written at once. Returns 0, or -1 after the
+ * failure was reported. */
+int backend_conn_send_copy(struct backend_conn *bc, const uint8_t *bytes, size_t len);
+
+/* The client's file and its empty packet went out: the server's OK or ERR
+ * comes next. */
+void backend_conn_infile_done(struct backend_conn *bc);
 
 /* The client-bound write that referenced rbuf completed: go on reading. */
 void backend_conn_resume(struct backend_conn *bc);

@@ -1,3 +1,6 @@
+/* A client session's I/O and command loop: read one command, route it, bring
+ * the chosen backend up to date with the session's state, forward the
+ * command's bytes and stream the response back. */
 #include "proxy/client_session.h"
 
 #include <stdarg.h>
@@ -5,81 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/auth.h"
-#include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
 #include "proxy/backend_conn.h"
 #include "proxy/log.h"
-#include "proxy/session_log.h"
+#include "proxy/session.h"
 #include "proxy/worker.h"
-#include "router/classify.h"
-#include "router/route.h"
+#include "router/proxy_command.h"
 
-/* What the proxy offers clients: only what it supports end to end. No
- * CLIENT_SSL or CLIENT_COMPRESS yet, no CLIENT_LOCAL_FILES until the relay of
- * LOAD DATA LOCAL exists. */
-#define PROXY_CAPS                                                                            \
-    (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |   \
-     CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_IGNORE_SPACE | CLIENT_PROTOCOL_41 |              \
-     CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |                       \
-     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |              \
-     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                    \
-     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
-
-#define DEFAULT_CHARSET 45 /* utf8mb4_general_ci */
 #define CLIENT_IN_MIN (16 * 1024)
 #define LOGIN_PACKET_MAX (64 * 1024)
 #define COMMAND_PACKET_MAX (1024u * 1024u * 1024u) /* MariaDB's max_allowed_packet ceiling */
 
-enum client_state {
-    CS_GREETING_SENT, /* waiting for the handshake response */
-    CS_AUTH_SWITCH,   /* asked the client to switch to mysql_native_password */
-    CS_IDLE,          /* waiting for a command */
-    CS_COMMAND,       /* a command is running on a backend */
-    CS_FLUSHING,      /* last words (an ERR) queued; closing once sent */
-    CS_CLOSING,
-};
-
-struct client_session {
-    struct worker *w;
-    struct client_session *prev, *next;
-    uv_tcp_t tcp;
-    uint32_t id;
-    enum client_state state;
-    char peer[64];
-    uint8_t scramble[SCRAMBLE_LEN];
-    int user_index;
-    struct session_login login;
-
-    uint8_t *in; /* bytes read from the client, commands not yet finished */
-    size_t in_len, in_cap;
-    bool reading;
-
-    /* the command in progress */
-    size_t cmd_wire;          /* its bytes at the start of in */
-    uint8_t cmd;
-    uint8_t cmd_seq;
-    const uint8_t *arg;       /* payload after the command byte */
-    size_t arg_len;
-    uint8_t *gathered;        /* payload copy when the packet was split */
-    struct classification cls;
-    int target;               /* backend running it */
-    bool read_only_route;     /* routed to a replica: may move on connect failure */
-    bool replaying;           /* a session-state entry is running on target */
-    bool forwarded;           /* response bytes already reached the client */
-    uint64_t tried;           /* replicas that failed for this command */
-
-    uint64_t replay_failed;   /* replicas where this session's state cannot be replayed */
-    struct backend_conn *bc[CONFIG_MAX_BACKENDS];
-    struct session_route_state route;
-    struct session_log log;
-};
-
 static void process_commands(struct client_session *s);
 static void stop_reading(struct client_session *s);
 static void dispatch(struct client_session *s);
-static void route_command(struct client_session *s);
 
 struct worker *client_session_worker(const struct client_session *s) { return s->w; }
 uint32_t client_session_id(const struct client_session *s) { return s->id; }
@@ -88,9 +31,30 @@ const struct session_login *client_session_login(const struct client_session *s)
     return &s->login;
 }
 
-static const struct proxy_config *cfg_of(const struct client_session *s)
+const struct proxy_config *session_config(const struct client_session *s)
 {
     return s->w->proxy->cfg;
+}
+
+const char *session_backend_name(const struct client_session *s, int index)
+{
+    return session_config(s)->backends[index].name;
+}
+
+int session_primary_index(const struct client_session *s)
+{
+    const struct proxy_config *cfg = session_config(s);
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        if (cfg->backends[i].role == ROLE_PRIMARY)
+            return (int)i;
+    return 0; /* config validation guarantees a primary */
+}
+
+/* Published for KILL from other sessions: which backend runs our command. */
+void session_set_busy(struct client_session *s, int index)
+{
+    if (s->registered)
+        atomic_store(&s->entry.busy_backend, index);
 }
 
 /* --- lifetime ------------------------------------------------------------ */
@@ -100,21 +64,33 @@ static void on_client_closed(uv_handle_t *h)
     struct client_session *s = h->data;
     free(s->in);
     free(s->gathered);
+    free(s->rewritten);
     free(s->login.attrs);
     session_log_free(&s->log);
+    stmt_registry_free(&s->stmts);
     free(s);
 }
 
-static void session_close(struct client_session *s)
+static void close_backends(struct client_session *s)
 {
-    if (s->state == CS_CLOSING)
-        return;
-    s->state = CS_CLOSING;
     for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++) {
         if (s->bc[i])
             backend_conn_close(s->bc[i]);
         s->bc[i] = NULL;
+        if (s->registered)
+            atomic_store(&s->entry.thread_id[i], 0);
     }
+}
+
+void session_close(struct client_session *s)
+{
+    if (s->state == CS_CLOSING)
+        return;
+    s->state = CS_CLOSING;
+    close_backends(s);
+    if (s->registered)
+        session_registry_remove(&s->w->proxy->sessions, &s->entry);
+    s->registered = false;
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -133,7 +109,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 }
 
 /* Close once what was queued for the client (an ERR, typically) is sent. */
-static void session_close_after_flush(struct client_session *s)
+void session_close_after_flush(struct client_session *s)
 {
     if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
         return;
@@ -154,6 +130,35 @@ void client_session_close_all(struct worker *w)
 {
     while (w->sessions)
         session_close(w->sessions);
+}
+
+void client_session_close_killed(struct worker *w)
+{
+    struct client_session *s = w->sessions;
+    while (s) {
+        struct client_session *next = s->next;
+        if (s->registered && atomic_load(&s->entry.kill_requested)) {
+            log_info("session %u: killed by KILL CONNECTION", s->id);
+            session_close(s);
+        }
+        s = next;
+    }
+}
+
+/* Drop every backend connection and all state a session built up: after
+ * COM_CHANGE_USER and COM_RESET_CONNECTION the session starts afresh. */
+void session_reset_backends(struct client_session *s)
+{
+    close_backends(s);
+    session_log_clear(&s->log);
+    stmt_registry_free(&s->stmts);
+    stmt_registry_init(&s->stmts);
+    enum route_override keep = s->route.override;
+    session_route_state_init(&s->route, session_config(s)->read_only_transactions_on_replica);
+    s->route.override = keep;
+    s->replay_failed = 0;
+    s->last_backend = -1;
+    s->trx_backend = -1;
 }
 
 /* --- writing to the client ----------------------------------------------- */
@@ -177,8 +182,10 @@ static void on_client_written(uv_write_t *req, int status)
 
 /* Send proxy-built bytes; a copy is kept only when the socket cannot take
  * them at once. */
-static int client_send(struct client_session *s, const uint8_t *data, size_t len)
+int session_send(struct client_session *s, const uint8_t *data, size_t len)
 {
+    if (s->state == CS_CLOSING)
+        return -1;
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
     if (n == (int)len)
@@ -204,11 +211,8 @@ static int client_send(struct client_session *s, const uint8_t *data, size_t len
     return 0;
 }
 
-static void send_err(struct client_session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void send_err(struct client_session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                     const char *fmt, ...)
+void session_send_err(struct client_session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                      const char *fmt, ...)
 {
     char msg[480];
     va_list ap;
@@ -218,10 +222,10 @@ static void send_err(struct client_session *s, uint8_t seq, uint16_t code, const
     uint8_t buf[600];
     size_t n = err_packet_build(buf, sizeof buf, seq, code, sqlstate ? sqlstate : "HY000", msg);
     if (n > 0)
-        client_send(s, buf, n);
+        session_send(s, buf, n);
 }
 
-static uint16_t session_status(const struct client_session *s)
+uint16_t session_status(const struct client_session *s)
 {
     uint16_t st = 0;
     if (s->route.autocommit)
@@ -231,11 +235,11 @@ static uint16_t session_status(const struct client_session *s)
     return st;
 }
 
-static void send_ok(struct client_session *s, uint8_t seq)
+void session_send_ok(struct client_session *s, uint8_t seq)
 {
     uint8_t buf[64];
     size_t n = ok_packet_build(buf, sizeof buf, seq, s->login.caps, 0, 0, session_status(s), 0);
-    client_send(s, buf, n);
+    session_send(s, buf, n);
 }
 
 /* Response bytes from a backend, written from its buffer without a copy;
@@ -278,7 +282,9 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 
 /* The client stays readable while a command runs (stopping and restarting
  * would cost two epoll_ctl calls per statement), but the buffer only grows
- * between commands: a pending write to a backend may point into it. */
+ * between commands: a pending write to a backend may point into it. During
+ * LOAD DATA LOCAL the command bytes were consumed by the server long ago and
+ * the relayed file data is copied, so it may grow then too. */
 static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
@@ -295,9 +301,27 @@ static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = s->in_cap - s->in_len;
 }
 
-static void on_login_packet(struct client_session *s, const uint8_t *p, size_t len, uint8_t seq);
-static void on_auth_switch_reply(struct client_session *s, const uint8_t *p, size_t len,
-                                 uint8_t seq);
+static void relay_infile(struct client_session *s);
+
+static void on_login_input(struct client_session *s)
+{
+    size_t wire, payload;
+    if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
+        if (s->in_len >= LOGIN_PACKET_MAX)
+            session_close(s);
+        return;
+    }
+    if (wire != payload + PACKET_HEADER_LEN || wire != s->in_len) {
+        session_send_err(s, 2, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        session_close_after_flush(s);
+        return;
+    }
+    s->in_len = 0;
+    if (s->state == CS_GREETING_SENT)
+        session_on_login_packet(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+    else
+        session_on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+}
 
 static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
@@ -316,34 +340,19 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         return;
     }
     s->in_len += (size_t)n;
-    if (s->state == CS_GREETING_SENT || s->state == CS_AUTH_SWITCH) {
-        size_t wire, payload;
-        if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
-            if (s->in_len >= LOGIN_PACKET_MAX)
-                session_close(s);
-            return;
-        }
-        if (wire != payload + PACKET_HEADER_LEN || wire != s->in_len) {
-            send_err(s, 2, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
-            session_close_after_flush(s);
-            return;
-        }
-        s->in_len = 0;
-        if (s->state == CS_GREETING_SENT)
-            on_login_packet(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
-        else
-            on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
-        return;
-    }
-    if (s->state == CS_IDLE)
+    if ((s->state == CS_GREETING_SENT || s->state == CS_AUTH_SWITCH) && !s->changing_user)
+        on_login_input(s);
+    else if (s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user))
         process_commands(s);
+    else if (s->state == CS_INFILE)
+        relay_infile(s);
     else if (s->state == CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2)
         stop_reading(s); /* more than we can hold now: wait for the command to end */
 }
 
-static void start_reading(struct client_session *s)
+void session_start_reading(struct client_session *s)
 {
-    if (s->reading || s->state == CS_CLOSING)
+    if (s->reading || s->state == CS_CLOSING || s->state == CS_FLUSHING)
         return;
     if (uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read) == 0)
         s->reading = true;
@@ -356,91 +365,6 @@ static void stop_reading(struct client_session *s)
     s->reading = false;
 }
 
-/* --- login --------------------------------------------------------------- */
-
-static void server_version(struct client_session *s, char *out, size_t cap)
-{
-    struct topology *t = worker_topology(s->w);
-    const char *v = t && t->server_version[0] ? t->server_version : "10.11.0-MariaDB";
-    /* MariaDB announces itself as 5.5.5-<version> so old clients that assume
-     * a 5.x server keep working; do the same. */
-    snprintf(out, cap, "%s%s-switchyard", v[0] >= '1' && v[1] >= '0' && v[1] <= '9' ? "5.5.5-" : "",
-             v);
-}
-
-static void login_failed(struct client_session *s, uint8_t seq, bool used_password)
-{
-    log_info("session %u: access denied for user '%s' from %s", s->id, s->login.user, s->peer);
-    send_err(s, seq, ER_ACCESS_DENIED_ERROR, "28000",
-             "Access denied for user '%s'@'%s' (using password: %s)", s->login.user, s->peer,
-             used_password ? "YES" : "NO");
-    session_close_after_flush(s);
-}
-
-static void check_password(struct client_session *s, const uint8_t *reply, size_t len, uint8_t seq)
-{
-    const struct user_config *u = s->user_index >= 0 ? &cfg_of(s)->users[s->user_index] : NULL;
-    if (!u || !native_password_check(reply, len, s->scramble, SCRAMBLE_LEN, u->stage2,
-                                     u->has_password && u->password[0] == '\0',
-                                     s->login.stage1)) {
-        login_failed(s, seq + 1, len > 0);
-        return;
-    }
-    s->login.account = u;
-    s->state = CS_IDLE;
-    log_debug("session %u: user '%s' logged in from %s", s->id, s->login.user, s->peer);
-    send_ok(s, seq + 1);
-}
-
-static void on_login_packet(struct client_session *s, const uint8_t *p, size_t len, uint8_t seq)
-{
-    struct handshake_response r;
-    if (handshake_response_parse(p, len, &r) != 0) {
-        send_err(s, seq + 1, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
-        session_close_after_flush(s);
-        return;
-    }
-    if (r.is_ssl_request) {
-        send_err(s, seq + 1, ER_HANDSHAKE_ERROR, "08S01",
-                 "switchyard does not offer TLS yet; connect without SSL");
-        session_close_after_flush(s);
-        return;
-    }
-    snprintf(s->login.user, sizeof s->login.user, "%.*s", (int)r.username_len, r.username);
-    s->user_index = config_find_user(cfg_of(s), r.username, r.username_len);
-    s->login.caps = r.capabilities & PROXY_CAPS;
-    s->login.max_packet = r.max_packet;
-    s->login.charset = r.charset ? r.charset : DEFAULT_CHARSET;
-    if (r.database && (r.capabilities & CLIENT_CONNECT_WITH_DB))
-        snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)r.database_len, r.database);
-    if (r.attrs && r.attrs_len > 0 && (r.capabilities & CLIENT_CONNECT_ATTRS)) {
-        s->login.attrs = malloc(r.attrs_len);
-        if (s->login.attrs) {
-            memcpy(s->login.attrs, r.attrs, r.attrs_len);
-            s->login.attrs_len = r.attrs_len;
-        }
-    }
-    bool native = !r.auth_plugin || (r.auth_plugin_len == strlen(AUTH_PLUGIN_NATIVE) &&
-                                     memcmp(r.auth_plugin, AUTH_PLUGIN_NATIVE, r.auth_plugin_len) == 0);
-    if (native && (r.auth_response_len == SHA1_LEN || r.auth_response_len == 0)) {
-        check_password(s, r.auth_response, r.auth_response_len, seq);
-        return;
-    }
-    /* The client started with another plugin (caching_sha2_password,
-     * client_ed25519...): ask it to answer our scramble the native way. */
-    uint8_t buf[128];
-    size_t n = auth_switch_build(buf, sizeof buf, seq + 1, AUTH_PLUGIN_NATIVE, s->scramble,
-                                 SCRAMBLE_LEN);
-    s->state = CS_AUTH_SWITCH;
-    client_send(s, buf, n);
-}
-
-static void on_auth_switch_reply(struct client_session *s, const uint8_t *p, size_t len,
-                                 uint8_t seq)
-{
-    check_password(s, p, len, seq);
-}
-
 void client_session_accept(struct worker *w, uv_stream_t *server)
 {
     struct client_session *s = calloc(1, sizeof *s);
@@ -448,6 +372,8 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
         return;
     s->w = w;
     s->user_index = -1;
+    s->last_backend = -1;
+    s->trx_backend = -1;
     uv_tcp_init(&w->loop, &s->tcp);
     s->tcp.data = s;
     s->next = w->sessions;
@@ -455,8 +381,9 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
         w->sessions->prev = s;
     w->sessions = s;
     s->state = CS_GREETING_SENT;
-    session_route_state_init(&s->route);
+    session_route_state_init(&s->route, w->proxy->cfg->read_only_transactions_on_replica);
     session_log_init(&s->log);
+    stmt_registry_init(&s->stmts);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
         session_close(s);
         return;
@@ -464,7 +391,6 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     uv_tcp_nodelay(&s->tcp, 1);
     struct sockaddr_storage addr;
     int alen = sizeof addr;
-    s->peer[0] = '\0';
     if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&addr, &alen) == 0) {
         if (addr.ss_family == AF_INET6)
             uv_ip6_name((struct sockaddr_in6 *)&addr, s->peer, sizeof s->peer);
@@ -472,43 +398,17 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
             uv_ip4_name((struct sockaddr_in *)&addr, s->peer, sizeof s->peer);
     }
     s->id = (uint32_t)atomic_fetch_add(&w->proxy->next_session_id, 1);
-    if (scramble_generate(s->scramble, SCRAMBLE_LEN) != 0) {
-        session_close(s);
-        return;
-    }
-    char version[96];
-    server_version(s, version, sizeof version);
-    uint8_t buf[256];
-    size_t n = server_handshake_build(buf, sizeof buf, version, s->id, s->scramble, PROXY_CAPS,
-                                      DEFAULT_CHARSET, SERVER_STATUS_AUTOCOMMIT);
-    if (n == 0 || client_send(s, buf, n) != 0) {
-        session_close(s);
-        return;
-    }
-    start_reading(s);
+    session_send_greeting(s);
+    session_start_reading(s);
 }
 
-/* --- commands ------------------------------------------------------------ */
-
-static const char *backend_name(const struct client_session *s, int index)
-{
-    return cfg_of(s)->backends[index].name;
-}
-
-static int primary_index(const struct client_session *s)
-{
-    const struct proxy_config *cfg = cfg_of(s);
-    for (size_t i = 0; i < cfg->n_backends; i++)
-        if (cfg->backends[i].role == ROLE_PRIMARY)
-            return (int)i;
-    return -1;
-}
+/* --- choosing a backend -------------------------------------------------- */
 
 /* Weighted round-robin over the replicas the monitor says are readable and
  * that have not failed for this session or this command. */
 static int pick_replica(struct client_session *s)
 {
-    const struct proxy_config *cfg = cfg_of(s);
+    const struct proxy_config *cfg = session_config(s);
     struct topology *t = worker_topology(s->w);
     int weights[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < cfg->n_backends; i++) {
@@ -521,13 +421,43 @@ static int pick_replica(struct client_session *s)
     return wrr_pick(&s->w->wrr, weights, cfg->n_backends);
 }
 
-/* The command is over: drop its bytes and look at what the client sent next. */
-static void finish_command(struct client_session *s)
+/* Which backend a decision would use now, without moving the rotation:
+ * for PROXY EXPLAIN. -1 when a read would fail (read_fallback = error). */
+int session_peek_target(struct client_session *s, const struct route_decision *d)
 {
-    if (s->state == CS_CLOSING)
+    switch (d->target) {
+    case ROUTE_LAST:
+        return s->last_backend >= 0 && s->bc[s->last_backend] ? s->last_backend
+                                                              : session_primary_index(s);
+    case ROUTE_TRX_REPLICA:
+        return s->trx_backend >= 0 ? s->trx_backend : session_primary_index(s);
+    case ROUTE_REPLICA: {
+        struct wrr_state saved = s->w->wrr;
+        int r = s->log.overflow ? -1 : pick_replica(s);
+        s->w->wrr = saved;
+        if (r >= 0)
+            return r;
+        return session_config(s)->read_fallback == READ_FALLBACK_PRIMARY
+                   ? session_primary_index(s)
+                   : -1;
+    }
+    case ROUTE_PRIMARY:
+    default:
+        return session_primary_index(s);
+    }
+}
+
+/* The command is over: drop its bytes and look at what the client sent next. */
+void session_finish_command(struct client_session *s)
+{
+    if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
         return;
+    session_set_busy(s, -1);
     free(s->gathered);
     s->gathered = NULL;
+    free(s->rewritten);
+    s->rewritten = NULL;
+    s->stmt = NULL;
     memmove(s->in, s->in + s->cmd_wire, s->in_len - s->cmd_wire);
     s->in_len -= s->cmd_wire;
     s->cmd_wire = 0;
@@ -541,32 +471,34 @@ static void finish_command(struct client_session *s)
     process_commands(s);
 }
 
-static void fail_command(struct client_session *s, uint8_t seq, uint16_t code,
-                         const char *sqlstate, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void fail_command(struct client_session *s, uint8_t seq, uint16_t code,
-                         const char *sqlstate, const char *fmt, ...)
+/* ERR for the current command (sequence after what the client has seen),
+ * and the session goes on. */
+void session_fail_command(struct client_session *s, uint16_t code, const char *sqlstate,
+                          const char *fmt, ...)
 {
     char msg[440];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    send_err(s, seq, code, sqlstate, "%s", msg);
-    finish_command(s);
+    uint8_t seq = s->cmd_seq + 1;
+    if (s->forwarded && s->bc[s->target])
+        seq = (uint8_t)(s->bc[s->target]->tracker.last_seq + 1);
+    session_send_err(s, seq, code, sqlstate, "%s", msg);
+    session_finish_command(s);
 }
 
 /* Run the current command on backend index: connect first if needed. */
-static void run_on(struct client_session *s, int index)
+void session_run_on(struct client_session *s, int index)
 {
     s->target = index;
+    session_set_busy(s, index);
     if (!s->bc[index]) {
         s->bc[index] = backend_conn_open(s, index);
         if (!s->bc[index]) {
-            fail_command(s, s->cmd_seq + 1, CR_CONN_HOST_ERROR, "HY000",
-                         "switchyard: cannot open a connection to backend '%s'",
-                         backend_name(s, index));
+            session_fail_command(s, CR_CONN_HOST_ERROR, "HY000",
+                                 "switchyard: cannot open a connection to backend '%s'",
+                                 session_backend_name(s, index));
         }
         return; /* client_session_backend_ready() goes on */
     }
@@ -577,106 +509,124 @@ static void run_on(struct client_session *s, int index)
 /* Where a read goes when no replica can take it. */
 static void read_fallback(struct client_session *s)
 {
-    if (cfg_of(s)->read_fallback == READ_FALLBACK_PRIMARY) {
+    if (session_config(s)->read_fallback == READ_FALLBACK_PRIMARY) {
         s->read_only_route = false;
-        run_on(s, primary_index(s));
+        session_run_on(s, session_primary_index(s));
         return;
     }
-    fail_command(s, s->cmd_seq + 1, ER_UNKNOWN_ERROR, "HY000",
-                 "switchyard: no replica is eligible for reads (all down, broken or lagging) and "
-                 "read_fallback = error; retry later, or send the statement to the primary");
+    session_fail_command(s, ER_UNKNOWN_ERROR, "HY000",
+                         "switchyard: no replica is eligible for reads (all down, broken or "
+                         "lagging) and read_fallback = error; retry later, or send the statement "
+                         "to the primary");
 }
 
 static void route_read(struct client_session *s)
 {
-    int r = pick_replica(s);
+    int r = s->log.overflow ? -1 : pick_replica(s);
     if (r < 0) {
         read_fallback(s);
         return;
     }
     s->read_only_route = true;
-    run_on(s, r);
+    session_run_on(s, r);
 }
 
-static void route_command(struct client_session *s)
+/* Send the current command where s->decision says. */
+void session_route(struct client_session *s)
 {
     s->read_only_route = false;
-    if (s->cmd != COM_QUERY) {
-        run_on(s, primary_index(s));
-        return;
-    }
-    classify_query((const char *)s->arg, s->arg_len, &s->cls);
-    if (s->cls.flags & CLS_KILL) {
-        fail_command(s, s->cmd_seq + 1, ER_NOT_SUPPORTED_YET, "42000",
-                     "switchyard does not support KILL yet: the connection ids a client sees are "
-                     "not those of the backends; run KILL directly on the server");
-        return;
-    }
-    struct route_decision d = route_statement(&s->cls, &s->route);
-    /* Session state is recorded from the primary's answer, and a session
-     * whose state cannot be replayed stays on the primary. */
-    if (d.target == ROUTE_REPLICA && !(s->cls.flags & CLS_SESSION_STATE) && !s->log.overflow)
+    switch (s->decision.target) {
+    case ROUTE_REPLICA:
         route_read(s);
-    else
-        run_on(s, primary_index(s));
+        return;
+    case ROUTE_LAST:
+    case ROUTE_TRX_REPLICA:
+        session_run_on(s, session_peek_target(s, &s->decision));
+        return;
+    case ROUTE_PRIMARY:
+    default:
+        session_run_on(s, session_primary_index(s));
+        return;
+    }
 }
 
-/* Bring the target up to date with the session's state, then send the
- * client's command bytes unchanged. */
+/* Bring the target up to date with the session's state, prepare the
+ * statement there if it never was, then send the client's command. */
 static void dispatch(struct client_session *s)
 {
     struct backend_conn *bc = s->bc[s->target];
     if (bc->applied < s->log.count) {
         const struct session_log_entry *e = &s->log.entries[bc->applied];
-        s->replaying = true;
+        s->step = STEP_REPLAY;
         backend_conn_send_command(bc, e->command, e->payload, e->len);
         return;
     }
-    s->replaying = false;
-    int rc = backend_conn_send(bc, s->in, s->cmd_wire, s->cmd, true);
+    if (stmt_needs_prepare(s, bc)) {
+        s->step = STEP_PREPARE;
+        backend_conn_send_command(bc, COM_STMT_PREPARE, s->stmt->sql, s->stmt->sql_len);
+        return;
+    }
+    s->step = STEP_CLIENT;
+    s->send_bytes = s->rewritten ? s->rewritten : s->in;
+    s->send_len = s->rewritten ? s->rewritten_len : s->cmd_wire;
+    if (s->stmt && stmt_prepare_bytes(s, bc) != 0)
+        return;
+    int rc = backend_conn_send(bc, s->send_bytes, s->send_len, s->cmd, true);
     if (rc == 1)
-        finish_command(s);
+        client_session_response_done(s, bc);
 }
 
 void client_session_backend_ready(struct client_session *s, struct backend_conn *bc)
 {
+    if (s->registered)
+        atomic_store(&s->entry.thread_id[bc->index], bc->server_thread_id);
     if (s->state == CS_COMMAND && s->bc[s->target] == bc)
         dispatch(s);
 }
 
 static void forget_backend(struct client_session *s, struct backend_conn *bc)
 {
-    if (bc->index >= 0 && bc->index < CONFIG_MAX_BACKENDS && s->bc[bc->index] == bc)
-        s->bc[bc->index] = NULL;
+    if (bc->index < 0 || bc->index >= CONFIG_MAX_BACKENDS || s->bc[bc->index] != bc)
+        return;
+    s->bc[bc->index] = NULL;
+    if (s->registered)
+        atomic_store(&s->entry.thread_id[bc->index], 0);
+    stmt_registry_forget_backend(&s->stmts, bc->index);
+    if (s->trx_backend == bc->index)
+        s->trx_backend = -1;
 }
 
 void client_session_backend_failed(struct client_session *s, struct backend_conn *bc, uint16_t code,
                                    const char *sqlstate, const char *message)
 {
     forget_backend(s, bc);
-    if (!message || s->state != CS_COMMAND || s->target != bc->index)
+    if (!message || (s->state != CS_COMMAND && s->state != CS_INFILE) || s->target != bc->index)
         return;
-    if (bc->index == primary_index(s))
+    if (bc->index == session_primary_index(s))
         s->route.in_transaction = false; /* whatever was open there is gone */
-    if (s->read_only_route && !s->forwarded) {
+    if (s->read_only_route && !s->forwarded && s->state == CS_COMMAND) {
         /* Nothing reached the client yet: a read can go elsewhere. */
         s->tried |= 1ull << bc->index;
         route_read(s);
         return;
     }
     uint8_t seq = s->forwarded ? (uint8_t)(bc->tracker.last_seq + 1) : (uint8_t)(s->cmd_seq + 1);
-    fail_command(s, seq, code ? code : CR_SERVER_LOST, sqlstate,
-                 "switchyard: backend '%s': %s", backend_name(s, bc->index), message);
+    s->forwarded = false;
+    s->state = CS_COMMAND;
+    session_send_err(s, seq, code ? code : CR_SERVER_LOST, sqlstate, "switchyard: backend '%s': %s",
+                     session_backend_name(s, bc->index), message);
+    session_finish_command(s);
 }
 
-/* Keep what a successful statement changed in the session. */
+/* Keep what a successful command changed in the session. */
 static void record_session_change(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
     if (rt->is_error)
         return;
-    if (s->cmd == COM_INIT_DB ||
-        (s->cmd == COM_QUERY && (s->cls.flags & CLS_SESSION_STATE))) {
+    bool state_change = s->cmd == COM_INIT_DB || s->cmd == COM_SET_OPTION ||
+                        (s->cmd == COM_QUERY && (s->cls.flags & CLS_SESSION_STATE));
+    if (state_change) {
         if (s->cmd == COM_QUERY && (s->cls.flags & CLS_MULTI)) {
             /* Replaying the batch would repeat its other statements. */
             s->log.overflow = true;
@@ -686,55 +636,119 @@ static void record_session_change(struct client_session *s, struct backend_conn 
         }
         bc->applied = s->log.count;
     } else if (s->cmd == COM_RESET_CONNECTION) {
-        session_log_clear(&s->log);
-        session_route_state_init(&s->route);
-        s->replay_failed = 0;
-        for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++) {
-            if (s->bc[i] && s->bc[i] != bc) {
-                backend_conn_close(s->bc[i]);
-                s->bc[i] = NULL;
-            }
-        }
+        /* The primary connection was reset; the others are simply dropped. */
+        s->bc[bc->index] = NULL;
+        session_reset_backends(s);
+        s->bc[bc->index] = bc;
         bc->applied = 0;
     }
+}
+
+static void replay_failed(struct client_session *s, struct backend_conn *bc)
+{
+    const struct result_tracker *rt = &bc->tracker;
+    log_warn("session %u: replaying session state on backend %s failed: %s (%u)", s->id,
+             session_backend_name(s, bc->index), rt->err_message, rt->err_code);
+    if (!s->read_only_route) {
+        session_fail_command(s, rt->err_code, rt->err_sqlstate,
+                             "switchyard: cannot restore session state on backend '%s': %s",
+                             session_backend_name(s, bc->index), rt->err_message);
+        return;
+    }
+    forget_backend(s, bc);
+    backend_conn_close(bc);
+    s->replay_failed |= 1ull << bc->index;
+    route_read(s);
 }
 
 void client_session_response_done(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
-    if (s->replaying) {
-        s->replaying = false;
-        if (!rt->is_error) {
-            bc->applied++;
-            dispatch(s);
+    if (s->step == STEP_REPLAY) {
+        if (rt->is_error) {
+            replay_failed(s, bc);
             return;
         }
-        log_warn("session %u: replaying session state on backend %s failed: %s (%u)", s->id,
-                 backend_name(s, bc->index), rt->err_message, rt->err_code);
-        forget_backend(s, bc);
-        backend_conn_close(bc);
-        if (s->read_only_route) {
-            s->replay_failed |= 1ull << bc->index;
-            route_read(s);
-        } else {
-            fail_command(s, s->cmd_seq + 1, rt->err_code, rt->err_sqlstate,
-                         "switchyard: cannot restore session state on backend '%s': %s",
-                         backend_name(s, bc->index), rt->err_message);
-        }
+        bc->applied++;
+        dispatch(s);
         return;
     }
-    static const struct classification none = {false, 0, ""};
-    session_route_state_update(&s->route, s->cmd == COM_QUERY ? &s->cls : &none, !rt->is_error,
-                               rt->saw_status, rt->status);
+    if (s->step == STEP_PREPARE) {
+        if (rt->is_error) {
+            session_fail_command(s, rt->err_code, rt->err_sqlstate,
+                                 "switchyard: preparing the statement on backend '%s' failed: %s",
+                                 session_backend_name(s, bc->index), rt->err_message);
+            return;
+        }
+        stmt_prepared_on(s, bc);
+        dispatch(s);
+        return;
+    }
+    /* Only running a statement has its effects, not preparing it. */
+    static const struct classification none = {false, 0, "", 0, 0, 0};
+    const struct classification *c = &none;
+    if (s->cmd == COM_QUERY)
+        c = &s->cls;
+    else if (s->cmd == COM_STMT_EXECUTE && s->stmt)
+        c = &s->stmt->cls;
+    session_route_state_update(&s->route, c, &s->decision, !rt->is_error, rt->saw_status,
+                               rt->status);
+    if (s->decision.begins_read_only_trx && !rt->is_error)
+        s->trx_backend = bc->index;
+    if (!s->route.read_only_trx)
+        s->trx_backend = -1;
+    if (command_has_response(s->cmd))
+        s->last_backend = bc->index;
     record_session_change(s, bc);
-    finish_command(s);
+    if (s->stmt || s->cmd == COM_STMT_PREPARE)
+        stmt_command_done(s, bc);
+    session_finish_command(s);
 }
 
-/* A command the proxy refuses: it cannot pass it through safely. */
+/* --- LOAD DATA LOCAL INFILE ---------------------------------------------- */
+
+/* The server asked for the client's file: what the client sends next (data
+ * packets, then an empty one) goes to that backend as it arrives. */
+void client_session_infile_requested(struct client_session *s, struct backend_conn *bc)
+{
+    (void)bc;
+    s->state = CS_INFILE;
+    relay_infile(s);
+}
+
+static void relay_infile(struct client_session *s)
+{
+    struct backend_conn *bc = s->bc[s->target];
+    size_t off = s->cmd_wire;
+    while (bc && s->state == CS_INFILE) {
+        const uint8_t *p = s->in + off;
+        size_t avail = s->in_len - off;
+        if (avail < PACKET_HEADER_LEN || avail < PACKET_HEADER_LEN + packet_payload_len(p))
+            break;
+        size_t len = PACKET_HEADER_LEN + packet_payload_len(p);
+        bool last = packet_payload_len(p) == 0;
+        if (backend_conn_send_copy(bc, p, len) != 0)
+            return; /* failure reported through client_session_backend_failed */
+        off += len;
+        if (last) {
+            s->state = CS_COMMAND;
+            backend_conn_infile_done(bc);
+        }
+    }
+    /* Relayed packets are copies: drop them, keep the command's bytes. */
+    if (s->state != CS_CLOSING && off > s->cmd_wire) {
+        memmove(s->in + s->cmd_wire, s->in + off, s->in_len - off);
+        s->in_len -= off - s->cmd_wire;
+    }
+    session_start_reading(s);
+}
+
+/* --- commands ------------------------------------------------------------ */
+
+/* Commands the proxy refuses: they cannot be passed through safely. */
 static bool refused_command(uint8_t cmd)
 {
     switch (cmd) {
-    case COM_CHANGE_USER:
     case COM_BINLOG_DUMP:
     case COM_BINLOG_DUMP_GTID:
     case COM_REGISTER_SLAVE:
@@ -746,12 +760,27 @@ static bool refused_command(uint8_t cmd)
     case COM_DELAYED_INSERT:
     case COM_SLEEP:
     case COM_DEBUG:
-    case COM_PROCESS_KILL:
+    case COM_SHUTDOWN:
         return true;
     default:
         return false;
     }
 }
+
+static void query_command(struct client_session *s)
+{
+    if (proxy_statement(s))
+        return;
+    classify_query((const char *)s->arg, s->arg_len, &s->cls);
+    if (s->cls.flags & CLS_KILL) {
+        kill_statement(s);
+        return;
+    }
+    s->decision = route_statement(&s->cls, &s->route);
+    session_route(s);
+}
+
+static const struct route_decision to_primary = {ROUTE_PRIMARY, "command", false};
 
 static void start_command(struct client_session *s, size_t wire, size_t payload)
 {
@@ -760,8 +789,11 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     s->cmd_seq = packet_seq(s->in);
     s->forwarded = false;
     s->tried = 0;
+    s->stmt = NULL;
+    s->stmt_types_bound = false;
+    s->decision = to_primary;
     if (payload == 0) {
-        fail_command(s, s->cmd_seq + 1, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
+        session_fail_command(s, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
         return;
     }
     const uint8_t *p = s->in + PACKET_HEADER_LEN;
@@ -769,7 +801,7 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
         /* Split packet (>= 16 MiB): the classifier needs one contiguous text. */
         s->gathered = malloc(payload);
         if (!s->gathered) {
-            fail_command(s, s->cmd_seq + 1, ER_UNKNOWN_ERROR, "HY000", "switchyard: out of memory");
+            session_fail_command(s, ER_UNKNOWN_ERROR, "HY000", "switchyard: out of memory");
             return;
         }
         logical_packet_gather(s->in, wire, s->gathered);
@@ -778,39 +810,65 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     s->cmd = p[0];
     s->arg = p + 1;
     s->arg_len = payload - 1;
-    if (s->cmd == COM_QUIT) {
+    switch (s->cmd) {
+    case COM_QUIT:
         session_close(s);
         return;
-    }
-    if (s->cmd == COM_PING) {
-        send_ok(s, s->cmd_seq + 1);
-        finish_command(s);
+    case COM_PING:
+        session_send_ok(s, s->cmd_seq + 1);
+        session_finish_command(s);
         return;
+    case COM_QUERY:
+        query_command(s);
+        return;
+    case COM_STMT_PREPARE:
+    case COM_STMT_EXECUTE:
+    case COM_STMT_SEND_LONG_DATA:
+    case COM_STMT_CLOSE:
+    case COM_STMT_RESET:
+    case COM_STMT_FETCH:
+        stmt_command(s);
+        return;
+    case COM_CHANGE_USER:
+        session_change_user(s);
+        return;
+    case COM_PROCESS_KILL:
+        kill_command(s, s->arg_len >= 4 ? read_u32(s->arg) : 0, true);
+        return;
+    default:
+        break;
     }
     if (refused_command(s->cmd)) {
-        fail_command(s, s->cmd_seq + 1, ER_UNKNOWN_COM_ERROR, "08S01",
-                     "switchyard does not support command 0x%02x through the proxy", s->cmd);
+        session_fail_command(s, ER_UNKNOWN_COM_ERROR, "08S01",
+                             "switchyard does not support command 0x%02x through the proxy",
+                             s->cmd);
         return;
     }
-    route_command(s);
+    session_run_on(s, session_primary_index(s));
 }
 
 /* Take the next complete command from the input, one at a time: the next is
  * looked at only when the previous one's response is complete. */
 static void process_commands(struct client_session *s)
 {
-    while (s->state == CS_IDLE) {
+    while (s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user)) {
         size_t wire, payload;
         if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
-            if (s->in_len >= PACKET_HEADER_LEN && packet_payload_len(s->in) >= PACKET_MAX_PAYLOAD &&
-                s->in_len > COMMAND_PACKET_MAX) {
-                send_err(s, packet_seq(s->in) + 1, ER_NET_PACKET_TOO_LARGE, "08S01",
-                         "Got a packet bigger than 'max_allowed_packet' bytes");
+            if (s->in_len >= PACKET_HEADER_LEN && s->in_len > COMMAND_PACKET_MAX) {
+                session_send_err(s, packet_seq(s->in) + 1, ER_NET_PACKET_TOO_LARGE, "08S01",
+                                 "Got a packet bigger than 'max_allowed_packet' bytes");
                 session_close_after_flush(s);
                 return;
             }
-            start_reading(s);
+            session_start_reading(s);
             return;
+        }
+        if (s->state == CS_AUTH_SWITCH) {
+            /* The reply to the auth switch of a COM_CHANGE_USER. */
+            uint8_t seq = packet_seq(s->in);
+            s->cmd_wire = wire;
+            session_on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, seq);
+            continue;
         }
         start_command(s, wire, payload);
     }

@@ -46,6 +46,11 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
  * backend_conn_resume() is called when it completes). */
 bool client_session_forward(struct client_session *s, struct backend_conn *bc, const uint8_t *data,
                             size_t len);
+/* The server asked for a LOAD DATA LOCAL file (its request went to the
+ * client); relay the client's file packets. */
+void client_session_infile_requested(struct client_session *s, struct backend_conn *bc);
+/* Close the worker's sessions that KILL CONNECTION marked. */
+void client_session_close_killed(struct worker *w);
 /* The response tracked by bc->tracker has ended. */
 void client_session_response_done(struct client_session *s, struct backend_conn *bc);
 

@@ -84,6 +84,7 @@ static int run(struct proxy_config *cfg)
     static struct proxy proxy;
     proxy.cfg = cfg;
     atomic_init(&proxy.next_session_id, 1);
+    session_registry_init(&proxy.sessions);
     if (resolve_backends(&proxy) != 0)
         return 1;
     if (topology_holder_init(&proxy.topology, cfg->n_backends) != 0)

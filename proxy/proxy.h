@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "proxy/session_registry.h"
 #include "proxy/topology.h"
 
 struct proxy {
@@ -16,6 +17,7 @@ struct proxy {
     /* backends' addresses, resolved once at start */
     struct sockaddr_storage backend_addr[CONFIG_MAX_BACKENDS];
     atomic_uint_fast32_t next_session_id;
+    struct session_registry sessions; /* for KILL across workers */
 };
 
 #endif

@@ -60,8 +60,11 @@ static void on_stop(uv_async_t *a)
     w->stopping = 1;
     uv_close((uv_handle_t *)&w->listener, NULL);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
+    uv_close((uv_handle_t *)&w->kill_async, NULL);
     client_session_close_all(w);
 }
+
+static void on_kill(uv_async_t *a) { client_session_close_killed(a->data); }
 
 int worker_init(struct worker *w, int index, struct proxy *proxy)
 {
@@ -83,12 +86,15 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     }
     if (rc == 0)
         rc = uv_async_init(&w->loop, &w->stop_async, on_stop);
+    if (rc == 0)
+        rc = uv_async_init(&w->loop, &w->kill_async, on_kill);
     if (rc != 0) {
         log_error("worker %d: %s", index, uv_strerror(rc));
         close(fd);
         return -1;
     }
     w->stop_async.data = w;
+    w->kill_async.data = w;
     return 0;
 }
 

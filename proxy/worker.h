@@ -18,6 +18,7 @@ struct worker {
     uv_thread_t thread;
     uv_tcp_t listener;
     uv_async_t stop_async;
+    uv_async_t kill_async; /* KILL CONNECTION from another worker marked a session */
     struct topology *topology; /* this worker's reference to the newest snapshot */
     struct wrr_state wrr;      /* replica rotation shared by this worker's sessions */
     struct client_session *sessions; /* intrusive list, for shutdown */

@@ -21,6 +21,8 @@ static const char R_NAMED_LOCK[] = "named lock function";
 static const char R_FOUND_ROWS[] = "FOUND_ROWS()";
 static const char R_CALC_FOUND_ROWS[] = "SQL_CALC_FOUND_ROWS";
 static const char R_ROW_COUNT[] = "ROW_COUNT()";
+static const char R_DIAG_VAR[] = "@@warning_count / @@error_count";
+static const char R_SHOW_DIAG[] = "SHOW WARNINGS / ERRORS";
 static const char R_CONNECTION_ID[] = "CONNECTION_ID()";
 static const char R_REPL_WAIT[] = "replication wait function";
 static const char R_USER_VAR[] = "user variable assignment";
@@ -32,6 +34,9 @@ static const char R_SET[] = "SET";
 static const char R_USE[] = "USE";
 static const char R_BEGIN[] = "BEGIN";
 static const char R_TEMP[] = "CREATE TEMPORARY TABLE";
+static const char R_DROP_TEMP[] = "DROP TEMPORARY TABLE";
+static const char R_XA_START[] = "XA START";
+static const char R_XA_END[] = "XA COMMIT / ROLLBACK";
 static const char R_LOCK[] = "LOCK TABLES";
 static const char R_UNLOCK[] = "UNLOCK TABLES";
 static const char R_EXPLAIN_WRITE[] = "EXPLAIN of a write";
@@ -48,7 +53,17 @@ static const char R_EMPTY[] = "empty statement";
  * hint does not override them. */
 #define STATEFUL_FLAGS                                                                           \
     (CLS_SESSION_STATE | CLS_USE | CLS_BEGIN | CLS_READ_ONLY_TRX | CLS_TEMP_TABLE |              \
-     CLS_LOCK_TABLES | CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_AUTOCOMMIT | CLS_SET_GLOBAL)
+     CLS_LOCK_TABLES | CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_AUTOCOMMIT | CLS_SET_GLOBAL |    \
+     CLS_KILL | CLS_DROP_TEMP_TABLE | CLS_RELEASE_LOCK | CLS_RELEASE_ALL_LOCKS | CLS_XA_START | \
+     CLS_XA_END | CLS_LAST_STMT_INFO)
+
+/* Flags that end something the session holds. A text that also creates a
+ * routine, trigger or event may carry them in a body that does not run now
+ * (the body's ';' splits it into "statements"): dropping them only keeps the
+ * session pinned longer. */
+#define RELEASING_FLAGS                                                                          \
+    (CLS_UNLOCK_TABLES | CLS_DROP_TEMP_TABLE | CLS_RELEASE_LOCK | CLS_RELEASE_ALL_LOCKS |       \
+     CLS_XA_END)
 
 enum stmt_kind {
     SK_EMPTY,    /* no token yet */
@@ -66,6 +81,8 @@ enum stmt_kind {
     SK_LOCK,
     SK_UNLOCK,
     SK_FLUSH,
+    SK_DROP,
+    SK_XA,
     SK_WRITE, /* decided: a write; only flags are still collected */
 };
 
@@ -83,15 +100,19 @@ struct stmt {
     bool explain;
     const char *reason;
     const char *marker; /* first write marker inside a read-like statement */
+    const char *last_info; /* first "about the previous statement" marker */
     uint32_t flags;
+    unsigned locks_taken, locks_released, tables_dropped;
     struct sql_token w0, w1; /* previous token, and the one before */
     int scope;               /* SET: carried GLOBAL/SESSION keyword */
     bool set_session, set_global, set_autocommit;
+    bool routine; /* CREATE of a procedure, function, trigger or event */
 };
 
 struct summary {
-    unsigned nstmts, nwrites;
-    bool multi, after_semicolon;
+    unsigned nstmts, nwrites, nlast;
+    unsigned locks_taken, locks_released, tables_dropped;
+    bool multi, after_semicolon, saw_routine;
     uint32_t flags;
     const char *first_read, *first_write;
 };
@@ -136,29 +157,66 @@ static void mark(struct stmt *st, const char *reason)
         st->marker = reason;
 }
 
+/* EXPLAIN SELECT is not about the previous statement: a plain marker there. */
+static void mark_last_info(struct stmt *st, const char *reason)
+{
+    if (st->explain)
+        mark(st, reason);
+    else if (st->last_info == NULL)
+        st->last_info = reason;
+}
+
+/* What a call does besides being a write marker. */
+enum fn_effect { FN_PLAIN, FN_LAST_INFO, FN_TAKE_LOCK, FN_RELEASE_LOCK, FN_RELEASE_ALL };
+
 struct fn_rule {
     const char *name;
     const char *reason;
-    uint32_t flags;
+    enum fn_effect effect;
 };
 
+/* IS_FREE_LOCK / IS_USED_LOCK take no lock: primary for the statement only. */
 static const struct fn_rule fn_rules[] = {
-    {"LAST_INSERT_ID", R_LAST_INSERT_ID, 0},
-    {"GET_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
-    {"RELEASE_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
-    {"RELEASE_ALL_LOCKS", R_NAMED_LOCK, CLS_NAMED_LOCK},
-    {"IS_FREE_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
-    {"IS_USED_LOCK", R_NAMED_LOCK, CLS_NAMED_LOCK},
-    {"FOUND_ROWS", R_FOUND_ROWS, 0},
-    {"ROW_COUNT", R_ROW_COUNT, 0},
-    {"NEXTVAL", R_SEQUENCE, 0},
-    {"LASTVAL", R_SEQUENCE, 0},
-    {"SETVAL", R_SEQUENCE, 0},
-    {"MASTER_POS_WAIT", R_REPL_WAIT, 0},
-    {"MASTER_GTID_WAIT", R_REPL_WAIT, 0},
-    {"SOURCE_POS_WAIT", R_REPL_WAIT, 0},
-    {"CONNECTION_ID", R_CONNECTION_ID, 0},
+    {"LAST_INSERT_ID", R_LAST_INSERT_ID, FN_PLAIN},
+    {"GET_LOCK", R_NAMED_LOCK, FN_TAKE_LOCK},
+    {"RELEASE_LOCK", R_NAMED_LOCK, FN_RELEASE_LOCK},
+    {"RELEASE_ALL_LOCKS", R_NAMED_LOCK, FN_RELEASE_ALL},
+    {"IS_FREE_LOCK", R_NAMED_LOCK, FN_PLAIN},
+    {"IS_USED_LOCK", R_NAMED_LOCK, FN_PLAIN},
+    {"FOUND_ROWS", R_FOUND_ROWS, FN_LAST_INFO},
+    {"ROW_COUNT", R_ROW_COUNT, FN_LAST_INFO},
+    {"NEXTVAL", R_SEQUENCE, FN_PLAIN},
+    {"LASTVAL", R_SEQUENCE, FN_PLAIN},
+    {"SETVAL", R_SEQUENCE, FN_PLAIN},
+    {"MASTER_POS_WAIT", R_REPL_WAIT, FN_PLAIN},
+    {"MASTER_GTID_WAIT", R_REPL_WAIT, FN_PLAIN},
+    {"SOURCE_POS_WAIT", R_REPL_WAIT, FN_PLAIN},
+    {"CONNECTION_ID", R_CONNECTION_ID, FN_PLAIN},
 };
+
+/* Apply a call's effect. EXPLAIN SELECT may evaluate constant subqueries
+ * while optimising on some servers: count the locks it might take, never
+ * the ones it might release. */
+static void call_effect(struct stmt *st, const struct fn_rule *r)
+{
+    if (r->effect == FN_LAST_INFO) {
+        mark_last_info(st, r->reason);
+        return;
+    }
+    mark(st, r->reason);
+    if (r->effect == FN_TAKE_LOCK) {
+        st->flags |= CLS_NAMED_LOCK;
+        st->locks_taken++;
+    }
+    if (st->explain)
+        return;
+    if (r->effect == FN_RELEASE_LOCK) {
+        st->flags |= CLS_RELEASE_LOCK;
+        st->locks_released++;
+    } else if (r->effect == FN_RELEASE_ALL) {
+        st->flags |= CLS_RELEASE_ALL_LOCKS;
+    }
+}
 
 /* '(' after a name: a call. A quoted name or one after a dot may be a stored
  * function of the same name; treating it as the built-in only costs load. */
@@ -169,8 +227,7 @@ static void scan_call(struct stmt *st)
         return;
     for (size_t i = 0; i < sizeof fn_rules / sizeof fn_rules[0]; i++) {
         if (sql_text_eq(n->text, n->len, fn_rules[i].name)) {
-            mark(st, fn_rules[i].reason);
-            st->flags |= fn_rules[i].flags;
+            call_effect(st, &fn_rules[i]);
             return;
         }
     }
@@ -193,19 +250,29 @@ static int sysvar_scope(const struct sql_token *t, const char **name, size_t *le
     return SCOPE_GLOBAL; /* GLOBAL, or a structured (key cache) variable: global only */
 }
 
-/* Variables whose value belongs to this connection's last statement. */
-static bool sysvar_session_specific(const struct sql_token *t)
+static bool name_any(const char *name, size_t len, const char *const *words)
 {
-    static const char *const names[] = {"LAST_INSERT_ID", "IDENTITY", "LAST_GTID",
-                                        "WARNING_COUNT", "ERROR_COUNT", NULL};
-    const char *name;
-    size_t len;
-    (void)sysvar_scope(t, &name, &len);
-    for (size_t i = 0; names[i] != NULL; i++) {
-        if (sql_text_eq(name, len, names[i]))
+    for (; *words != NULL; words++) {
+        if (sql_text_eq(name, len, *words))
             return true;
     }
     return false;
+}
+
+/* Variables whose value belongs to this connection: the diagnostics of the
+ * previous statement (wherever it ran), or what it did on the primary
+ * (inserts and GTIDs only happen there). */
+static void scan_sysvar(struct stmt *st, const struct sql_token *t)
+{
+    static const char *const diag[] = {"WARNING_COUNT", "ERROR_COUNT", NULL};
+    static const char *const primary[] = {"LAST_INSERT_ID", "IDENTITY", "LAST_GTID", NULL};
+    const char *name;
+    size_t len;
+    (void)sysvar_scope(t, &name, &len);
+    if (name_any(name, len, diag))
+        mark_last_info(st, R_DIAG_VAR);
+    else if (name_any(name, len, primary))
+        mark(st, R_SESSION_VAR);
 }
 
 /* Hot path: switch on the length first so most words cost one compare. */
@@ -249,8 +316,7 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
         scan_word(st, t);
         break;
     case SQL_TOK_SYS_VAR:
-        if (sysvar_session_specific(t))
-            mark(st, R_SESSION_VAR);
+        scan_sysvar(st, t);
         break;
     case SQL_TOK_PUNCT:
         if (t->len == 2) /* ":=" only assigns variables */
@@ -266,13 +332,12 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
 /* ---- first keyword ---- */
 
 static const char *const write_words[] = {
-    "INSERT",  "UPDATE",   "DELETE",   "REPLACE",  "ALTER",     "DROP",     "TRUNCATE",
-    "RENAME",  "CALL",     "LOAD",     "HANDLER",  "GRANT",     "REVOKE",   "COMMIT",
-    "ROLLBACK", "SAVEPOINT", "RELEASE", "XA",      "PREPARE",   "EXECUTE",  "DEALLOCATE",
-    "DO",      "OPTIMIZE", "REPAIR",   "CHECK",    "CHECKSUM",  "ANALYZE",  "RESET",
-    "PURGE",   "KILL",     "INSTALL",  "UNINSTALL", "SIGNAL",   "RESIGNAL", "CHANGE",
-    "STOP",    "BINLOG",   "VALUES",   "BACKUP",   "CACHE",     "SHUTDOWN", "GET",
-    NULL};
+    "INSERT",   "UPDATE",    "DELETE",   "REPLACE",  "ALTER",    "TRUNCATE", "RENAME",
+    "CALL",     "LOAD",      "HANDLER",  "GRANT",    "REVOKE",   "COMMIT",   "ROLLBACK",
+    "SAVEPOINT", "RELEASE",  "PREPARE",  "EXECUTE",  "DEALLOCATE", "DO",     "OPTIMIZE",
+    "REPAIR",   "CHECK",     "CHECKSUM", "ANALYZE",  "RESET",    "PURGE",    "INSTALL",
+    "UNINSTALL", "SIGNAL",   "RESIGNAL", "CHANGE",   "STOP",     "BINLOG",   "VALUES",
+    "BACKUP",   "CACHE",     "SHUTDOWN", "GET",      NULL};
 
 struct first_rule {
     const char *word;
@@ -297,6 +362,8 @@ static const struct first_rule first_rules[] = {
     {"LOCK", SK_LOCK, false, R_WRITE, 0},
     {"UNLOCK", SK_UNLOCK, false, R_WRITE, 0},
     {"FLUSH", SK_FLUSH, false, R_WRITE, 0},
+    {"DROP", SK_DROP, false, R_WRITE, 0},
+    {"XA", SK_XA, false, R_WRITE, 0},
     {"KILL", SK_WRITE, false, R_KILL, CLS_KILL},
 };
 
@@ -381,9 +448,12 @@ static enum step feed_with(struct stmt *st, const struct sql_token *t)
 
 /* SHOW statements about this session or this particular server. */
 static const char *const show_primary_words[] = {
-    "WARNINGS", "ERRORS", "COUNT",   "PROCESSLIST", "STATUS",   "VARIABLES", "PROFILE",
-    "PROFILES", "MASTER", "BINLOG",  "BINARY",      "REPLICA",  "SLAVE",     "RELAYLOG",
-    "ALL",      "EXPLAIN", "ANALYZE", "SESSION",    "LOCAL",    NULL};
+    "PROCESSLIST", "STATUS",   "VARIABLES", "PROFILE", "PROFILES", "MASTER",
+    "BINLOG",      "BINARY",   "REPLICA",   "SLAVE",   "RELAYLOG", "ALL",
+    "EXPLAIN",     "ANALYZE",  "SESSION",   "LOCAL",   NULL};
+
+/* SHOW WARNINGS, SHOW ERRORS, SHOW COUNT(*) WARNINGS / ERRORS. */
+static const char *const show_diag_words[] = {"WARNINGS", "ERRORS", "COUNT", NULL};
 
 enum { SH_NONE, SH_FULL, SH_CREATE };
 
@@ -392,6 +462,8 @@ static enum step feed_show(struct stmt *st, const struct sql_token *t)
     bool primary = false;
     if (st->ntok == 0) {
         primary = kw_any(t, show_primary_words);
+        if (kw_any(t, show_diag_words))
+            mark_last_info(st, R_SHOW_DIAG);
         st->sub = sql_tok_kw(t, "FULL") ? SH_FULL : sql_tok_kw(t, "CREATE") ? SH_CREATE : SH_NONE;
     } else if (st->ntok == 1) {
         primary = (st->sub == SH_FULL && sql_tok_kw(t, "PROCESSLIST")) ||
@@ -552,9 +624,13 @@ static enum step feed_start(struct stmt *st, const struct sql_token *t)
     return STEP_ADVANCE;
 }
 
-/* CREATE [OR REPLACE] TEMPORARY ... */
+/* CREATE [OR REPLACE] TEMPORARY ..., and whether it creates a routine (the
+ * words may also be column names: that only keeps a session pinned). */
 static enum step feed_create(struct stmt *st, const struct sql_token *t)
 {
+    static const char *const routine_words[] = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT",
+                                                NULL};
+    st->routine |= kw_any(t, routine_words);
     bool temp = sql_tok_kw(t, "TEMPORARY") &&
                 (st->ntok == 0 ||
                  (st->ntok == 2 && sql_tok_kw(&st->w0, "REPLACE") && sql_tok_kw(&st->w1, "OR")));
@@ -587,6 +663,51 @@ static enum step feed_flush(struct stmt *st, const struct sql_token *t)
     return STEP_ADVANCE;
 }
 
+/* DROP TEMPORARY TABLE[S] [IF EXISTS] a [, b ...]: count the names by their
+ * commas (a name may be db.t, and options like WAIT n follow the last one). */
+enum { D_START, D_TABLE, D_NAMES, D_NOT_TEMP };
+
+static enum step feed_drop(struct stmt *st, const struct sql_token *t)
+{
+    switch (st->sub) {
+    case D_START:
+        st->sub = sql_tok_kw(t, "TEMPORARY") ? D_TABLE : D_NOT_TEMP;
+        break;
+    case D_TABLE:
+        if (!sql_tok_kw(t, "TABLE") && !sql_tok_kw(t, "TABLES"))
+            return to_write(st, R_WRITE);
+        st->flags |= CLS_DROP_TEMP_TABLE;
+        st->reason = R_DROP_TEMP;
+        st->sub = D_NAMES;
+        break;
+    case D_NAMES:
+        if (sql_tok_kw(t, "IF") || sql_tok_kw(t, "EXISTS"))
+            break;
+        if (st->tables_dropped == 0 || sql_tok_punct(t, ','))
+            st->tables_dropped++;
+        break;
+    default:
+        break;
+    }
+    return STEP_ADVANCE;
+}
+
+/* XA START|BEGIN opens an XA transaction, XA COMMIT|ROLLBACK ends it; XA
+ * END / PREPARE / RECOVER are plain writes. */
+static enum step feed_xa(struct stmt *st, const struct sql_token *t)
+{
+    if (st->ntok != 0)
+        return STEP_ADVANCE;
+    if (sql_tok_kw(t, "START") || sql_tok_kw(t, "BEGIN")) {
+        st->flags |= CLS_XA_START;
+        st->reason = R_XA_START;
+    } else if (sql_tok_kw(t, "COMMIT") || sql_tok_kw(t, "ROLLBACK")) {
+        st->flags |= CLS_XA_END;
+        st->reason = R_XA_END;
+    }
+    return STEP_ADVANCE;
+}
+
 static enum step dispatch(struct stmt *st, const struct sql_token *t)
 {
     switch (st->kind) {
@@ -614,6 +735,10 @@ static enum step dispatch(struct stmt *st, const struct sql_token *t)
         return feed_lock(st, t, st->kind == SK_LOCK);
     case SK_FLUSH:
         return feed_flush(st, t);
+    case SK_DROP:
+        return feed_drop(st, t);
+    case SK_XA:
+        return feed_xa(st, t);
     default:
         return STEP_ADVANCE;
     }
@@ -662,11 +787,20 @@ static void stmt_finish(const struct stmt *st, struct summary *sum)
     if (read && st->marker != NULL) {
         read = false;
         reason = st->marker;
+    } else if (read && st->last_info != NULL) {
+        read = false;
+        reason = st->last_info;
+        flags |= CLS_LAST_STMT_INFO;
+        sum->nlast++;
     } else if (read && st->explain) {
         reason = R_EXPLAIN;
     }
     sum->nstmts++;
     sum->flags |= flags;
+    sum->locks_taken += st->locks_taken;
+    sum->locks_released += st->locks_released;
+    sum->tables_dropped += st->tables_dropped;
+    sum->saw_routine |= st->routine;
     if (!read) {
         sum->nwrites++;
         if (sum->first_write == NULL)
@@ -676,9 +810,29 @@ static void stmt_finish(const struct stmt *st, struct summary *sum)
     }
 }
 
+static uint16_t clamp16(unsigned n)
+{
+    return n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+}
+
+/* Counts, and the rule for texts that create routines (see RELEASING_FLAGS). */
+static void summarize_effects(const struct summary *sum, struct classification *out)
+{
+    out->named_locks_taken = clamp16(sum->locks_taken);
+    if (sum->saw_routine) {
+        out->flags &= ~RELEASING_FLAGS;
+        return;
+    }
+    out->named_locks_released = clamp16(sum->locks_released);
+    out->temp_tables_dropped = clamp16(sum->tables_dropped);
+}
+
 static void summarize(const struct summary *sum, uint32_t hints, struct classification *out)
 {
     out->flags = sum->flags | hints | (sum->multi ? CLS_MULTI : 0);
+    /* the previous statement's backend is only right if nothing else writes */
+    if (sum->nwrites > sum->nlast)
+        out->flags &= ~CLS_LAST_STMT_INFO;
     if (sum->nstmts == 0) {
         out->is_read = false;
         out->reason = R_EMPTY;
@@ -696,6 +850,7 @@ static void summarize(const struct summary *sum, uint32_t hints, struct classifi
         out->is_read = true;
         out->reason = R_HINT;
     }
+    summarize_effects(sum, out);
 }
 
 /* One lexing of the text under the given lexer mode. */
@@ -706,6 +861,7 @@ static void classify_pass(const char *sql, size_t len, unsigned mode, struct cla
     struct sql_token t;
     struct stmt st;
     struct summary sum = {0};
+    *out = (struct classification){0};
     sql_lexer_init(&lx, sql, len, mode);
     stmt_reset(&st);
     for (sql_lexer_next(&lx, &t); t.kind != SQL_TOK_EOF; sql_lexer_next(&lx, &t)) {
@@ -713,6 +869,8 @@ static void classify_pass(const char *sql, size_t len, unsigned mode, struct cla
             out->is_read = false;
             out->flags = sum.flags | st.flags | lx.hints | (sum.multi ? CLS_MULTI : 0);
             out->reason = R_UNPARSABLE;
+            out->flags &= ~CLS_LAST_STMT_INFO; /* unknown text: the primary */
+            summarize_effects(&sum, out);
             *ambiguity = lx.ambiguity;
             return;
         }
@@ -730,8 +888,32 @@ static void classify_pass(const char *sql, size_t len, unsigned mode, struct cla
     summarize(&sum, lx.hints, out);
 }
 
-/* A read must stay a read under every server setting that changes how the
- * text lexes (NO_BACKSLASH_ESCAPES; versioned or MariaDB-only executable
+/* How far from the primary a classification may run: a replica, the
+ * previous statement's backend (which may be a replica), or the primary. */
+enum reach { REACH_REPLICA, REACH_LAST, REACH_PRIMARY };
+
+static enum reach reach_of(const struct classification *c)
+{
+    if (c->is_read)
+        return REACH_REPLICA;
+    return (c->flags & CLS_LAST_STMT_INFO) ? REACH_LAST : REACH_PRIMARY;
+}
+
+/* Take the stricter reading of an alternative lexing. */
+static void adopt(struct classification *out, const struct classification *alt)
+{
+    out->is_read = false;
+    out->reason = alt->reason;
+    out->flags |= alt->flags;
+    if (reach_of(alt) == REACH_PRIMARY)
+        out->flags &= ~CLS_LAST_STMT_INFO;
+    if (alt->named_locks_taken > out->named_locks_taken)
+        out->named_locks_taken = alt->named_locks_taken;
+}
+
+/* Whatever may leave the primary (a read, or a statement about the previous
+ * one) must stay so under every server setting that changes how the text
+ * lexes (NO_BACKSLASH_ESCAPES; versioned or MariaDB-only executable
  * comments). Interpretations that do not lex at all are ignored: a server in
  * that mode rejects the statement, so it cannot write anything. */
 void classify_query(const char *sql, size_t len, struct classification *out)
@@ -740,7 +922,7 @@ void classify_query(const char *sql, size_t len, struct classification *out)
     if (out == NULL)
         return;
     classify_pass(sql, len, 0, out, &amb);
-    if (!out->is_read || amb == 0)
+    if (reach_of(out) == REACH_PRIMARY || amb == 0)
         return;
     /* SQL_AMB_x and SQL_LEX_x share bit values: try each mode made of seen ambiguities */
     for (unsigned mode = 1; mode <= (SQL_LEX_NO_BACKSLASH | SQL_LEX_EXEC_COMMENT); mode++) {
@@ -748,11 +930,8 @@ void classify_query(const char *sql, size_t len, struct classification *out)
         if ((mode & ~amb) != 0)
             continue;
         classify_pass(sql, len, mode, &alt, &unused);
-        if (alt.reason == R_UNPARSABLE || alt.is_read)
+        if (alt.reason == R_UNPARSABLE || reach_of(&alt) <= reach_of(out))
             continue;
-        out->is_read = false;
-        out->reason = alt.reason;
-        out->flags |= alt.flags;
-        return;
+        adopt(out, &alt);
     }
 }

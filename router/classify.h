@@ -25,12 +25,23 @@
 #define CLS_AUTOCOMMIT 0x0800u     /* SET autocommit = ... */
 #define CLS_SET_GLOBAL 0x1000u     /* SET GLOBAL / @@global.: never replayed */
 #define CLS_KILL 0x2000u           /* KILL [CONNECTION | QUERY] id: ids differ per backend */
+#define CLS_DROP_TEMP_TABLE 0x4000u   /* DROP TEMPORARY TABLE: count in temp_tables_dropped */
+#define CLS_RELEASE_LOCK 0x8000u      /* RELEASE_LOCK(): count in named_locks_released */
+#define CLS_RELEASE_ALL_LOCKS 0x10000u /* RELEASE_ALL_LOCKS() */
+#define CLS_XA_START 0x20000u         /* XA START / XA BEGIN */
+#define CLS_XA_END 0x40000u           /* XA COMMIT / XA ROLLBACK (ends the XA transaction) */
+#define CLS_LAST_STMT_INFO 0x80000u   /* answers about the previous statement: FOUND_ROWS(),
+                                         ROW_COUNT(), SHOW WARNINGS / ERRORS / COUNT(*),
+                                         @@warning_count, @@error_count */
 
 struct classification {
     bool is_read;       /* may run on a replica */
     uint32_t flags;
     const char *reason; /* static text saying why, e.g. "SELECT ... FOR UPDATE",
                            "unknown statement", "plain SELECT", "hint" */
+    uint16_t temp_tables_dropped; /* table names in DROP TEMPORARY TABLE a, b */
+    uint16_t named_locks_taken;   /* GET_LOCK( calls in the text */
+    uint16_t named_locks_released; /* RELEASE_LOCK( calls in the text */
 };
 
 /* Classify one COM_QUERY text of len bytes (not NUL-terminated). */

@@ -1,23 +1,41 @@
-/* Routing policy. Session pinning comes first: a statement inside a
- * transaction, with autocommit off, or in a session that owns temporary
- * tables, table locks or named locks must see the primary's state. */
+/* Routing policy. The decision order is documented in route.h: a read-only
+ * transaction already open on a replica must finish there, then session
+ * pinning (state only the primary has) beats everything a client asks for. */
 #include "router/route.h"
 
 #include "protocol/packet.h"
 
+static const char R_RO_TRX_OPEN[] = "read-only transaction";
+static const char R_FORCE_PRIMARY[] = "PROXY SET route = primary";
+static const char R_FORCE_REPLICA[] = "PROXY SET route = replica";
 static const char R_TRX[] = "inside a transaction";
 static const char R_AUTOCOMMIT[] = "autocommit is off";
 static const char R_TEMP[] = "session has temporary tables";
 static const char R_LOCKED[] = "LOCK TABLES is active";
 static const char R_NAMED[] = "session holds named locks";
+static const char R_XA[] = "XA transaction";
+static const char R_LAST[] = "about the previous statement";
+static const char R_RO_TRX_BEGIN[] = "START TRANSACTION READ ONLY";
 static const char R_HINT[] = "hint";
 static const char R_NONE[] = "no classification";
 
-void session_route_state_init(struct session_route_state *s)
+/* Statements that change or depend on per-connection state the proxy tracks
+ * against the primary: sending them elsewhere would split the session. */
+#define PRIMARY_ONLY_FLAGS                                                                       \
+    (CLS_SESSION_STATE | CLS_USE | CLS_BEGIN | CLS_TEMP_TABLE | CLS_DROP_TEMP_TABLE |            \
+     CLS_LOCK_TABLES | CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_RELEASE_LOCK |                   \
+     CLS_RELEASE_ALL_LOCKS | CLS_XA_START | CLS_XA_END | CLS_KILL | CLS_AUTOCOMMIT |             \
+     CLS_SET_GLOBAL)
+
+void session_route_state_init(struct session_route_state *s, bool read_only_trx_on_replica)
 {
     if (s == NULL)
         return;
-    *s = (struct session_route_state){.autocommit = true};
+    *s = (struct session_route_state){
+        .autocommit = true,
+        .override = ROUTE_AUTO,
+        .read_only_trx_on_replica = read_only_trx_on_replica,
+    };
 }
 
 /* Why the session is pinned to the primary, or NULL. */
@@ -33,41 +51,98 @@ static const char *pinned(const struct session_route_state *s)
         return R_LOCKED;
     if (s->named_locks)
         return R_NAMED;
+    if (s->xa_active)
+        return R_XA;
     return NULL;
+}
+
+static struct route_decision decide(enum route_target target, const char *reason)
+{
+    return (struct route_decision){.target = target, .reason = reason};
+}
+
+/* Steps 4-8 of route.h, for a session that is not pinned. */
+static struct route_decision route_unpinned(const struct classification *c,
+                                            const struct session_route_state *s)
+{
+    if (c->flags & CLS_LAST_STMT_INFO)
+        return decide(ROUTE_LAST, R_LAST);
+    if ((c->flags & CLS_READ_ONLY_TRX) && s->read_only_trx_on_replica) {
+        struct route_decision d = decide(ROUTE_REPLICA, R_RO_TRX_BEGIN);
+        d.begins_read_only_trx = true;
+        return d;
+    }
+    if (c->flags & PRIMARY_ONLY_FLAGS)
+        return decide(ROUTE_PRIMARY, c->reason);
+    if (s->override == ROUTE_FORCE_REPLICA)
+        return decide(ROUTE_REPLICA, R_FORCE_REPLICA);
+    if (c->flags & CLS_HINT_PRIMARY)
+        return decide(ROUTE_PRIMARY, R_HINT);
+    return decide(c->is_read ? ROUTE_REPLICA : ROUTE_PRIMARY, c->reason);
 }
 
 struct route_decision route_statement(const struct classification *c,
                                       const struct session_route_state *s)
 {
-    const char *pin = s != NULL ? pinned(s) : NULL;
+    static const struct session_route_state fresh = {.autocommit = true};
     if (c == NULL)
-        return (struct route_decision){ROUTE_PRIMARY, R_NONE};
+        return decide(ROUTE_PRIMARY, R_NONE);
+    if (s == NULL)
+        s = &fresh;
+    if (s->read_only_trx)
+        return decide(ROUTE_TRX_REPLICA, R_RO_TRX_OPEN);
+    if (s->override == ROUTE_FORCE_PRIMARY)
+        return decide(ROUTE_PRIMARY, R_FORCE_PRIMARY);
+    const char *pin = pinned(s);
     if (pin != NULL)
-        return (struct route_decision){ROUTE_PRIMARY, pin};
-    if (c->flags & CLS_HINT_PRIMARY)
-        return (struct route_decision){ROUTE_PRIMARY, R_HINT};
-    if (c->is_read)
-        return (struct route_decision){ROUTE_REPLICA, c->reason};
-    return (struct route_decision){ROUTE_PRIMARY, c->reason};
+        return decide(ROUTE_PRIMARY, pin);
+    return route_unpinned(c, s);
 }
 
-void session_route_state_update(struct session_route_state *s, const struct classification *c,
-                                bool succeeded, bool has_status, uint16_t status)
+/* a - b, not below 0: a DROP or RELEASE of something the session never had
+ * must not wrap the counter around. */
+static unsigned sub_floor(unsigned a, unsigned b)
 {
-    if (s == NULL)
-        return;
-    if (has_status) {
-        s->in_transaction = (status & SERVER_STATUS_IN_TRANS) != 0;
-        s->autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
-    }
-    if (!succeeded || c == NULL)
-        return;
+    return a > b ? a - b : 0;
+}
+
+/* Effects of a statement that succeeded. */
+static void apply_success(struct session_route_state *s, const struct classification *c,
+                          const struct route_decision *d)
+{
     if (c->flags & CLS_TEMP_TABLE)
-        s->temp_tables = true;
+        s->temp_tables++;
+    s->temp_tables = sub_floor(s->temp_tables, c->temp_tables_dropped);
     if (c->flags & CLS_LOCK_TABLES)
         s->tables_locked = true;
     if (c->flags & CLS_UNLOCK_TABLES)
         s->tables_locked = false;
-    if (c->flags & CLS_NAMED_LOCK)
-        s->named_locks = true;
+    /* RELEASE_ALL_LOCKS first: a GET_LOCK in the same text may come after it,
+     * and keeping the session pinned too long only costs load. */
+    if (c->flags & CLS_RELEASE_ALL_LOCKS)
+        s->named_locks = 0;
+    s->named_locks = sub_floor(s->named_locks + c->named_locks_taken, c->named_locks_released);
+    if (c->flags & CLS_XA_START)
+        s->xa_active = true;
+    if (c->flags & CLS_XA_END)
+        s->xa_active = false;
+    if (d != NULL && d->begins_read_only_trx)
+        s->read_only_trx = true;
+}
+
+void session_route_state_update(struct session_route_state *s, const struct classification *c,
+                                const struct route_decision *d, bool succeeded, bool has_status,
+                                uint16_t status)
+{
+    if (s == NULL)
+        return;
+    if (succeeded && c != NULL)
+        apply_success(s, c, d);
+    if (has_status) {
+        s->in_transaction = (status & SERVER_STATUS_IN_TRANS) != 0;
+        s->autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
+        /* also after a failed BEGIN: no transaction, nothing to stay on */
+        if (!s->in_transaction)
+            s->read_only_trx = false;
+    }
 }

@@ -1,31 +1,58 @@
-/* libFuzzer target: arbitrary bytes through the SQL classifier and the
- * routing policy. Besides sanitizer findings it checks invariants: a reason
- * is always set, the result is deterministic, and a read never carries a
- * flag that ties the session to the primary. */
+/* libFuzzer target: arbitrary bytes through the SQL classifier, the
+ * routing policy and the PROXY statement parser. Besides sanitizer findings
+ * it checks invariants: a reason is always set, the result is deterministic,
+ * a read never carries a flag that ties the session to the primary, and a
+ * PROXY statement's text stays inside the input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "router/classify.h"
+#include "router/proxy_command.h"
 #include "router/replica_select.h"
 #include "router/route.h"
 
 #define PINNING_FLAGS                                                                            \
     (CLS_SESSION_STATE | CLS_USE | CLS_BEGIN | CLS_TEMP_TABLE | CLS_LOCK_TABLES |                \
-     CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_AUTOCOMMIT | CLS_SET_GLOBAL)
+     CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_AUTOCOMMIT | CLS_SET_GLOBAL | CLS_KILL |           \
+     CLS_DROP_TEMP_TABLE | CLS_RELEASE_LOCK | CLS_RELEASE_ALL_LOCKS | CLS_XA_START |             \
+     CLS_XA_END | CLS_LAST_STMT_INFO)
 
+/* Anything a replica may see must not be stateful, and pins must hold. */
 static void check_route(const struct classification *c)
 {
     struct session_route_state s;
-    session_route_state_init(&s);
+    session_route_state_init(&s, true);
     struct route_decision d = route_statement(c, &s);
-    if (d.reason == NULL || (d.target == ROUTE_REPLICA) != c->is_read)
+    bool last = (c->flags & CLS_LAST_STMT_INFO) != 0;
+    bool ro = d.begins_read_only_trx;
+    if (d.reason == NULL || (d.target == ROUTE_REPLICA) != (c->is_read || ro) ||
+        (d.target == ROUTE_LAST) != last || d.target == ROUTE_TRX_REPLICA)
         abort();
+    s.override = ROUTE_FORCE_REPLICA;
+    struct route_decision forced = route_statement(c, &s);
+    if ((c->flags & PINNING_FLAGS & ~CLS_LAST_STMT_INFO) && !ro && forced.target != ROUTE_PRIMARY)
+        abort();
+    s.override = ROUTE_AUTO;
     s.in_transaction = true;
     if (route_statement(c, &s).target != ROUTE_PRIMARY)
         abort();
-    session_route_state_update(&s, c, true, true, 0x0002);
+    /* status IN_TRANS | AUTOCOMMIT: a read-only BEGIN that ran stays open */
+    session_route_state_update(&s, c, &d, true, true, 0x0003);
+    if (s.read_only_trx != ro)
+        abort();
+}
+
+static void check_proxy_command(const char *sql, size_t size)
+{
+    struct proxy_command pc;
+    parse_proxy_command(sql, size, &pc);
+    if (pc.kind == PROXY_CMD_INVALID && pc.error == NULL)
+        abort();
+    if (pc.kind == PROXY_CMD_EXPLAIN &&
+        (pc.stmt_len == 0 || pc.stmt < sql || pc.stmt_len > size - (size_t)(pc.stmt - sql)))
+        abort();
 }
 
 /* Weighted round-robin with weights taken from the input. */
@@ -55,8 +82,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(sql, data, size);
     classify_query(sql, size, &a);
     classify_query(sql, size, &b);
+    check_proxy_command(sql, size);
     free(sql);
-    if (a.reason == NULL || a.is_read != b.is_read || a.flags != b.flags || a.reason != b.reason)
+    if (a.reason == NULL || a.is_read != b.is_read || a.flags != b.flags || a.reason != b.reason ||
+        a.named_locks_taken != b.named_locks_taken)
         abort();
     if (a.is_read && (a.flags & PINNING_FLAGS))
         abort();

@@ -2,7 +2,8 @@
  * result tracker follows it as a backend response, once in one piece and
  * once split at input-derived boundaries; both runs must agree.
  * Input layout: byte 0 picks the command and capabilities, byte 1 seeds the
- * chunk sizes, the rest is the data. */
+ * chunk sizes and is the parameter count for COM_STMT_EXECUTE, the rest is
+ * the data. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
+#include "protocol/stmt.h"
 
 #define CHECK(cond)                                                                          \
     do {                                                                                     \
@@ -88,6 +90,66 @@ static void fuzz_connection_phase(const uint8_t *d, size_t n)
         CHECK(as.data + as.data_len <= d + n);
 }
 
+static bool within(const void *p, size_t len, const uint8_t *d, size_t n)
+{
+    const uint8_t *b = p;
+    return !b || (b >= d && b <= d + n && len <= (size_t)(d + n - b));
+}
+
+static void fuzz_change_user(const uint8_t *d, size_t n, uint32_t caps)
+{
+    struct change_user cu;
+
+    if (change_user_parse(d, n, caps, &cu) < 0)
+        return;
+    CHECK(within(cu.username, cu.username_len + 1, d, n));
+    CHECK(within(cu.auth_response, cu.auth_response_len, d, n));
+    CHECK(within(cu.database, cu.database_len + 1, d, n));
+    CHECK(within(cu.auth_plugin, cu.auth_plugin_len + 1, d, n));
+    CHECK(within(cu.attrs, cu.attrs_len, d, n));
+    CHECK(cu.attrs || cu.attrs_len == 0);
+}
+
+/* Rebuilt with another id and the types bound (made up when the input had
+ * none), split and framed back, it must parse to the same parts. */
+static void fuzz_execute_roundtrip(const struct stmt_execute *e, uint16_t num_params)
+{
+    static uint8_t made_up[2 * 256];
+    const uint8_t *types = e->new_params_bound ? e->types : made_up;
+    size_t types_len = 2 * (size_t)num_params, wire, payload;
+    size_t size = stmt_execute_build_size(e, types_len);
+    uint8_t *buf = malloc(size), *out = malloc(size);
+    struct stmt_execute again;
+
+    CHECK(buf && out);
+    CHECK(stmt_execute_build(buf, size, ~e->stmt_id, e, types, types_len) == size);
+    CHECK(stmt_execute_build(buf, size - 1, ~e->stmt_id, e, types, types_len) == 0);
+    CHECK(logical_packet_span(buf, size, &wire, &payload) == 1 && wire == size);
+    logical_packet_gather(buf, wire, out);
+    CHECK(stmt_execute_parse(out, payload, num_params, &again) == 0);
+    CHECK(again.stmt_id == ~e->stmt_id && again.flags == e->flags);
+    CHECK(again.iterations == e->iterations && again.null_bitmap_len == e->null_bitmap_len);
+    CHECK(again.new_params_bound == (num_params > 0) && again.types_len == types_len);
+    CHECK(again.values_len == e->values_len);
+    CHECK(!e->null_bitmap_len || memcmp(again.null_bitmap, e->null_bitmap, e->null_bitmap_len) == 0);
+    CHECK(!types_len || memcmp(again.types, types, types_len) == 0);
+    CHECK(!e->values_len || memcmp(again.values, e->values, e->values_len) == 0);
+    free(buf);
+    free(out);
+}
+
+static void fuzz_stmt(const uint8_t *d, size_t n, uint16_t num_params)
+{
+    struct stmt_execute e;
+
+    if (stmt_execute_parse(d, n, num_params, &e) < 0)
+        return;
+    CHECK(within(e.null_bitmap, e.null_bitmap_len, d, n) && within(e.types, e.types_len, d, n));
+    CHECK(e.values + e.values_len == d + n);
+    CHECK(e.stmt_id == stmt_id_read(d + 1));
+    fuzz_execute_roundtrip(&e, num_params);
+}
+
 /* Feeds the whole response, resuming after LOCAL INFILE requests. */
 static size_t track(struct result_tracker *rt, const uint8_t *d, size_t n, uint32_t seed,
                     bool chunked, enum rt_status *st)
@@ -133,26 +195,33 @@ static void fuzz_tracker(uint8_t selector, uint8_t seed, const uint8_t *d, size_
     CHECK(a.session_state_len == b.session_state_len && a.last_seq == b.last_seq);
 }
 
-static void fuzz_parsers(const uint8_t *d, size_t n)
+static void fuzz_parsers(const uint8_t *d, size_t n, uint8_t selector, uint8_t num_params)
 {
+    static const uint32_t CU_CAPS[] = {
+        CLIENT_PROTOCOL_41,
+        CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS,
+    };
+
     fuzz_packet_parsers(d, n);
     fuzz_connection_phase(d, n);
+    fuzz_change_user(d, n, CU_CAPS[selector & 1]);
+    fuzz_stmt(d, n, num_params);
 }
 
 /* The parsers see the raw bytes, and the payload of the logical packet they
  * start with, if complete (gathered into a buffer of exactly its size). */
-static void fuzz_framed(const uint8_t *d, size_t n)
+static void fuzz_framed(const uint8_t *d, size_t n, uint8_t selector, uint8_t num_params)
 {
     size_t wire, payload;
     uint8_t *out;
 
-    fuzz_parsers(d, n);
+    fuzz_parsers(d, n, selector, num_params);
     if (!logical_packet_span(d, n, &wire, &payload))
         return;
     CHECK(wire <= n && payload + PACKET_HEADER_LEN <= wire);
     out = malloc(payload ? payload : 1);
     logical_packet_gather(d, wire, out);
-    fuzz_parsers(out, payload);
+    fuzz_parsers(out, payload, selector, num_params);
     free(out);
 }
 
@@ -160,7 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    fuzz_framed(data + 2, size - 2);
+    fuzz_framed(data + 2, size - 2, data[0], data[1]);
     fuzz_tracker(data[0], data[1], data + 2, size - 2);
     return 0;
 }

@@ -40,7 +40,7 @@ def test_update_and_delete_run_on_primary(sy, sandbox):
     assert sandbox.sql("primary", f"SELECT COUNT(*) FROM test.t_where WHERE tag='{tag}'") == [["0"]]
 
 
-@pytest.mark.parametrize("begin", ["BEGIN", "START TRANSACTION", "START TRANSACTION READ ONLY"])
+@pytest.mark.parametrize("begin", ["BEGIN", "START TRANSACTION", "START TRANSACTION READ WRITE"])
 def test_reads_in_transaction_run_on_primary(sy, begin):
     with sy.connect() as c:
         with c.cursor() as cur:
@@ -48,6 +48,16 @@ def test_reads_in_transaction_run_on_primary(sy, begin):
             assert ports_of(c, 4) == [PRIMARY_PORT] * 4
             cur.execute("COMMIT")
         # Transaction over: reads go back to the replicas.
+        assert set(ports_of(c, 4)) == REPLICA_PORT_SET
+
+
+def test_read_only_transaction_runs_on_one_replica(sy):
+    with sy.connect() as c:
+        with c.cursor() as cur:
+            cur.execute("START TRANSACTION READ ONLY")
+            ports = ports_of(c, 6)
+            assert len(set(ports)) == 1 and ports[0] in REPLICA_PORT_SET, ports
+            cur.execute("COMMIT")
         assert set(ports_of(c, 4)) == REPLICA_PORT_SET
 
 

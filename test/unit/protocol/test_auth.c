@@ -104,6 +104,31 @@ static void test_caching_sha2(void **state)
     assert_memory_equal(reply, APP_PW_SHA2_REPLY, SHA256_LEN);
 }
 
+static void test_caching_sha2_check(void **state)
+{
+    uint8_t reply[SHA256_LEN + 1];
+    static const uint8_t other_nonce[20] = "ABCDEFGH0123456789xy";
+    (void)state;
+    memcpy(reply, APP_PW_SHA2_REPLY, SHA256_LEN);
+    reply[SHA256_LEN] = 0;
+    assert_true(caching_sha2_check(reply, SHA256_LEN, "app_pw", 6, SCRAMBLE, sizeof(SCRAMBLE)));
+    /* a trailing NUL after the 20-byte nonce is ignored, as in caching_sha2_reply */
+    assert_true(caching_sha2_check(reply, SHA256_LEN, "app_pw", 6, (const uint8_t *)"abcdefgh0123456789XY", 21));
+    assert_false(caching_sha2_check(reply, SHA256_LEN, "app_pw", 6, other_nonce, sizeof(other_nonce)));
+    assert_false(caching_sha2_check(reply, SHA256_LEN, "app_pX", 6, SCRAMBLE, sizeof(SCRAMBLE)));
+    assert_false(caching_sha2_check(reply, SHA256_LEN, "app_p", 5, SCRAMBLE, sizeof(SCRAMBLE)));
+    /* wrong lengths: the right 32 bytes with one more, one less, none */
+    assert_false(caching_sha2_check(reply, SHA256_LEN + 1, "app_pw", 6, SCRAMBLE, sizeof(SCRAMBLE)));
+    assert_false(caching_sha2_check(reply, SHA256_LEN - 1, "app_pw", 6, SCRAMBLE, sizeof(SCRAMBLE)));
+    assert_false(caching_sha2_check(reply, 0, "", 0, SCRAMBLE, sizeof(SCRAMBLE)));
+    /* a flipped bit anywhere, first and last byte included */
+    for (size_t i = 0; i < SHA256_LEN; i++) {
+        reply[i] ^= 0x01;
+        assert_false(caching_sha2_check(reply, SHA256_LEN, "app_pw", 6, SCRAMBLE, sizeof(SCRAMBLE)));
+        reply[i] ^= 0x01;
+    }
+}
+
 static void test_scramble_generate(void **state)
 {
     uint8_t a[SHA1_LEN], b[SHA1_LEN], big[1000];
@@ -126,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_check_rejects),
         cmocka_unit_test(test_empty_password),
         cmocka_unit_test(test_caching_sha2),
+        cmocka_unit_test(test_caching_sha2_check),
         cmocka_unit_test(test_scramble_generate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

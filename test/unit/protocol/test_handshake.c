@@ -215,6 +215,101 @@ static void test_auth_switch(void **state)
     assert_int_equal(auth_switch_build(buf, 20, 2, AUTH_PLUGIN_NATIVE, SCRAMBLE, SCRAMBLE_LEN), 0);
 }
 
+/* COM_CHANGE_USER payload (no command byte): user, 1-byte-length auth,
+ * database, charset, plugin, attributes. */
+static const uint8_t CHANGE_USER[] = {
+    'a', 'p', 'p', 0, 20, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', '0', '1', '2', '3', '4', '5',
+    '6', '7', '8', '9', 'X', 'Y', 's', 'h', 'o', 'p', 0, 45, 0,
+    'm', 'y', 's', 'q', 'l', '_', 'n', 'a', 't', 'i', 'v', 'e', '_', 'p', 'a', 's', 's', 'w',
+    'o', 'r', 'd', 0, 10, 4, '_', 'p', 'i', 'd', 4, '1', '2', '3', '4'};
+#define CU_DB_END 30      /* after the database's NUL */
+#define CU_PLUGIN_END 54  /* after the plugin's NUL */
+#define CU_CAPS (BASE_CAPS | CLIENT_CONNECT_ATTRS)
+
+static void test_change_user_full(void **state)
+{
+    struct change_user cu;
+    (void)state;
+    assert_int_equal(change_user_parse(CHANGE_USER, sizeof(CHANGE_USER), CU_CAPS, &cu), 0);
+    assert_int_equal(cu.username_len, 3);
+    assert_string_equal(cu.username, "app");
+    assert_int_equal(cu.auth_response_len, SCRAMBLE_LEN);
+    assert_memory_equal(cu.auth_response, SCRAMBLE, SCRAMBLE_LEN);
+    assert_int_equal(cu.database_len, 4);
+    assert_string_equal(cu.database, "shop");
+    assert_int_equal(cu.charset, 45);
+    assert_int_equal(cu.auth_plugin_len, strlen(AUTH_PLUGIN_NATIVE));
+    assert_string_equal(cu.auth_plugin, AUTH_PLUGIN_NATIVE);
+    assert_ptr_equal(cu.attrs, CHANGE_USER + CU_PLUGIN_END);
+    assert_int_equal(cu.attrs_len, sizeof(CHANGE_USER) - CU_PLUGIN_END);
+}
+
+/* A client may stop after the database, the charset or the plugin; any
+ * other cut is truncation. */
+static void test_change_user_truncated(void **state)
+{
+    struct change_user cu;
+    (void)state;
+    for (size_t cut = 0; cut < sizeof(CHANGE_USER); cut++) {
+        int rc = change_user_parse(CHANGE_USER, cut, CU_CAPS, &cu);
+        if (cut == CU_DB_END || cut == CU_DB_END + 2 || cut == CU_PLUGIN_END) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(cu.charset, cut == CU_DB_END ? 0 : 45);
+            assert_true(cut == CU_PLUGIN_END ? cu.auth_plugin != NULL : cu.auth_plugin == NULL);
+            assert_null(cu.attrs);
+            assert_int_equal(cu.attrs_len, 0);
+        } else {
+            assert_int_equal(rc, -1);
+        }
+    }
+}
+
+/* Without the capabilities, plugin and attributes are not read (the rest is
+ * ignored); without CLIENT_SECURE_CONNECTION the auth is NUL-terminated. */
+static void test_change_user_caps(void **state)
+{
+    static const uint8_t old[] = {'u', 0, 'p', 'w', 0, 0, 8, 0, 'x'};
+    struct change_user cu;
+    (void)state;
+    assert_int_equal(change_user_parse(CHANGE_USER, sizeof(CHANGE_USER), BASE_CAPS, &cu), 0);
+    assert_non_null(cu.auth_plugin);
+    assert_null(cu.attrs);
+    assert_int_equal(change_user_parse(CHANGE_USER, sizeof(CHANGE_USER),
+                                       CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION, &cu), 0);
+    assert_int_equal(cu.charset, 45);
+    assert_null(cu.auth_plugin);
+    assert_int_equal(cu.auth_plugin_len, 0);
+    assert_null(cu.attrs);
+    assert_int_equal(change_user_parse(old, sizeof(old), CLIENT_PROTOCOL_41, &cu), 0);
+    assert_string_equal(cu.username, "u");
+    assert_int_equal(cu.auth_response_len, 2);
+    assert_memory_equal(cu.auth_response, "pw", 2);
+    assert_int_equal(cu.database_len, 0);
+    assert_string_equal(cu.database, "");
+    assert_int_equal(cu.charset, 8);
+    /* with CLIENT_SECURE_CONNECTION the same bytes read as a 'p'-long auth */
+    assert_int_equal(change_user_parse(old, sizeof(old), CLIENT_SECURE_CONNECTION, &cu), -1);
+}
+
+static void test_change_user_bad_attrs(void **state)
+{
+    uint8_t p[sizeof(CHANGE_USER)];
+    struct change_user cu;
+    (void)state;
+    memcpy(p, CHANGE_USER, sizeof(p));
+    p[CU_PLUGIN_END] = 11; /* block longer than the packet */
+    assert_int_equal(change_user_parse(p, sizeof(p), CU_CAPS, &cu), -1);
+    p[CU_PLUGIN_END] = 10;
+    p[CU_PLUGIN_END + 6] = 5; /* value overruns the block */
+    assert_int_equal(change_user_parse(p, sizeof(p), CU_CAPS, &cu), -1);
+    p[CU_PLUGIN_END + 6] = 0xFF; /* invalid length prefix */
+    assert_int_equal(change_user_parse(p, sizeof(p), CU_CAPS, &cu), -1);
+    p[CU_PLUGIN_END] = 0; /* empty block, then trailing bytes are ignored */
+    assert_int_equal(change_user_parse(p, sizeof(p), CU_CAPS, &cu), 0);
+    assert_int_equal(cu.attrs_len, 1);
+    assert_int_equal(change_user_parse(p, 0, CU_CAPS, &cu), -1);
+}
+
 static void test_raw_packet(void **state)
 {
     uint8_t buf[16];
@@ -238,6 +333,10 @@ int main(void)
         cmocka_unit_test(test_response_old_auth_and_ssl),
         cmocka_unit_test(test_auth_switch),
         cmocka_unit_test(test_raw_packet),
+        cmocka_unit_test(test_change_user_full),
+        cmocka_unit_test(test_change_user_truncated),
+        cmocka_unit_test(test_change_user_caps),
+        cmocka_unit_test(test_change_user_bad_attrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

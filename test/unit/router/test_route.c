@@ -1,5 +1,6 @@
-/* Routing policy: pinning rules, hints, and session state updates from
- * server status flags and successful statements. */
+/* Routing policy: every step of the decision order in route.h, overrides,
+ * read-only transactions, and session state updates from server status
+ * flags and successful statements. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,8 +23,21 @@ static struct classification cls(const char *sql)
 static struct session_route_state fresh(void)
 {
     struct session_route_state s;
-    session_route_state_init(&s);
+    session_route_state_init(&s, true);
     return s;
+}
+
+#define OK_STATUS SERVER_STATUS_AUTOCOMMIT
+#define TRX_STATUS (SERVER_STATUS_IN_TRANS | SERVER_STATUS_AUTOCOMMIT)
+
+/* Route sql, then record that it ran with the given outcome. */
+static struct route_decision run(struct session_route_state *s, const char *sql, bool ok,
+                                 uint16_t status)
+{
+    struct classification c = cls(sql);
+    struct route_decision d = route_statement(&c, s);
+    session_route_state_update(s, &c, &d, ok, true, status);
+    return d;
 }
 
 static void expect(const char *sql, const struct session_route_state *s, enum route_target t,
@@ -43,11 +57,20 @@ static void test_init(void **state)
     struct session_route_state s = fresh();
     assert_false(s.in_transaction);
     assert_true(s.autocommit);
-    assert_false(s.temp_tables);
+    assert_int_equal(s.temp_tables, 0);
     assert_false(s.tables_locked);
-    assert_false(s.named_locks);
+    assert_int_equal(s.named_locks, 0);
+    assert_false(s.xa_active);
+    assert_false(s.read_only_trx);
+    assert_int_equal(s.override, ROUTE_AUTO);
+    assert_true(s.read_only_trx_on_replica);
+    session_route_state_init(&s, false);
+    assert_false(s.read_only_trx_on_replica);
+    assert_true(s.autocommit);
+    session_route_state_init(NULL, true);
 }
 
+/* step 8 */
 static void test_plain(void **state)
 {
     (void)state;
@@ -56,29 +79,110 @@ static void test_plain(void **state)
     expect("SHOW TABLES", &s, ROUTE_REPLICA, "SHOW");
     expect("UPDATE t SET a = 1", &s, ROUTE_PRIMARY, "write statement");
     expect("SELECT * FROM t FOR UPDATE", &s, ROUTE_PRIMARY, "SELECT ... FOR UPDATE");
+    expect("SELECT IS_FREE_LOCK('a')", &s, ROUTE_PRIMARY, "named lock function");
+    expect("SELECT LAST_INSERT_ID()", &s, ROUTE_PRIMARY, "LAST_INSERT_ID()");
     expect("", &s, ROUTE_PRIMARY, "empty statement");
+    assert_int_equal(route_statement(NULL, &s).target, ROUTE_PRIMARY);
+    struct classification c = cls("SELECT 1");
+    assert_int_equal(route_statement(&c, NULL).target, ROUTE_REPLICA);
 }
 
+/* step 3: every pin, and that it beats hints, LAST and read-only trx */
 static void test_pinning(void **state)
 {
     (void)state;
+    static const char *const reasons[] = {
+        "inside a transaction",  "autocommit is off",         "session has temporary tables",
+        "LOCK TABLES is active", "session holds named locks", "XA transaction",
+    };
+    for (int i = 0; i < 6; i++) {
+        struct session_route_state s = fresh();
+        s.in_transaction = i == 0;
+        s.autocommit = i != 1;
+        s.temp_tables = i == 2 ? 2 : 0;
+        s.tables_locked = i == 3;
+        s.named_locks = i == 4 ? 1 : 0;
+        s.xa_active = i == 5;
+        expect("SELECT 1", &s, ROUTE_PRIMARY, reasons[i]);
+        expect("/* route=replica */ SELECT 1", &s, ROUTE_PRIMARY, reasons[i]);
+        expect("SHOW WARNINGS", &s, ROUTE_PRIMARY, reasons[i]);
+        expect("START TRANSACTION READ ONLY", &s, ROUTE_PRIMARY, reasons[i]);
+        s.override = ROUTE_FORCE_REPLICA;
+        expect("SELECT 1", &s, ROUTE_PRIMARY, reasons[i]);
+    }
+}
+
+/* steps 2 and 7: PROXY SET route */
+static void test_overrides(void **state)
+{
+    (void)state;
     struct session_route_state s = fresh();
-    s.in_transaction = true;
-    expect("SELECT 1", &s, ROUTE_PRIMARY, "inside a transaction");
-    expect("/* route=replica */ SELECT 1", &s, ROUTE_PRIMARY, "inside a transaction");
+    s.override = ROUTE_FORCE_PRIMARY;
+    expect("SELECT 1", &s, ROUTE_PRIMARY, "PROXY SET route = primary");
+    expect("/* route=replica */ SELECT 1", &s, ROUTE_PRIMARY, "PROXY SET route = primary");
+    expect("SHOW WARNINGS", &s, ROUTE_PRIMARY, "PROXY SET route = primary");
+    expect("START TRANSACTION READ ONLY", &s, ROUTE_PRIMARY, "PROXY SET route = primary");
+    s.in_transaction = true; /* step 2 comes before the pins */
+    expect("SELECT 1", &s, ROUTE_PRIMARY, "PROXY SET route = primary");
+
     s = fresh();
-    s.autocommit = false;
-    expect("SELECT 1", &s, ROUTE_PRIMARY, "autocommit is off");
+    s.override = ROUTE_FORCE_REPLICA;
+    expect("SELECT 1", &s, ROUTE_REPLICA, "PROXY SET route = replica");
+    expect("UPDATE t SET a = 1", &s, ROUTE_REPLICA, "PROXY SET route = replica");
+    expect("/* route=primary */ SELECT 1", &s, ROUTE_REPLICA, "PROXY SET route = replica");
+    expect("SHOW WARNINGS", &s, ROUTE_LAST, "about the previous statement"); /* step 4 first */
+    expect("SET NAMES utf8", &s, ROUTE_PRIMARY, "session SET");             /* step 6 first */
+    expect("BEGIN", &s, ROUTE_PRIMARY, "BEGIN");
+
     s = fresh();
-    s.temp_tables = true;
-    expect("SELECT 1", &s, ROUTE_PRIMARY, "session has temporary tables");
-    s = fresh();
-    s.tables_locked = true;
-    expect("SELECT 1", &s, ROUTE_PRIMARY, "LOCK TABLES is active");
-    s = fresh();
-    s.named_locks = true;
-    expect("SELECT 1", &s, ROUTE_PRIMARY, "session holds named locks");
-    expect("/* route=replica */ SELECT 1", &s, ROUTE_PRIMARY, "session holds named locks");
+    s.override = ROUTE_AUTO;
+    expect("UPDATE t SET a = 1", &s, ROUTE_PRIMARY, "write statement");
+}
+
+/* step 4 */
+static void test_last(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    static const char *const sqls[] = {
+        "SELECT FOUND_ROWS()",   "SELECT ROW_COUNT()",      "SELECT @@warning_count",
+        "SELECT @@error_count",  "SHOW WARNINGS",           "SHOW ERRORS LIMIT 1",
+        "SHOW COUNT(*) WARNINGS", "/* route=primary */ SHOW WARNINGS",
+        "/* route=replica */ SHOW ERRORS",
+    };
+    for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++)
+        expect(sqls[i], &s, ROUTE_LAST, "about the previous statement");
+    expect("INSERT INTO t VALUES (1); SELECT ROW_COUNT()", &s, ROUTE_PRIMARY, NULL);
+    expect("SELECT FOUND_ROWS(), GET_LOCK('a', 1)", &s, ROUTE_PRIMARY, "named lock function");
+    expect("SELECT @@identity", &s, ROUTE_PRIMARY, "session-specific variable");
+}
+
+/* step 6: stateful statements stay on the primary whatever hint or override */
+static void test_primary_only(void **state)
+{
+    (void)state;
+    static const char *const sqls[] = {
+        "SET NAMES utf8",          "USE db",
+        "BEGIN",                   "START TRANSACTION",
+        "CREATE TEMPORARY TABLE t (a INT)", "DROP TEMPORARY TABLE t",
+        "LOCK TABLES t READ",      "UNLOCK TABLES",
+        "SELECT GET_LOCK('a', 1)", "SELECT RELEASE_LOCK('a')",
+        "SELECT RELEASE_ALL_LOCKS()", "XA START 'x'",
+        "XA COMMIT 'x'",           "KILL 5",
+        "SET autocommit = 1",      "SET GLOBAL x = 1",
+    };
+    for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+        struct session_route_state s = fresh();
+        struct classification c = cls(sqls[i]);
+        struct route_decision d = route_statement(&c, &s);
+        assert_int_equal(d.target, ROUTE_PRIMARY);
+        assert_ptr_equal(d.reason, c.reason);
+        assert_false(d.begins_read_only_trx);
+        s.override = ROUTE_FORCE_REPLICA;
+        c.flags |= CLS_HINT_REPLICA;
+        c.is_read = true;
+        assert_int_equal(route_statement(&c, &s).target, ROUTE_PRIMARY);
+    }
 }
 
 static void test_hints(void **state)
@@ -89,76 +193,183 @@ static void test_hints(void **state)
     expect("/* route=replica */ SELECT * FROM t FOR UPDATE", &s, ROUTE_REPLICA, "hint");
     expect("/* route=replica */ UPDATE t SET a = 1", &s, ROUTE_REPLICA, "hint");
     expect("/* route=primary */ /* route=replica */ SELECT 1", &s, ROUTE_PRIMARY, "hint");
-    /* a replica hint does not move session-state statements off the primary */
     expect("/* route=replica */ SET NAMES utf8", &s, ROUTE_PRIMARY, "session SET");
-    /* hint primary as a flag alone, even on a classification that says read */
     struct classification c = {.is_read = true, .flags = CLS_HINT_PRIMARY, .reason = "x"};
     assert_int_equal(route_statement(&c, &s).target, ROUTE_PRIMARY);
-    assert_int_equal(route_statement(NULL, &s).target, ROUTE_PRIMARY);
+}
+
+/* step 5 and step 1: a read-only transaction runs on one replica */
+static void test_read_only_trx(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    struct route_decision d = run(&s, "START TRANSACTION READ ONLY", true, TRX_STATUS);
+    assert_int_equal(d.target, ROUTE_REPLICA);
+    assert_string_equal(d.reason, "START TRANSACTION READ ONLY");
+    assert_true(d.begins_read_only_trx);
+    assert_true(s.read_only_trx);
+    assert_true(s.in_transaction);
+    d = run(&s, "SELECT 1", true, TRX_STATUS);
+    assert_int_equal(d.target, ROUTE_TRX_REPLICA);
+    assert_string_equal(d.reason, "read-only transaction");
+    assert_false(d.begins_read_only_trx);
+    expect("SELECT * FROM t FOR UPDATE", &s, ROUTE_TRX_REPLICA, "read-only transaction");
+    expect("SHOW WARNINGS", &s, ROUTE_TRX_REPLICA, "read-only transaction");
+    s.override = ROUTE_FORCE_PRIMARY; /* step 1 comes first */
+    expect("SELECT 1", &s, ROUTE_TRX_REPLICA, "read-only transaction");
+    s.override = ROUTE_AUTO;
+    /* a failed statement with no status keeps the transaction */
+    struct classification c = cls("SELECT nope");
+    session_route_state_update(&s, &c, NULL, false, false, 0);
+    assert_true(s.read_only_trx);
+    d = run(&s, "COMMIT", true, OK_STATUS);
+    assert_int_equal(d.target, ROUTE_TRX_REPLICA);
+    assert_false(s.read_only_trx);
+    assert_false(s.in_transaction);
+    expect("SELECT 1", &s, ROUTE_REPLICA, "plain SELECT");
+
+    /* the BEGIN itself failed, with a status without IN_TRANS */
+    s = fresh();
+    run(&s, "START TRANSACTION READ ONLY", false, OK_STATUS);
+    assert_false(s.read_only_trx);
+    /* succeeded but the server says no transaction: nothing to stay on */
+    run(&s, "START TRANSACTION READ ONLY", true, OK_STATUS);
+    assert_false(s.read_only_trx);
+}
+
+static void test_read_only_trx_off(void **state)
+{
+    (void)state;
+    struct session_route_state s;
+    session_route_state_init(&s, false);
+    struct route_decision d = run(&s, "START TRANSACTION READ ONLY", true, TRX_STATUS);
+    assert_int_equal(d.target, ROUTE_PRIMARY);
+    assert_string_equal(d.reason, "BEGIN");
+    assert_false(d.begins_read_only_trx);
+    assert_false(s.read_only_trx);
+    expect("SELECT 1", &s, ROUTE_PRIMARY, "inside a transaction");
+    /* a plain BEGIN never goes to a replica */
+    s = fresh();
+    d = run(&s, "START TRANSACTION READ WRITE", true, TRX_STATUS);
+    assert_int_equal(d.target, ROUTE_PRIMARY);
+    assert_false(s.read_only_trx);
 }
 
 static void test_status_flags(void **state)
 {
     (void)state;
     struct session_route_state s = fresh();
-    struct classification c = cls("BEGIN");
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_IN_TRANS | SERVER_STATUS_AUTOCOMMIT);
+    run(&s, "BEGIN", true, TRX_STATUS);
     assert_true(s.in_transaction);
     assert_true(s.autocommit);
-    c = cls("COMMIT");
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_AUTOCOMMIT);
+    run(&s, "COMMIT", true, OK_STATUS);
     assert_false(s.in_transaction);
-    c = cls("SET autocommit = 0");
-    session_route_state_update(&s, &c, true, true, 0);
+    run(&s, "SET autocommit = 0", true, 0);
     assert_false(s.autocommit);
     expect("SELECT 1", &s, ROUTE_PRIMARY, "autocommit is off");
-    /* an ERR before any status leaves the flags alone */
-    c = cls("SET autocommit = 1");
-    session_route_state_update(&s, &c, false, false, 0);
+    struct classification c = cls("SET autocommit = 1");
+    session_route_state_update(&s, &c, NULL, false, false, 0);
     assert_false(s.autocommit);
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_AUTOCOMMIT);
+    session_route_state_update(&s, &c, NULL, true, true, OK_STATUS);
     assert_true(s.autocommit);
+    session_route_state_update(NULL, &c, NULL, true, true, 0);
+    session_route_state_update(&s, NULL, NULL, true, true, OK_STATUS);
 }
 
-static void test_session_pins(void **state)
+static void test_temp_tables(void **state)
 {
     (void)state;
     struct session_route_state s = fresh();
-    struct classification c = cls("CREATE TEMPORARY TABLE t (a INT)");
-    session_route_state_update(&s, &c, false, true, SERVER_STATUS_AUTOCOMMIT);
-    assert_false(s.temp_tables); /* failed: nothing was created */
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_AUTOCOMMIT);
-    assert_true(s.temp_tables);
+    run(&s, "CREATE TEMPORARY TABLE a (x INT)", false, OK_STATUS);
+    assert_int_equal(s.temp_tables, 0); /* failed: nothing was created */
+    run(&s, "CREATE TEMPORARY TABLE a (x INT)", true, OK_STATUS);
+    run(&s, "CREATE TEMPORARY TABLE b (x INT)", true, OK_STATUS);
+    run(&s, "CREATE TEMPORARY TABLE c (x INT)", true, OK_STATUS);
+    assert_int_equal(s.temp_tables, 3);
+    expect("SELECT 1", &s, ROUTE_PRIMARY, "session has temporary tables");
+    run(&s, "DROP TEMPORARY TABLE a", false, OK_STATUS);
+    assert_int_equal(s.temp_tables, 3);
+    run(&s, "DROP TEMPORARY TABLE IF EXISTS a, b", true, OK_STATUS);
+    assert_int_equal(s.temp_tables, 1);
+    run(&s, "DROP TABLE c", true, OK_STATUS); /* may be the temp table: stay pinned */
+    assert_int_equal(s.temp_tables, 1);
+    run(&s, "DROP TEMPORARY TABLE c, d, e", true, OK_STATUS);
+    assert_int_equal(s.temp_tables, 0); /* not below 0 */
+    expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
+}
 
-    s = fresh();
-    c = cls("LOCK TABLES t READ");
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_AUTOCOMMIT);
+static void test_table_locks(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    run(&s, "LOCK TABLES t READ", true, OK_STATUS);
     assert_true(s.tables_locked);
     expect("SELECT 1", &s, ROUTE_PRIMARY, "LOCK TABLES is active");
-    c = cls("UNLOCK TABLES");
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_AUTOCOMMIT);
+    run(&s, "UNLOCK TABLES", false, OK_STATUS);
+    assert_true(s.tables_locked);
+    run(&s, "UNLOCK TABLES", true, OK_STATUS);
     assert_false(s.tables_locked);
     expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
+}
 
-    s = fresh();
-    c = cls("SELECT GET_LOCK('a', 1)");
+static void test_named_locks(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
     expect("SELECT GET_LOCK('a', 1)", &s, ROUTE_PRIMARY, "named lock function");
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_AUTOCOMMIT);
-    assert_true(s.named_locks);
-    c = cls("SELECT RELEASE_LOCK('a')");
-    session_route_state_update(&s, &c, true, true, SERVER_STATUS_AUTOCOMMIT);
-    assert_true(s.named_locks); /* pinned for the session */
+    run(&s, "SELECT GET_LOCK('a', 1), GET_LOCK('b', 1)", true, OK_STATUS);
+    assert_int_equal(s.named_locks, 2);
+    expect("SELECT 1", &s, ROUTE_PRIMARY, "session holds named locks");
+    run(&s, "SELECT RELEASE_LOCK('a')", false, OK_STATUS);
+    assert_int_equal(s.named_locks, 2);
+    run(&s, "SELECT RELEASE_LOCK('a')", true, OK_STATUS);
+    assert_int_equal(s.named_locks, 1);
+    run(&s, "SELECT IS_USED_LOCK('b')", true, OK_STATUS);
+    assert_int_equal(s.named_locks, 1);
+    run(&s, "SELECT RELEASE_LOCK('b'), RELEASE_LOCK('c')", true, OK_STATUS);
+    assert_int_equal(s.named_locks, 0);
+    expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
+    run(&s, "DO GET_LOCK('a', 1)", true, OK_STATUS);
+    run(&s, "DO GET_LOCK('a', 1)", true, OK_STATUS);
+    assert_int_equal(s.named_locks, 2);
+    run(&s, "SELECT RELEASE_ALL_LOCKS()", true, OK_STATUS);
+    assert_int_equal(s.named_locks, 0);
+    /* locks taken after RELEASE_ALL_LOCKS in the same text stay counted */
+    run(&s, "SELECT RELEASE_ALL_LOCKS(), GET_LOCK('z', 1)", true, OK_STATUS);
+    assert_int_equal(s.named_locks, 1);
+}
 
-    session_route_state_update(NULL, &c, true, true, 0);
-    session_route_state_init(NULL);
+static void test_xa(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    run(&s, "XA START 'x'", false, OK_STATUS);
+    assert_false(s.xa_active);
+    struct route_decision d = run(&s, "XA START 'x'", true, OK_STATUS);
+    assert_int_equal(d.target, ROUTE_PRIMARY);
+    assert_true(s.xa_active);
+    expect("SELECT 1", &s, ROUTE_PRIMARY, "XA transaction");
+    run(&s, "XA END 'x'", true, OK_STATUS);
+    run(&s, "XA PREPARE 'x'", true, OK_STATUS);
+    assert_true(s.xa_active);
+    run(&s, "XA COMMIT 'x'", true, OK_STATUS);
+    assert_false(s.xa_active);
+    run(&s, "XA BEGIN 'y'", true, OK_STATUS);
+    run(&s, "XA ROLLBACK 'y'", true, OK_STATUS);
+    assert_false(s.xa_active);
+    expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init),        cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_pinning),     cmocka_unit_test(test_hints),
-        cmocka_unit_test(test_status_flags), cmocka_unit_test(test_session_pins),
+        cmocka_unit_test(test_init),          cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_pinning),       cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_last),          cmocka_unit_test(test_primary_only),
+        cmocka_unit_test(test_hints),         cmocka_unit_test(test_read_only_trx),
+        cmocka_unit_test(test_read_only_trx_off), cmocka_unit_test(test_status_flags),
+        cmocka_unit_test(test_temp_tables),   cmocka_unit_test(test_table_locks),
+        cmocka_unit_test(test_named_locks),   cmocka_unit_test(test_xa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,246 @@
+/* Authenticating clients at the proxy: the greeting, the handshake response,
+ * an auth switch to mysql_native_password for clients that start with
+ * another plugin, and COM_CHANGE_USER. The password check recovers
+ * SHA1(password), which later answers the backends' scrambles. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/auth.h"
+#include "protocol/handshake.h"
+#include "protocol/packet.h"
+#include "proxy/log.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+/* What the proxy offers clients: only what it supports end to end. No
+ * CLIENT_SSL or CLIENT_COMPRESS yet. */
+#define PROXY_CAPS                                                                            \
+    (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |   \
+     CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |              \
+     CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |  \
+     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |              \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                    \
+     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
+
+#define DEFAULT_CHARSET 45 /* utf8mb4_general_ci */
+
+static bool plugin_is(const char *name, size_t len, const char *plugin)
+{
+    return name && len == strlen(plugin) && memcmp(name, plugin, len) == 0;
+}
+
+static void server_version(struct client_session *s, char *out, size_t cap)
+{
+    struct topology *t = worker_topology(s->w);
+    const char *v = t && t->server_version[0] ? t->server_version : "10.11.0-MariaDB";
+    /* MariaDB announces itself as 5.5.5-<version> so old clients that assume
+     * a 5.x server keep working; do the same. */
+    bool two_digit_major = v[0] >= '1' && v[0] <= '9' && v[1] >= '0' && v[1] <= '9';
+    snprintf(out, cap, "%s%s-switchyard", two_digit_major ? "5.5.5-" : "", v);
+}
+
+void session_send_greeting(struct client_session *s)
+{
+    if (scramble_generate(s->scramble, SCRAMBLE_LEN) != 0) {
+        session_close(s);
+        return;
+    }
+    char version[96];
+    server_version(s, version, sizeof version);
+    uint8_t buf[256];
+    size_t n = server_handshake_build(buf, sizeof buf, version, s->id, s->scramble, PROXY_CAPS,
+                                      DEFAULT_CHARSET, SERVER_STATUS_AUTOCOMMIT);
+    if (n == 0 || session_send(s, buf, n) != 0)
+        session_close(s);
+}
+
+static void login_failed(struct client_session *s, const char *user, uint8_t seq,
+                         bool used_password)
+{
+    log_info("session %u: access denied for user '%s' from %s", s->id, user, s->peer);
+    session_send_err(s, seq, ER_ACCESS_DENIED_ERROR, "28000",
+                     "Access denied for user '%s'@'%s' (using password: %s)", user, s->peer,
+                     used_password ? "YES" : "NO");
+    session_close_after_flush(s);
+}
+
+/* The client's reply, for whichever plugin it used; fills stage1 on success.
+ * caching_sha2_password is checkable only when the plain password is known;
+ * then SHA1(password) is computed from it. */
+static bool password_ok(struct client_session *s, const struct user_config *u, bool sha2,
+                        const uint8_t *reply, size_t len, uint8_t stage1[SHA1_LEN])
+{
+    if (!u)
+        return false;
+    if (sha2) {
+        if (!u->has_password || u->password[0] == '\0' ||
+            !caching_sha2_check(reply, len, u->password, strlen(u->password), s->scramble,
+                                SCRAMBLE_LEN))
+            return false;
+        native_password_stage1(u->password, strlen(u->password), stage1);
+        return true;
+    }
+    return native_password_check(reply, len, s->scramble, SCRAMBLE_LEN, u->stage2,
+                                 u->has_password && u->password[0] == '\0', stage1);
+}
+
+static void logged_in(struct client_session *s, const struct user_config *u, uint8_t ok_seq)
+{
+    s->login.account = u;
+    snprintf(s->entry.user, sizeof s->entry.user, "%s", s->login.user);
+    if (!s->registered) {
+        s->entry.id = s->id;
+        s->entry.worker = s->w;
+        atomic_init(&s->entry.busy_backend, -1);
+        for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++)
+            atomic_init(&s->entry.thread_id[i], 0);
+        atomic_init(&s->entry.kill_requested, false);
+        session_registry_add(&s->w->proxy->sessions, &s->entry);
+        s->registered = true;
+    }
+    log_debug("session %u: user '%s' logged in from %s", s->id, s->login.user, s->peer);
+    session_send_ok(s, ok_seq);
+}
+
+/* Check the reply, then finish the login or the change of user. */
+static void check_reply(struct client_session *s, bool sha2, const uint8_t *reply, size_t len,
+                        uint8_t seq)
+{
+    const struct user_config *u =
+        s->user_index >= 0 ? &session_config(s)->users[s->user_index] : NULL;
+    uint8_t stage1[SHA1_LEN];
+    if (!password_ok(s, u, sha2, reply, len, stage1)) {
+        login_failed(s, s->login.user, seq + 1, len > 0);
+        return;
+    }
+    memcpy(s->login.stage1, stage1, SHA1_LEN);
+    uint8_t ok_seq = seq + 1;
+    if (sha2) {
+        static const uint8_t fast_ok[2] = {0x01, 0x03}; /* fast auth succeeded */
+        uint8_t buf[8];
+        session_send(s, buf, raw_packet_build(buf, sizeof buf, ok_seq++, fast_ok, 2));
+    }
+    bool changing = s->changing_user;
+    s->changing_user = false;
+    s->state = changing ? CS_COMMAND : CS_IDLE;
+    logged_in(s, u, ok_seq);
+    if (changing)
+        session_finish_command(s);
+}
+
+/* The client used another plugin or another reply size: ask for a
+ * mysql_native_password answer to our scramble. */
+static void ask_auth_switch(struct client_session *s, uint8_t seq)
+{
+    uint8_t buf[128];
+    size_t n = auth_switch_build(buf, sizeof buf, seq, AUTH_PLUGIN_NATIVE, s->scramble,
+                                 SCRAMBLE_LEN);
+    s->state = CS_AUTH_SWITCH;
+    session_send(s, buf, n);
+}
+
+/* Answer directly when the client's first reply is one we can check. */
+static void authenticate(struct client_session *s, const char *plugin, size_t plugin_len,
+                         const uint8_t *reply, size_t len, uint8_t seq)
+{
+    bool native = !plugin || plugin_is(plugin, plugin_len, AUTH_PLUGIN_NATIVE);
+    bool sha2 = plugin_is(plugin, plugin_len, AUTH_PLUGIN_CACHING_SHA2) && len == SHA256_LEN;
+    const struct user_config *u =
+        s->user_index >= 0 ? &session_config(s)->users[s->user_index] : NULL;
+    if ((native && (len == SHA1_LEN || len == 0)) || (sha2 && u && u->has_password)) {
+        check_reply(s, sha2, reply, len, seq);
+        return;
+    }
+    ask_auth_switch(s, seq + 1);
+}
+
+void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t len, uint8_t seq)
+{
+    struct handshake_response r;
+    if (handshake_response_parse(p, len, &r) != 0) {
+        session_send_err(s, seq + 1, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        session_close_after_flush(s);
+        return;
+    }
+    if (r.is_ssl_request) {
+        session_send_err(s, seq + 1, ER_HANDSHAKE_ERROR, "08S01",
+                         "switchyard does not offer TLS yet; connect without SSL");
+        session_close_after_flush(s);
+        return;
+    }
+    snprintf(s->login.user, sizeof s->login.user, "%.*s", (int)r.username_len, r.username);
+    s->user_index = config_find_user(session_config(s), r.username, r.username_len);
+    s->login.caps = r.capabilities & PROXY_CAPS;
+    s->login.max_packet = r.max_packet;
+    s->login.charset = r.charset ? r.charset : DEFAULT_CHARSET;
+    if (r.database && (r.capabilities & CLIENT_CONNECT_WITH_DB))
+        snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)r.database_len, r.database);
+    if (r.attrs && r.attrs_len > 0 && (r.capabilities & CLIENT_CONNECT_ATTRS)) {
+        s->login.attrs = malloc(r.attrs_len);
+        if (s->login.attrs) {
+            memcpy(s->login.attrs, r.attrs, r.attrs_len);
+            s->login.attrs_len = r.attrs_len;
+        }
+    }
+    authenticate(s, r.auth_plugin, r.auth_plugin_len, r.auth_response, r.auth_response_len, seq);
+}
+
+void session_on_auth_switch_reply(struct client_session *s, const uint8_t *p, size_t len,
+                                  uint8_t seq)
+{
+    if (s->changing_user) {
+        /* The reply sits in the input like a command: take it out first. */
+        uint8_t reply[64];
+        size_t n = len < sizeof reply ? len : sizeof reply;
+        memcpy(reply, p, n);
+        memmove(s->in, s->in + s->cmd_wire, s->in_len - s->cmd_wire);
+        s->in_len -= s->cmd_wire;
+        s->cmd_wire = 0;
+        s->state = CS_COMMAND;
+        check_reply(s, false, reply, len < sizeof reply ? n : 0, seq);
+        return;
+    }
+    check_reply(s, false, p, len, seq);
+}
+
+/* COM_CHANGE_USER: authenticate the new account at the proxy, then start the
+ * session afresh (every backend connection is dropped and reopened as the
+ * new account on first use). */
+void session_change_user(struct client_session *s)
+{
+    struct change_user cu;
+    if (change_user_parse(s->arg, s->arg_len, s->login.caps, &cu) != 0) {
+        session_fail_command(s, ER_HANDSHAKE_ERROR, "08S01", "Malformed COM_CHANGE_USER");
+        return;
+    }
+    session_reset_backends(s);
+    snprintf(s->login.user, sizeof s->login.user, "%.*s", (int)cu.username_len, cu.username);
+    s->user_index = config_find_user(session_config(s), cu.username, cu.username_len);
+    snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)cu.database_len,
+             cu.database ? cu.database : "");
+    if (cu.charset)
+        s->login.charset = (uint8_t)cu.charset;
+    free(s->login.attrs);
+    s->login.attrs = NULL;
+    s->login.attrs_len = 0;
+    if (cu.attrs && cu.attrs_len > 0) {
+        s->login.attrs = malloc(cu.attrs_len);
+        if (s->login.attrs) {
+            memcpy(s->login.attrs, cu.attrs, cu.attrs_len);
+            s->login.attrs_len = cu.attrs_len;
+        }
+    }
+    s->changing_user = true;
+    bool native = !cu.auth_plugin || plugin_is(cu.auth_plugin, cu.auth_plugin_len,
+                                               AUTH_PLUGIN_NATIVE);
+    if (native && (cu.auth_response_len == SHA1_LEN || cu.auth_response_len == 0)) {
+        check_reply(s, false, cu.auth_response, cu.auth_response_len, s->cmd_seq);
+        return;
+    }
+    /* Consume the command, then wait for the reply to the switch. */
+    memmove(s->in, s->in + s->cmd_wire, s->in_len - s->cmd_wire);
+    s->in_len -= s->cmd_wire;
+    s->cmd_wire = 0;
+    ask_auth_switch(s, s->cmd_seq + 1);
+}

@@ -1,0 +1,135 @@
+/* Inside a client session: the struct and the functions its files share
+ * (client_session.c: I/O and the command loop; client_auth.c: login and
+ * COM_CHANGE_USER; stmt_command.c: prepared statements; proxy_statement.c:
+ * PROXY statements; kill_command.c: KILL). Nothing outside proxy/ sees it. */
+#ifndef SY_PROXY_SESSION_H
+#define SY_PROXY_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "protocol/handshake.h"
+#include "proxy/client_session.h"
+#include "proxy/prepared_stmt.h"
+#include "proxy/session_log.h"
+#include "proxy/session_registry.h"
+#include "router/classify.h"
+#include "router/route.h"
+
+enum client_state {
+    CS_GREETING_SENT, /* waiting for the handshake response */
+    CS_AUTH_SWITCH,   /* asked the client to answer with mysql_native_password */
+    CS_IDLE,          /* waiting for a command */
+    CS_COMMAND,       /* a command is running on a backend */
+    CS_INFILE,        /* relaying the client's LOAD DATA LOCAL file to the backend */
+    CS_FLUSHING,      /* last words (an ERR) queued; closing once sent */
+    CS_CLOSING,
+};
+
+/* What the backend is doing for the current command. */
+enum dispatch_step {
+    STEP_REPLAY,  /* a session-state entry the backend lacks */
+    STEP_PREPARE, /* preparing the statement there on first use */
+    STEP_CLIENT,  /* the client's own command */
+};
+
+struct client_session {
+    struct worker *w;
+    struct client_session *prev, *next;
+    uv_tcp_t tcp;
+    uint32_t id;
+    enum client_state state;
+    char peer[64];
+    uint8_t scramble[SCRAMBLE_LEN];
+    int user_index;
+    bool changing_user; /* CS_AUTH_SWITCH belongs to a COM_CHANGE_USER */
+    struct session_login login;
+    struct session_entry entry; /* in the proxy's registry once logged in */
+    bool registered;
+
+    uint8_t *in; /* bytes read from the client, commands not yet finished */
+    size_t in_len, in_cap;
+    bool reading;
+
+    /* the command in progress */
+    size_t cmd_wire;    /* its bytes at the start of in */
+    uint8_t cmd;
+    uint8_t cmd_seq;
+    const uint8_t *arg; /* payload after the command byte */
+    size_t arg_len;
+    uint8_t *gathered;  /* payload copy when the packet was split */
+    struct classification cls;
+    struct route_decision decision;
+    int target;           /* backend running it */
+    bool read_only_route; /* routed to a replica: may move on connect failure */
+    enum dispatch_step step;
+    bool forwarded;       /* response bytes already reached the client */
+    uint64_t tried;       /* replicas that failed for this command */
+    const uint8_t *send_bytes; /* what goes to the backend */
+    size_t send_len;
+    uint8_t *rewritten;   /* owned, when the command had to be rebuilt */
+    size_t rewritten_len;
+    struct prepared_stmt *stmt; /* of a COM_STMT_* command */
+    bool stmt_types_bound;      /* this execute carries (or now carries) types */
+
+    int last_backend; /* ran the previous statement; -1 none */
+    int trx_backend;  /* holds the read-only transaction; -1 none */
+    uint64_t replay_failed;
+    struct backend_conn *bc[CONFIG_MAX_BACKENDS];
+    struct session_route_state route;
+    struct session_log log;
+    struct stmt_registry stmts;
+};
+
+/* client_session.c */
+const struct proxy_config *session_config(const struct client_session *s);
+const char *session_backend_name(const struct client_session *s, int index);
+int session_primary_index(const struct client_session *s);
+void session_close(struct client_session *s);
+void session_close_after_flush(struct client_session *s);
+int session_send(struct client_session *s, const uint8_t *data, size_t len);
+void session_send_err(struct client_session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void session_send_ok(struct client_session *s, uint8_t seq);
+uint16_t session_status(const struct client_session *s);
+void session_finish_command(struct client_session *s);
+void session_fail_command(struct client_session *s, uint16_t code, const char *sqlstate,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void session_run_on(struct client_session *s, int index);
+void session_route(struct client_session *s);
+/* Close every backend connection and forget all session state (change user,
+ * reset connection). */
+void session_reset_backends(struct client_session *s);
+void session_set_busy(struct client_session *s, int index);
+void session_start_reading(struct client_session *s);
+
+/* client_auth.c */
+void session_send_greeting(struct client_session *s);
+void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t len, uint8_t seq);
+void session_on_auth_switch_reply(struct client_session *s, const uint8_t *p, size_t len,
+                                  uint8_t seq);
+void session_change_user(struct client_session *s);
+
+/* stmt_command.c */
+void stmt_command(struct client_session *s);
+/* Before sending the client's command to the target: rewrite ids / types.
+ * Returns 0, or -1 after failing the command. */
+int stmt_prepare_bytes(struct client_session *s, struct backend_conn *bc);
+/* The target answered the client's COM_STMT_* command. */
+void stmt_command_done(struct client_session *s, struct backend_conn *bc);
+/* Does the target still need the statement prepared? */
+bool stmt_needs_prepare(const struct client_session *s, const struct backend_conn *bc);
+void stmt_prepared_on(struct client_session *s, struct backend_conn *bc);
+
+/* proxy_statement.c: true when the text was a PROXY statement (answered). */
+bool proxy_statement(struct client_session *s);
+/* Fill names for PROXY EXPLAIN: which backend the decision would use now. */
+int session_peek_target(struct client_session *s, const struct route_decision *d);
+
+/* kill_command.c */
+void kill_command(struct client_session *s, uint32_t id, bool kill_connection);
+void kill_statement(struct client_session *s);
+
+#endif

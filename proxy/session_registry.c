@@ -1,0 +1,55 @@
+#include "proxy/session_registry.h"
+
+#include <string.h>
+
+void session_registry_init(struct session_registry *r)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+}
+
+void session_registry_add(struct session_registry *r, struct session_entry *e)
+{
+    size_t b = e->id % SESSION_REGISTRY_BUCKETS;
+    pthread_mutex_lock(&r->lock);
+    e->next = r->bucket[b];
+    r->bucket[b] = e;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void session_registry_remove(struct session_registry *r, struct session_entry *e)
+{
+    size_t b = e->id % SESSION_REGISTRY_BUCKETS;
+    pthread_mutex_lock(&r->lock);
+    for (struct session_entry **p = &r->bucket[b]; *p; p = &(*p)->next) {
+        if (*p == e) {
+            *p = e->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+struct session_kill_target session_registry_kill(struct session_registry *r, uint32_t id,
+                                                 const char *user, bool kill_connection)
+{
+    struct session_kill_target t = {.found = false, .busy_backend = -1};
+    pthread_mutex_lock(&r->lock);
+    for (struct session_entry *e = r->bucket[id % SESSION_REGISTRY_BUCKETS]; e; e = e->next) {
+        if (e->id != id)
+            continue;
+        t.found = true;
+        t.owner = strncmp(e->user, user, sizeof e->user) == 0;
+        if (!t.owner)
+            break;
+        t.worker = e->worker;
+        t.busy_backend = atomic_load(&e->busy_backend);
+        if (t.busy_backend >= 0)
+            t.busy_thread_id = atomic_load(&e->thread_id[t.busy_backend]);
+        if (kill_connection)
+            atomic_store(&e->kill_requested, true);
+        break;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return t;
+}

@@ -1,0 +1,238 @@
+/* Prepared statements through the proxy. The client sees the proxy's ids.
+ * A statement the classifier calls a read executes on a replica, prepared
+ * there the first time it runs on that connection; any other on the primary.
+ * Execute packets get the backend's id written in place; when a backend has
+ * never seen the parameter types (the client bound them on an execute that
+ * ran elsewhere) the packet is rebuilt with the types bound. A cursor's
+ * fetches, and the execute after SEND_LONG_DATA, follow the backend that
+ * holds them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/packet.h"
+#include "protocol/stmt.h"
+#include "proxy/backend_conn.h"
+#include "proxy/log.h"
+#include "proxy/session.h"
+
+#define ER_UNKNOWN_STMT_HANDLER 1243
+#define ER_STMT_HAS_NO_OPEN_CURSOR 1421
+
+static const char *command_name(uint8_t cmd)
+{
+    switch (cmd) {
+    case COM_STMT_EXECUTE:
+        return "mysqld_stmt_execute";
+    case COM_STMT_FETCH:
+        return "mysqld_stmt_fetch";
+    case COM_STMT_RESET:
+        return "mysqld_stmt_reset";
+    default:
+        return "mysqld_stmt_send_long_data";
+    }
+}
+
+/* A backend where the statement is prepared, preferring the primary. */
+static int any_prepared_backend(const struct client_session *s, const struct prepared_stmt *st)
+{
+    int primary = session_primary_index(s);
+    if (st->backend_id[primary] && s->bc[primary])
+        return primary;
+    for (int i = 0; i < CONFIG_MAX_BACKENDS; i++)
+        if (st->backend_id[i] && s->bc[i])
+            return i;
+    return -1;
+}
+
+/* Closing is not answered: tell every backend that has it, then forget it. */
+static void close_statement(struct client_session *s, struct prepared_stmt *st)
+{
+    for (int i = 0; i < CONFIG_MAX_BACKENDS; i++) {
+        if (!st->backend_id[i] || !s->bc[i] || s->bc[i]->state != BC_READY)
+            continue;
+        uint8_t pkt[PACKET_HEADER_LEN + 5];
+        packet_write_header(pkt, 5, 0);
+        pkt[PACKET_HEADER_LEN] = COM_STMT_CLOSE;
+        stmt_id_write(pkt + PACKET_HEADER_LEN + 1, st->backend_id[i]);
+        backend_conn_send_copy(s->bc[i], pkt, sizeof pkt);
+    }
+    stmt_registry_remove(&s->stmts, st->id);
+    session_finish_command(s);
+}
+
+/* Route an execute (or the long data that precedes it) by the statement's
+ * classification and the session's state. */
+static void route_execute(struct client_session *s, struct prepared_stmt *st)
+{
+    if (st->long_data_backend >= 0 && s->bc[st->long_data_backend]) {
+        session_run_on(s, st->long_data_backend);
+        return;
+    }
+    s->decision = route_statement(&st->cls, &s->route);
+    session_route(s);
+}
+
+static void prepare_command(struct client_session *s)
+{
+    classify_query((const char *)s->arg, s->arg_len, &s->cls);
+    s->stmt = stmt_registry_create(&s->stmts, s->arg, s->arg_len, &s->cls);
+    if (!s->stmt) {
+        session_fail_command(s, ER_UNKNOWN_ERROR, "HY000", "switchyard: out of memory");
+        return;
+    }
+    /* Prepare where it would execute now: the client needs the metadata,
+     * and a read-only workload then never needs the primary. */
+    s->decision = route_statement(&s->cls, &s->route);
+    session_route(s);
+}
+
+void stmt_command(struct client_session *s)
+{
+    if (s->cmd == COM_STMT_PREPARE) {
+        prepare_command(s);
+        return;
+    }
+    uint32_t id = s->arg_len >= 4 ? stmt_id_read(s->arg) : 0;
+    struct prepared_stmt *st = stmt_registry_get(&s->stmts, id);
+    if (!st) {
+        if (s->cmd == COM_STMT_CLOSE || s->cmd == COM_STMT_SEND_LONG_DATA) {
+            session_finish_command(s); /* no reply expected, as from a server */
+            return;
+        }
+        session_fail_command(s, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                             "Unknown prepared statement handler (%u) given to %s", id,
+                             command_name(s->cmd));
+        return;
+    }
+    s->stmt = st;
+    switch (s->cmd) {
+    case COM_STMT_CLOSE:
+        close_statement(s, st);
+        return;
+    case COM_STMT_FETCH:
+        if (st->cursor_backend < 0 || !s->bc[st->cursor_backend]) {
+            session_fail_command(s, ER_STMT_HAS_NO_OPEN_CURSOR, "HY000",
+                                 "The statement (%u) has no open cursor.", id);
+            return;
+        }
+        session_run_on(s, st->cursor_backend);
+        return;
+    case COM_STMT_RESET: {
+        int b = st->long_data_backend >= 0 ? st->long_data_backend
+                : st->cursor_backend >= 0  ? st->cursor_backend
+                                           : any_prepared_backend(s, st);
+        if (b < 0 || !s->bc[b]) {
+            session_send_ok(s, s->cmd_seq + 1); /* nothing to reset anywhere */
+            session_finish_command(s);
+            return;
+        }
+        session_run_on(s, b);
+        return;
+    }
+    default: /* EXECUTE, SEND_LONG_DATA */
+        route_execute(s, st);
+        return;
+    }
+}
+
+bool stmt_needs_prepare(const struct client_session *s, const struct backend_conn *bc)
+{
+    return s->stmt && s->cmd != COM_STMT_PREPARE && s->stmt->backend_id[bc->index] == 0;
+}
+
+void stmt_prepared_on(struct client_session *s, struct backend_conn *bc)
+{
+    s->stmt->backend_id[bc->index] = bc->tracker.stmt_id;
+}
+
+/* An execute for a backend that never saw the parameter types: rebuild it
+ * with the types the client bound last. */
+static int rebuild_with_types(struct client_session *s, const struct stmt_execute *ex,
+                              uint32_t backend_id)
+{
+    const struct prepared_stmt *st = s->stmt;
+    size_t size = stmt_execute_build_size(ex, st->types_len);
+    free(s->rewritten);
+    s->rewritten = malloc(size);
+    if (!s->rewritten ||
+        stmt_execute_build(s->rewritten, size, backend_id, ex, st->types, st->types_len) == 0) {
+        session_fail_command(s, ER_UNKNOWN_ERROR, "HY000", "switchyard: out of memory");
+        return -1;
+    }
+    s->rewritten_len = size;
+    s->send_bytes = s->rewritten;
+    s->send_len = size;
+    return 0;
+}
+
+int stmt_prepare_bytes(struct client_session *s, struct backend_conn *bc)
+{
+    struct prepared_stmt *st = s->stmt;
+    if (s->cmd == COM_STMT_PREPARE) {
+        bc->rewrite_stmt_id = st->id; /* the client sees our id in PREPARE_OK */
+        return 0;
+    }
+    uint32_t backend_id = st->backend_id[bc->index];
+    /* The id sits in the first physical packet: patch the client's bytes. */
+    stmt_id_write(s->in + PACKET_HEADER_LEN + 1, backend_id);
+    if (s->cmd != COM_STMT_EXECUTE || st->num_params == 0)
+        return 0;
+    const uint8_t *payload = s->gathered ? s->gathered : s->in + PACKET_HEADER_LEN;
+    struct stmt_execute ex;
+    if (stmt_execute_parse(payload, s->arg_len + 1, st->num_params, &ex) != 0)
+        return 0; /* let the server say what is wrong with it */
+    s->stmt_types_bound = ex.new_params_bound;
+    if (ex.new_params_bound) {
+        if (prepared_stmt_set_types(st, ex.types, ex.types_len) != 0) {
+            session_fail_command(s, ER_UNKNOWN_ERROR, "HY000", "switchyard: out of memory");
+            return -1;
+        }
+        return 0;
+    }
+    if (st->types && !(st->types_sent & (1ull << bc->index))) {
+        s->stmt_types_bound = true;
+        return rebuild_with_types(s, &ex, backend_id);
+    }
+    return 0;
+}
+
+void stmt_command_done(struct client_session *s, struct backend_conn *bc)
+{
+    const struct result_tracker *rt = &bc->tracker;
+    struct prepared_stmt *st = s->stmt;
+    if (!st)
+        return;
+    switch (s->cmd) {
+    case COM_STMT_PREPARE:
+        bc->rewrite_stmt_id = 0;
+        if (rt->is_error) {
+            stmt_registry_remove(&s->stmts, st->id);
+            return;
+        }
+        st->backend_id[bc->index] = rt->stmt_id;
+        st->num_params = rt->num_params;
+        st->num_columns = rt->num_columns;
+        return;
+    case COM_STMT_EXECUTE:
+        if (s->stmt_types_bound && !rt->is_error)
+            st->types_sent |= 1ull << bc->index;
+        st->long_data_backend = -1;
+        st->cursor_backend = !rt->is_error && (rt->status & SERVER_STATUS_CURSOR_EXISTS)
+                                 ? bc->index
+                                 : -1;
+        return;
+    case COM_STMT_SEND_LONG_DATA:
+        st->long_data_backend = bc->index;
+        return;
+    case COM_STMT_RESET:
+        st->long_data_backend = -1;
+        st->cursor_backend = -1;
+        return;
+    case COM_STMT_FETCH:
+        if (rt->is_error)
+            st->cursor_backend = -1;
+        return;
+    default:
+        return;
+    }
+}
