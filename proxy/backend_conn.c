@@ -19,7 +19,7 @@
     (CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_NO_SCHEMA | CLIENT_IGNORE_SPACE |          \
      CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS | CLIENT_MULTI_STATEMENTS |                    \
      CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_SESSION_TRACK |                  \
-     CLIENT_DEPRECATE_EOF)
+     CLIENT_DEPRECATE_EOF | CLIENT_LOCAL_FILES)
 
 static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
