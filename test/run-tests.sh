@@ -10,7 +10,7 @@
 # Environment knobs (all optional):
 #   SY_SKIP_DEPS=1          don't run test/install-deps.sh
 #   SY_SKIP_FUZZ=1          don't build/run the fuzzers
-#   SY_FUZZ_SECONDS=30      run time of each fuzzer
+#   SY_FUZZ_SECONDS=60      run time of each fuzzer
 #   SY_KEEP_SANDBOX=1       leave the sandbox running at the end
 #   SY_PYTEST_ARGS="-k lag" extra pytest arguments
 #   JOBS=N                  build parallelism (default: number of CPUs)
@@ -28,7 +28,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${SY_FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${SY_FUZZ_SECONDS:-60}
 PY=/usr/bin/python3          # the distro python: it has python3-pymysql and python3-pytest
 export DEBIAN_FRONTEND=noninteractive
 export PYTHONDONTWRITEBYTECODE=1

@@ -272,6 +272,7 @@ static const struct cls_case cases[] = {
     {"SELECT FOUND_ROWS() /*!99999 , GET_LOCK('x', 1) */", W, NL, N(0, 1, 0)},
     {"SELECT 1 /*!99999 , FOUND_ROWS() */", W, LS, 0},
     {"SELECT LAST_INSERT_ID(), @@last_insert_id, @@identity", W, 0, 0},
+    {"SHOW WARNINGS; SELECT 'x", W, MU, 0},
 
     /* WITH */
     {"WITH c AS (SELECT 1) SELECT * FROM c", R, 0, 0},
