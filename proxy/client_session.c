@@ -433,7 +433,7 @@ int session_peek_target(struct client_session *s, const struct route_decision *d
         return s->trx_backend >= 0 ? s->trx_backend : session_primary_index(s);
     case ROUTE_REPLICA: {
         struct wrr_state saved = s->w->wrr;
-        int r = s->log.overflow ? -1 : pick_replica(s);
+        int r = pick_replica(s);
         s->w->wrr = saved;
         if (r >= 0)
             return r;
@@ -522,7 +522,7 @@ static void read_fallback(struct client_session *s)
 
 static void route_read(struct client_session *s)
 {
-    int r = s->log.overflow ? -1 : pick_replica(s);
+    int r = pick_replica(s);
     if (r < 0) {
         read_fallback(s);
         return;
@@ -626,13 +626,18 @@ static void record_session_change(struct client_session *s, struct backend_conn 
         return;
     bool state_change = s->cmd == COM_INIT_DB || s->cmd == COM_SET_OPTION ||
                         (s->cmd == COM_QUERY && (s->cls.flags & CLS_SESSION_STATE));
-    if (state_change) {
+    if (s->cmd == COM_STMT_EXECUTE && s->stmt && (s->stmt->cls.flags & CLS_SESSION_STATE)) {
+        /* A prepared SET's values are bound, not in its text: it cannot be
+         * replayed, so the session stays where the state is. */
+        s->route.unreplayable_state = true;
+    } else if (state_change && !s->route.unreplayable_state) {
         if (s->cmd == COM_QUERY && (s->cls.flags & CLS_MULTI)) {
             /* Replaying the batch would repeat its other statements. */
-            s->log.overflow = true;
+            s->route.unreplayable_state = true;
         } else if (session_log_append(&s->log, s->cmd, s->arg, s->arg_len) != 0) {
             log_info("session %u: too much session state to replay; pinned to the primary",
                      s->id);
+            s->route.unreplayable_state = true;
         }
         bc->applied = s->log.count;
     } else if (s->cmd == COM_RESET_CONNECTION) {
@@ -691,6 +696,14 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         c = &s->cls;
     else if (s->cmd == COM_STMT_EXECUTE && s->stmt)
         c = &s->stmt->cls;
+    struct classification dropped;
+    if ((c->flags & CLS_DROP_TEMP_TABLE) && rt->warnings > 0) {
+        /* DROP TEMPORARY TABLE IF EXISTS warned about a missing name: we
+         * cannot tell which, so keep the count (and the pin) as it was. */
+        dropped = *c;
+        dropped.temp_tables_dropped = 0;
+        c = &dropped;
+    }
     session_route_state_update(&s->route, c, &s->decision, !rt->is_error, rt->saw_status,
                                rt->status);
     if (s->decision.begins_read_only_trx && !rt->is_error)

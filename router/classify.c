@@ -318,10 +318,16 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
     case SQL_TOK_SYS_VAR:
         scan_sysvar(st, t);
         break;
+    case SQL_TOK_USER_VAR:
+        if (sql_tok_kw(&st->w0, "INTO"))
+            st->flags |= CLS_UNREPLAYABLE; /* SELECT ... INTO @var */
+        break;
     case SQL_TOK_PUNCT:
-        if (t->len == 2) /* ":=" only assigns variables */
+        if (t->len == 2) { /* ":=" only assigns variables */
             mark(st, R_USER_VAR);
-        else if (t->text[0] == '(')
+            if (st->kind != SK_SET)
+                st->flags |= CLS_UNREPLAYABLE;
+        } else if (t->text[0] == '(')
             scan_call(st);
         break;
     default:
@@ -565,6 +571,26 @@ static enum step set_item(struct stmt *st, const struct sql_token *t)
     return STEP_ADVANCE;
 }
 
+/* Built-in functions whose result depends only on their arguments. */
+static const char *const pure_functions[] = {
+    "CONCAT", "CONCAT_WS", "LOWER", "LCASE", "UPPER", "UCASE", "SUBSTRING", "SUBSTR", "LEFT",
+    "RIGHT", "REPLACE", "TRIM", "LTRIM", "RTRIM", "LENGTH", "CHAR_LENGTH", "COALESCE", "IFNULL",
+    "NULLIF", "IF", "ABS", "ROUND", "FLOOR", "CEIL", "CEILING", "GREATEST", "LEAST", "CAST",
+    "CONVERT", "HEX", "UNHEX", "LPAD", "RPAD", "REPEAT", "REVERSE", "MOD", "SIGN", NULL};
+
+/* A SET value that a replica would compute differently when the text is
+ * replayed there later: a subquery, a call of a function that is not pure
+ * (NOW(), RAND(), UUID(), stored functions...) or a system variable, which
+ * differs between servers. Literals, user variables, operators and pure
+ * functions replay to the same value. */
+static bool set_value_computed(const struct stmt *st, const struct sql_token *t)
+{
+    if (t->kind == SQL_TOK_SYS_VAR || sql_tok_kw(t, "SELECT"))
+        return true;
+    return sql_tok_punct(t, '(') && st->w0.kind == SQL_TOK_WORD &&
+           !kw_any(&st->w0, pure_functions);
+}
+
 static enum step feed_set(struct stmt *st, const struct sql_token *t)
 {
     if (st->ntok == 0) {
@@ -578,6 +604,8 @@ static enum step feed_set(struct stmt *st, const struct sql_token *t)
     }
     if (st->sub == S_ITEM)
         return set_item(st, t);
+    if (set_value_computed(st, t))
+        st->flags |= CLS_UNREPLAYABLE;
     if (sql_tok_punct(t, '('))
         st->depth++;
     else if (sql_tok_punct(t, ')') && st->depth > 0)

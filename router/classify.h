@@ -33,6 +33,9 @@
 #define CLS_LAST_STMT_INFO 0x80000u   /* answers about the previous statement: FOUND_ROWS(),
                                          ROW_COUNT(), SHOW WARNINGS / ERRORS / COUNT(*),
                                          @@warning_count, @@error_count */
+#define CLS_UNREPLAYABLE 0x100000u    /* changes session state in a way a replica cannot redo
+                                         from the text: SELECT @a := ..., ... INTO @a,
+                                         SET @a = (SELECT ...), SET x = f(...), SET x = @@y */
 
 struct classification {
     bool is_read;       /* may run on a replica */

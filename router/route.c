@@ -14,6 +14,7 @@ static const char R_TEMP[] = "session has temporary tables";
 static const char R_LOCKED[] = "LOCK TABLES is active";
 static const char R_NAMED[] = "session holds named locks";
 static const char R_XA[] = "XA transaction";
+static const char R_UNREPLAYABLE[] = "session state cannot be replayed on replicas";
 static const char R_LAST[] = "about the previous statement";
 static const char R_RO_TRX_BEGIN[] = "START TRANSACTION READ ONLY";
 static const char R_HINT[] = "hint";
@@ -53,6 +54,8 @@ static const char *pinned(const struct session_route_state *s)
         return R_NAMED;
     if (s->xa_active)
         return R_XA;
+    if (s->unreplayable_state)
+        return R_UNREPLAYABLE;
     return NULL;
 }
 
@@ -128,6 +131,8 @@ static void apply_success(struct session_route_state *s, const struct classifica
         s->xa_active = false;
     if (d != NULL && d->begins_read_only_trx)
         s->read_only_trx = true;
+    if (c->flags & CLS_UNREPLAYABLE)
+        s->unreplayable_state = true;
 }
 
 void session_route_state_update(struct session_route_state *s, const struct classification *c,

@@ -28,6 +28,8 @@ struct session_route_state {
     unsigned named_locks;     /* GET_LOCK calls minus RELEASE_LOCK calls; 0 after RELEASE_ALL_LOCKS */
     bool xa_active;           /* XA START until XA COMMIT / ROLLBACK */
     bool read_only_trx;       /* in a START TRANSACTION READ ONLY that runs on a replica */
+    bool unreplayable_state;  /* state the replicas cannot be given (CLS_UNREPLAYABLE, or too
+                                 much to replay): the session stays on the primary */
     enum route_override override;
     bool read_only_trx_on_replica; /* [routing] read_only_transactions = replica (default) */
 };

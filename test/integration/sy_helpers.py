@@ -333,3 +333,103 @@ def replica_ports():
 
 
 ERR_RE_NO_REPLICA = re.compile(r"no .*replica|replica.*(available|eligible)|eligible", re.I)
+
+
+# --------------------------------------------------------------------------- added helpers
+# (session state, PROXY statements, differential and prepared-statement tests)
+
+def add_routing_keys(ini_text, routing):
+    """INI text with `key = value` lines from the dict `routing` added to its [routing] section."""
+    if not routing:
+        return ini_text
+    lines = ini_text.splitlines()
+    at = lines.index("[routing]") + 1
+    lines[at:at] = [f"{k} = {v}" for k, v in routing.items()]
+    return "\n".join(lines) + "\n"
+
+
+class RoutingProxy(Proxy):
+    """A Proxy whose generated INI has extra keys in [routing], e.g.
+    RoutingProxy(dir, routing={"read_only_transactions": "primary"})."""
+
+    def __init__(self, workdir, routing=None, **settings):
+        super().__init__(workdir, **settings)
+        self.ini.write_text(add_routing_keys(self.ini.read_text(), routing))
+
+
+def stop_proxies(proxies, failed=False):
+    """Stop started proxies as the `proxy` fixture does; return the problems found (list of text)."""
+    problems = []
+    for p in proxies:
+        for prob in p.check_clean_exit():
+            problems.append(f"{prob}\n--- {p.log_path} (tail) ---\n{p.log_tail()}")
+    if failed:
+        for p in proxies:
+            print(f"\n--- switchyard log {p.log_path} (tail) ---\n{p.log_tail(80)}")
+    return problems
+
+
+def rows(conn, sql, args=None):
+    """All rows of a query's result (tuple of tuples)."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def execute(conn, sql, args=None):
+    """Run one statement; return the affected-row count pymysql reports."""
+    with conn.cursor() as cur:
+        return cur.execute(sql, args)
+
+
+def error_code(conn, sql, args=None):
+    """Run a statement that must fail; return its MariaDB error code (fails the test if it succeeds)."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            cur.fetchall()
+    except pymysql.err.MySQLError as e:
+        return e.args[0]
+    pytest.fail(f"{sql!r} succeeded; an error was expected")
+
+
+def ports_of(conn, n, sql="SELECT @@port"):
+    """Run sql (first column @@port) n times; the list of ports."""
+    return [scalar(conn, sql) for _ in range(n)]
+
+
+def on_replicas(conn, sql, n=6, args=None):
+    """Run sql, whose LAST column is @@port, n times. Assert every run was on a replica and that
+    both replicas were hit; return {port: set of the other columns as tuples}."""
+    seen = {}
+    for _ in range(n):
+        row = one(conn, sql, args)
+        seen.setdefault(row[-1], set()).add(tuple(row[:-1]))
+    assert set(seen) == REPLICA_PORT_SET, f"{sql!r} ran on ports {sorted(seen)}, expected both replicas"
+    return seen
+
+
+def primary_gtid_pos(sandbox):
+    return sandbox.sql("primary", "SELECT @@gtid_binlog_pos")[0][0] or ""
+
+
+def sync_replicas(sandbox, timeout=10):
+    """Wait until every replica has applied everything the primary has binlogged so far."""
+    pos = primary_gtid_pos(sandbox)
+    if not pos:
+        return
+    for name in REPLICA_PORTS:
+        got = sandbox.sql(name, f"SELECT MASTER_GTID_WAIT('{pos}', {int(timeout)})")[0][0]
+        assert got == "0", f"{name} did not reach GTID {pos} within {timeout}s (MASTER_GTID_WAIT={got})"
+
+
+def mariadb_cli(port, sql, *args, timeout=30):
+    """Run the mariadb CLI in batch mode (no --comments) against 127.0.0.1:port as app."""
+    return subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", f"-u{APP_USER}",
+                           f"-p{APP_PW}", "--connect-timeout=10", *args, "-e", sql],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+
+
+def global_status(sandbox, name, var):
+    """SHOW GLOBAL STATUS value of var on backend NAME, as int."""
+    return int(sandbox.sql(name, f"SHOW GLOBAL STATUS LIKE '{var}'")[0][1])

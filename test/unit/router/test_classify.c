@@ -17,6 +17,7 @@
 #define HP CLS_HINT_PRIMARY
 #define HR CLS_HINT_REPLICA
 #define MU CLS_MULTI
+#define UR CLS_UNREPLAYABLE
 #define LS CLS_LAST_STMT_INFO
 #define NL CLS_NAMED_LOCK
 #define RL CLS_RELEASE_LOCK
@@ -154,12 +155,12 @@ static const struct cls_case cases[] = {
     {"SELECT * FROM (SELECT * FROM t FOR UPDATE) x", W, 0, 0},
     {"SELECT * INTO OUTFILE '/tmp/x' FROM t", W, 0, 0},
     {"SELECT * FROM t INTO DUMPFILE '/tmp/x'", W, 0, 0},
-    {"SELECT a INTO @v FROM t", W, 0, 0},
-    {"SELECT a FROM t INTO @v", W, 0, 0},
-    {"select a into @v from t", W, 0, 0},
-    {"SELECT @a := 1", W, 0, 0},
-    {"SELECT @a:=a FROM t", W, 0, 0},
-    {"SELECT @`x` := 1", W, 0, 0},
+    {"SELECT a INTO @v FROM t", W, UR, 0},
+    {"SELECT a FROM t INTO @v", W, UR, 0},
+    {"select a into @v from t", W, UR, 0},
+    {"SELECT @a := 1", W, UR, 0},
+    {"SELECT @a:=a FROM t", W, UR, 0},
+    {"SELECT @`x` := 1", W, UR, 0},
     {"SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 10", W, 0, 0},
 
     /* session-bound functions and variables */
@@ -261,12 +262,12 @@ static const struct cls_case cases[] = {
     {"SELECT FOUND_ROWS() FOR UPDATE", W, 0, 0},
     {"SELECT FOUND_ROWS(), LAST_INSERT_ID()", W, 0, 0},
     {"SELECT FOUND_ROWS(), GET_LOCK('a', 1)", W, NL, N(0, 1, 0)},
-    {"SELECT @x := FOUND_ROWS()", W, 0, 0},
-    {"SELECT FOUND_ROWS() INTO @x", W, 0, 0},
+    {"SELECT @x := FOUND_ROWS()", W, UR, 0},
+    {"SELECT FOUND_ROWS() INTO @x", W, UR, 0},
     {"INSERT INTO t VALUES (1); SELECT ROW_COUNT()", W, MU, 0},
     {"SELECT SQL_CALC_FOUND_ROWS * FROM t; SELECT FOUND_ROWS()", W, MU, 0},
     {"EXPLAIN SELECT FOUND_ROWS()", W, 0, 0},
-    {"SET @n = FOUND_ROWS()", W, SS, 0},
+    {"SET @n = FOUND_ROWS()", W, SS | UR, 0},
     {"SHOW WARNINGS; SET @a = 1", W, MU | SS, 0},
     {"SELECT FOUND_ROWS(), 'a\\' , GET_LOCK('x', 1) -- '", W, NL, N(0, 1, 0)},
     {"SELECT FOUND_ROWS() /*!99999 , GET_LOCK('x', 1) */", W, NL, N(0, 1, 0)},
@@ -391,7 +392,16 @@ static const struct cls_case cases[] = {
     {"SET @@local.x = 1", W, SS, 0},
     {"SET @@sql_mode = ''", W, SS, 0},
     {"SET @u = 1", W, SS, 0},
-    {"SET @u := (SELECT 1), @v = 2", W, SS, 0},
+    {"SET @u := (SELECT 1), @v = 2", W, SS | UR, 0},
+    {"SET @t = NOW()", W, SS | UR, 0},
+    {"SET @x = CONCAT(@x, '-two'), @y = UPPER(LEFT(@x, 2))", W, SS, 0},
+    {"SET @r = RAND()", W, SS | UR, 0},
+    {"SET @p = @@port", W, SS | UR, 0},
+    {"SET @s = (1 + 2) * @u, @w = 'x'", W, SS, 0},
+    {"SET NAMES utf8mb4 COLLATE utf8mb4_bin", W, SS, 0},
+    {"SET sql_mode = CONCAT(@@sql_mode, ',ANSI')", W, SS | UR, 0},
+    {"UPDATE t SET a = (@r := @r + 1)", W, UR, 0},
+    {"SELECT a FROM t INTO OUTFILE '/tmp/f'", W, 0, 0},
     {"SET @'quoted name' = 1", W, SS, 0},
     {"SET NAMES utf8mb4", W, SS, 0},
     {"set names 'utf8mb4' collate 'utf8mb4_bin'", W, SS, 0},
@@ -405,7 +415,7 @@ static const struct cls_case cases[] = {
     {"SET @@autocommit = 0", W, SS | CLS_AUTOCOMMIT, 0},
     {"SET SESSION autocommit = 1", W, SS | CLS_AUTOCOMMIT, 0},
     {"SET @@session.autocommit = 0", W, SS | CLS_AUTOCOMMIT, 0},
-    {"SET a = 1, b = (SELECT MAX(x) FROM t), c = 3", W, SS, 0},
+    {"SET a = 1, b = (SELECT MAX(x) FROM t), c = 3", W, SS | UR, 0},
     {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", W, 0, 0},
     {"SET TRANSACTION READ ONLY", W, 0, 0},
     {"SET GLOBAL max_connections = 100", W, CLS_SET_GLOBAL, 0},
@@ -480,7 +490,7 @@ static const struct cls_case cases[] = {
 
     /* ambiguous lexing: NO_BACKSLASH_ESCAPES and conditional comments */
     {"SELECT 'a\\' FOR UPDATE -- '", W, 0, 0},
-    {"SELECT \"a\\\" INTO @x -- \"", W, 0, 0},
+    {"SELECT \"a\\\" INTO @x -- \"", W, UR, 0},
     {"SELECT /*!99999 1, */ 2", R, 0, 0},
     {"SELECT /*!40001 SQL_NO_CACHE */ * FROM t", R, 0, 0},
     {"/*!99999 SELECT */ UPDATE t SET a = 1", W, 0, 0},

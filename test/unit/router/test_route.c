@@ -360,6 +360,26 @@ static void test_xa(void **state)
     expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
 }
 
+/* a statement whose session effect a replica cannot redo pins the session */
+static void test_unreplayable(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    run(&s, "SELECT @a := 1", false, OK_STATUS);
+    assert_false(s.unreplayable_state);
+    run(&s, "SET @b = 2", true, OK_STATUS);
+    expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
+    run(&s, "SELECT @a := 1", true, OK_STATUS);
+    assert_true(s.unreplayable_state);
+    expect("SELECT 1", &s, ROUTE_PRIMARY, "session state cannot be replayed on replicas");
+    s = fresh();
+    run(&s, "SET @t = NOW()", true, OK_STATUS);
+    expect("SELECT @t", &s, ROUTE_PRIMARY, "session state cannot be replayed on replicas");
+    s = fresh();
+    run(&s, "SELECT a INTO @x FROM t", true, OK_STATUS);
+    assert_true(s.unreplayable_state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,7 +389,7 @@ int main(void)
         cmocka_unit_test(test_hints),         cmocka_unit_test(test_read_only_trx),
         cmocka_unit_test(test_read_only_trx_off), cmocka_unit_test(test_status_flags),
         cmocka_unit_test(test_temp_tables),   cmocka_unit_test(test_table_locks),
-        cmocka_unit_test(test_named_locks),   cmocka_unit_test(test_xa),
+        cmocka_unit_test(test_named_locks),   cmocka_unit_test(test_xa), cmocka_unit_test(test_unreplayable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
