@@ -14,6 +14,7 @@
 #include "proxy/log.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
+#include "proxy/writer.h"
 #include "router/proxy_command.h"
 
 #define CLIENT_IN_MIN (16 * 1024)
@@ -41,13 +42,75 @@ const char *session_backend_name(const struct client_session *s, int index)
     return session_config(s)->backends[index].name;
 }
 
-int session_primary_index(const struct client_session *s)
+static int first_configured_primary(const struct proxy_config *cfg)
 {
-    const struct proxy_config *cfg = session_config(s);
     for (size_t i = 0; i < cfg->n_backends; i++)
         if (cfg->backends[i].role == ROLE_PRIMARY)
             return (int)i;
     return 0; /* config validation guarantees a primary */
+}
+
+/* The writer this session uses now, without choosing anew. */
+int session_primary_index(const struct client_session *s)
+{
+    if (s->writer >= 0)
+        return s->writer;
+    struct topology *t = worker_topology(s->w);
+    if (t && t->writer >= 0)
+        return t->writer;
+    return first_configured_primary(session_config(s));
+}
+
+/* Active-active: weighted round-robin over the primaries that are up and
+ * writable. */
+static int pick_writer(struct client_session *s, struct topology *t)
+{
+    const struct proxy_config *cfg = session_config(s);
+    int weights[CONFIG_MAX_BACKENDS];
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        weights[i] = t && backend_writable(t, i) ? cfg->backends[i].weight : 0;
+    return wrr_pick(&s->w->writer_wrr, weights, cfg->n_backends);
+}
+
+/* Where a statement bound for a primary goes. A session pinned to its writer
+ * (transaction, locks, temporary tables...) stays there; if that server is
+ * no longer the writer, what the session had there is lost, and the client
+ * is told so. Returns -1 after failing the command. */
+int session_choose_writer(struct client_session *s)
+{
+    const struct proxy_config *cfg = session_config(s);
+    struct topology *t = worker_topology(s->w);
+    bool pinned = s->writer >= 0 && session_route_pinned(&s->route) != NULL;
+    int w;
+    if (cfg->writers == WRITERS_ACTIVE_ACTIVE)
+        w = pinned && t && backend_writable(t, (size_t)s->writer) ? s->writer : pick_writer(s, t);
+    else
+        w = t && t->writer >= 0 ? t->writer : -1;
+    if (w < 0)
+        w = pinned ? s->writer : first_configured_primary(cfg);
+    if (pinned && w != s->writer) {
+        int old = s->writer;
+        s->writer = w;
+        enum route_override keep = s->route.override;
+        session_route_state_init(&s->route, cfg->read_only_transactions_on_replica);
+        s->route.override = keep;
+        session_fail_command(s, CR_SERVER_LOST, "HY000",
+                             "switchyard: writes moved from '%s' to '%s' while this session "
+                             "was bound to it (%s); that state is lost: roll back and retry",
+                             session_backend_name(s, old), session_backend_name(s, w),
+                             "transaction, locks or temporary tables");
+        return -1;
+    }
+    s->writer = w;
+    return w;
+}
+
+/* Run the current command on the writer. */
+static void run_on_writer(struct client_session *s)
+{
+    int w = session_choose_writer(s);
+    if (w >= 0)
+        session_run_on(s, w);
 }
 
 /* Published for KILL from other sessions: which backend runs our command. */
@@ -159,6 +222,7 @@ void session_reset_backends(struct client_session *s)
     s->replay_failed = 0;
     s->last_backend = -1;
     s->trx_backend = -1;
+    s->writer = -1;
 }
 
 /* --- writing to the client ----------------------------------------------- */
@@ -374,6 +438,7 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     s->user_index = -1;
     s->last_backend = -1;
     s->trx_backend = -1;
+    s->writer = -1;
     uv_tcp_init(&w->loop, &s->tcp);
     s->tcp.data = s;
     s->next = w->sessions;
@@ -511,7 +576,7 @@ static void read_fallback(struct client_session *s)
 {
     if (session_config(s)->read_fallback == READ_FALLBACK_PRIMARY) {
         s->read_only_route = false;
-        session_run_on(s, session_primary_index(s));
+        run_on_writer(s);
         return;
     }
     session_fail_command(s, ER_UNKNOWN_ERROR, "HY000",
@@ -545,7 +610,7 @@ void session_route(struct client_session *s)
         return;
     case ROUTE_PRIMARY:
     default:
-        session_run_on(s, session_primary_index(s));
+        run_on_writer(s);
         return;
     }
 }
@@ -857,7 +922,7 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
                              s->cmd);
         return;
     }
-    session_run_on(s, session_primary_index(s));
+    run_on_writer(s);
 }
 
 /* Take the next complete command from the input, one at a time: the next is

@@ -74,6 +74,7 @@ struct client_session {
     struct prepared_stmt *stmt; /* of a COM_STMT_* command */
     bool stmt_types_bound;      /* this execute carries (or now carries) types */
 
+    int writer;       /* the primary this session writes to; -1 not chosen yet */
     int last_backend; /* ran the previous statement; -1 none */
     int trx_backend;  /* holds the read-only transaction; -1 none */
     uint64_t replay_failed;
@@ -87,6 +88,7 @@ struct client_session {
 const struct proxy_config *session_config(const struct client_session *s);
 const char *session_backend_name(const struct client_session *s, int index);
 int session_primary_index(const struct client_session *s);
+int session_choose_writer(struct client_session *s);
 void session_close(struct client_session *s);
 void session_close_after_flush(struct client_session *s);
 int session_send(struct client_session *s, const uint8_t *data, size_t len);

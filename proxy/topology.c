@@ -6,6 +6,7 @@
  * released, so a worker may keep routing with an old one while a new one is
  * being published. */
 #include "proxy/topology.h"
+#include "proxy/writer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ static struct topology *topology_new_unknown(size_t n)
         strcpy(t->backend[i].reason, "not checked yet");
     }
     t->server_version[0] = '\0';
+    t->writer = -1;
     atomic_init(&t->refs, 1);
     t->version = 1;
     return t;
@@ -58,6 +60,7 @@ void topology_publish(struct topology_holder *h, struct topology *t)
     atomic_store(&t->refs, 1); /* the holder's reference */
     pthread_mutex_lock(&h->lock);
     struct topology *old = h->current;
+    t->writer = writer_choose(old, t);
     t->version = (old ? old->version : 0) + 1;
     h->current = t;
     /* Stored before unlocking: a worker that sees the new version and takes

@@ -24,6 +24,9 @@ struct backend_status {
     enum backend_state state;
     double lag_seconds; /* -1 when unknown */
     bool read_only;     /* @@read_only */
+    enum backend_role role; /* effective: from the file, or from @@read_only with discover_roles */
+    char gtid_pos[256]; /* MariaDB: @@gtid_slave_pos on replicas, @@gtid_binlog_pos on primaries;
+                           "" when unknown */
     char reason[160];   /* why it is in that state, for logs and admin */
 };
 
@@ -33,6 +36,7 @@ struct topology {
     size_t n; /* same order as proxy_config.backends */
     struct backend_status backend[CONFIG_MAX_BACKENDS];
     char server_version[64]; /* primary's version as the server reports it, "" if unknown */
+    int writer;              /* active-passive: the backend taking writes, -1 none (writer.c) */
 };
 
 struct topology_holder {

@@ -72,6 +72,7 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     w->index = index;
     w->proxy = proxy;
     wrr_init(&w->wrr);
+    wrr_init(&w->writer_wrr);
     int fd = listen_socket(proxy->cfg->listen_host, proxy->cfg->listen_port);
     if (fd < 0)
         return -1;

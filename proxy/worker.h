@@ -21,6 +21,7 @@ struct worker {
     uv_async_t kill_async; /* KILL CONNECTION from another worker marked a session */
     struct topology *topology; /* this worker's reference to the newest snapshot */
     struct wrr_state wrr;      /* replica rotation shared by this worker's sessions */
+    struct wrr_state writer_wrr; /* active-active writer rotation */
     struct client_session *sessions; /* intrusive list, for shutdown */
     int stopping;
 };

@@ -40,7 +40,7 @@ void session_route_state_init(struct session_route_state *s, bool read_only_trx_
 }
 
 /* Why the session is pinned to the primary, or NULL. */
-static const char *pinned(const struct session_route_state *s)
+const char *session_route_pinned(const struct session_route_state *s)
 {
     if (s->in_transaction)
         return R_TRX;
@@ -96,7 +96,7 @@ struct route_decision route_statement(const struct classification *c,
         return decide(ROUTE_TRX_REPLICA, R_RO_TRX_OPEN);
     if (s->override == ROUTE_FORCE_PRIMARY)
         return decide(ROUTE_PRIMARY, R_FORCE_PRIMARY);
-    const char *pin = pinned(s);
+    const char *pin = session_route_pinned(s);
     if (pin != NULL)
         return decide(ROUTE_PRIMARY, pin);
     return route_unpinned(c, s);

@@ -59,6 +59,10 @@ void session_route_state_init(struct session_route_state *s, bool read_only_trx_
 struct route_decision route_statement(const struct classification *c,
                                       const struct session_route_state *s);
 
+/* Why the session must stay on one primary (transaction, locks, temporary
+ * tables, ...), or NULL when it is free to move. */
+const char *session_route_pinned(const struct session_route_state *s);
+
 /* Update the session after a statement ran: status flags from its final
  * OK/EOF (has_status false if it ended with ERR before any), whether it
  * succeeded, and the decision it was routed by. Leaving a transaction (status
