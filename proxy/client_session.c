@@ -11,6 +11,7 @@
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
 #include "proxy/backend_conn.h"
+#include "proxy/causal.h"
 #include "proxy/log.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
@@ -585,13 +586,27 @@ static void read_fallback(struct client_session *s)
                          "to the primary");
 }
 
+/* A read for a replica. With causal reads, the session's last write must be
+ * there first: learn its GTID on the writer, then wait on the replica if its
+ * position is not known to cover it. */
 static void route_read(struct client_session *s)
 {
+    if (causal_read_goes_to_writer(s)) {
+        run_on_writer(s);
+        return;
+    }
+    if (causal_needs_fetch(s)) {
+        s->gtid_fetch = true;
+        s->read_only_route = false;
+        session_run_on(s, s->writer);
+        return;
+    }
     int r = pick_replica(s);
     if (r < 0) {
         read_fallback(s);
         return;
     }
+    s->causal_wait = causal_must_wait(s, r);
     s->read_only_route = true;
     session_run_on(s, r);
 }
@@ -624,6 +639,14 @@ static void dispatch(struct client_session *s)
         const struct session_log_entry *e = &s->log.entries[bc->applied];
         s->step = STEP_REPLAY;
         backend_conn_send_command(bc, e->command, e->payload, e->len);
+        return;
+    }
+    if (s->gtid_fetch) {
+        causal_send_fetch(s, bc);
+        return;
+    }
+    if (s->causal_wait) {
+        causal_send_wait(s, bc);
         return;
     }
     if (stmt_needs_prepare(s, bc)) {
@@ -743,6 +766,22 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         dispatch(s);
         return;
     }
+    if (s->step == STEP_GTID_FETCH) {
+        s->gtid_fetch = false;
+        causal_fetch_done(s, bc);
+        route_read(s);
+        return;
+    }
+    if (s->step == STEP_CAUSAL_WAIT) {
+        s->causal_wait = false;
+        if (causal_wait_done(s, bc)) {
+            dispatch(s);
+        } else {
+            s->read_only_route = false;
+            run_on_writer(s);
+        }
+        return;
+    }
     if (s->step == STEP_PREPARE) {
         if (rt->is_error) {
             session_fail_command(s, rt->err_code, rt->err_sqlstate,
@@ -777,6 +816,7 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         s->trx_backend = -1;
     if (command_has_response(s->cmd))
         s->last_backend = bc->index;
+    causal_note_write(s, bc);
     record_session_change(s, bc);
     if (s->stmt || s->cmd == COM_STMT_PREPARE)
         stmt_command_done(s, bc);
@@ -869,6 +909,8 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     s->tried = 0;
     s->stmt = NULL;
     s->stmt_types_bound = false;
+    s->gtid_fetch = false;
+    s->causal_wait = false;
     s->decision = to_primary;
     if (payload == 0) {
         session_fail_command(s, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");

@@ -32,6 +32,8 @@ enum client_state {
 enum dispatch_step {
     STEP_REPLAY,  /* a session-state entry the backend lacks */
     STEP_PREPARE, /* preparing the statement there on first use */
+    STEP_GTID_FETCH,  /* learning the GTID of the session's last write on the writer */
+    STEP_CAUSAL_WAIT, /* making the replica wait for that GTID */
     STEP_CLIENT,  /* the client's own command */
 };
 
@@ -75,6 +77,15 @@ struct client_session {
     bool stmt_types_bound;      /* this execute carries (or now carries) types */
 
     int writer;       /* the primary this session writes to; -1 not chosen yet */
+
+    /* causal reads (causal.c) */
+    char causal_gtid[128]; /* GTID of the session's last write: its replica reads must see it */
+    bool gtid_unknown;     /* wrote since: ask the writer for @@last_gtid before a replica read */
+    bool gtid_lost;        /* could not learn it: read on the writer until the next write */
+    uint64_t causal_ok;    /* replicas known to have causal_gtid */
+    uint64_t window_until; /* primary_window: reads go to the writer until then (loop ms) */
+    bool gtid_fetch;       /* dispatch on the writer: fetch, then route the read */
+    bool causal_wait;      /* dispatch on the replica: wait first */
     int last_backend; /* ran the previous statement; -1 none */
     int trx_backend;  /* holds the read-only transaction; -1 none */
     uint64_t replay_failed;

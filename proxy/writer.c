@@ -26,7 +26,13 @@ int writer_choose(const struct topology *prev, const struct topology *next)
                  "read_only=ON on the others",
                  writable, keep ? current : first);
     int chosen = keep ? current : first;
-    if (chosen != current && (prev != NULL || chosen < 0))
+    if (chosen == current)
+        return chosen;
+    if (chosen < 0)
+        log_warn("writers: no primary is up and writable; writes fail until one is");
+    else if (current < 0)
+        log_info("writers: backend #%d takes the writes", chosen);
+    else
         log_warn("writers: writes move from backend #%d to #%d", current, chosen);
     return chosen;
 }

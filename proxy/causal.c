@@ -1,0 +1,128 @@
+/* Causal reads. After a session writes, its next read on a replica must see
+ * that write. With causal_reads = gtid the proxy learns the write's GTID
+ * from the writer connection (@@last_gtid) when the session next reads,
+ * sends the read without waiting to a replica whose monitored position
+ * already covers it, and otherwise makes the chosen replica wait for it
+ * (MASTER_GTID_WAIT, bounded by causal_reads_timeout_ms) before the read;
+ * on timeout the read goes to the writer. With primary_window, reads go to
+ * the writer for causal_window_ms after each write. */
+#include "proxy/causal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "protocol/gtid.h"
+#include "protocol/packet.h"
+#include "proxy/backend_conn.h"
+#include "proxy/log.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+bool causal_read_goes_to_writer(struct client_session *s)
+{
+    const struct proxy_config *cfg = session_config(s);
+    if (cfg->causal_reads == CAUSAL_PRIMARY_WINDOW)
+        return uv_now(&s->w->loop) < s->window_until;
+    if (cfg->causal_reads != CAUSAL_GTID)
+        return false;
+    if (s->gtid_lost)
+        return true;
+    if (!s->gtid_unknown)
+        return false;
+    /* @@last_gtid lives on the connection that wrote: if it is gone, the
+     * GTID cannot be learned and only the writer is sure to have the write. */
+    return s->writer < 0 || !s->bc[s->writer];
+}
+
+bool causal_needs_fetch(const struct client_session *s)
+{
+    return session_config(s)->causal_reads == CAUSAL_GTID && s->gtid_unknown;
+}
+
+bool causal_must_wait(struct client_session *s, int replica)
+{
+    if (session_config(s)->causal_reads != CAUSAL_GTID || s->causal_gtid[0] == '\0' ||
+        (s->causal_ok & (1ull << replica)))
+        return false;
+    struct topology *t = worker_topology(s->w);
+    if (t && (size_t)replica < t->n &&
+        mariadb_gtid_covered(t->backend[replica].gtid_pos, s->causal_gtid)) {
+        s->causal_ok |= 1ull << replica; /* the monitor saw it there already */
+        return false;
+    }
+    return true;
+}
+
+void causal_send_fetch(struct client_session *s, struct backend_conn *bc)
+{
+    static const char sql[] = "SELECT @@last_gtid";
+    s->step = STEP_GTID_FETCH;
+    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, sizeof sql - 1);
+    bc->tracker.want_first_value = true;
+}
+
+void causal_send_wait(struct client_session *s, struct backend_conn *bc)
+{
+    char sql[256];
+    int n = snprintf(sql, sizeof sql, "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->causal_gtid,
+                     session_config(s)->causal_reads_timeout_ms / 1000.0);
+    s->step = STEP_CAUSAL_WAIT;
+    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, (size_t)n);
+    bc->tracker.want_first_value = true;
+}
+
+/* Only digits, '-' and ',' ever go into the MASTER_GTID_WAIT text. */
+static bool gtid_text_ok(const char *g)
+{
+    for (; *g; g++)
+        if (!((*g >= '0' && *g <= '9') || *g == '-' || *g == ','))
+            return false;
+    return true;
+}
+
+void causal_fetch_done(struct client_session *s, struct backend_conn *bc)
+{
+    const struct result_tracker *rt = &bc->tracker;
+    s->gtid_unknown = false;
+    s->causal_ok = 0;
+    s->causal_gtid[0] = '\0';
+    if (rt->is_error || !rt->has_first_value || !gtid_text_ok(rt->first_value) ||
+        strlen(rt->first_value) >= sizeof s->causal_gtid) {
+        log_warn("session %u: cannot learn the GTID of its last write (%s); reads stay on the "
+                 "writer until the next write",
+                 s->id, rt->is_error ? rt->err_message : "no usable @@last_gtid");
+        s->gtid_lost = true;
+        return;
+    }
+    memcpy(s->causal_gtid, rt->first_value, strlen(rt->first_value) + 1);
+}
+
+bool causal_wait_done(struct client_session *s, struct backend_conn *bc)
+{
+    const struct result_tracker *rt = &bc->tracker;
+    if (!rt->is_error && rt->has_first_value && strcmp(rt->first_value, "0") == 0) {
+        s->causal_ok |= 1ull << bc->index;
+        return true;
+    }
+    log_debug("session %u: backend %s did not reach %s within %d ms; reading from the writer",
+              s->id, session_backend_name(s, bc->index), s->causal_gtid,
+              session_config(s)->causal_reads_timeout_ms);
+    return false;
+}
+
+void causal_note_write(struct client_session *s, struct backend_conn *bc)
+{
+    const struct proxy_config *cfg = session_config(s);
+    if (cfg->causal_reads == CAUSAL_OFF || bc->index != s->writer)
+        return;
+    bool read = (s->cmd == COM_QUERY && s->cls.is_read) ||
+                (s->cmd == COM_STMT_EXECUTE && s->stmt && s->stmt->cls.is_read);
+    if (read || (s->cmd != COM_QUERY && s->cmd != COM_STMT_EXECUTE))
+        return;
+    if (cfg->causal_reads == CAUSAL_PRIMARY_WINDOW) {
+        s->window_until = uv_now(&s->w->loop) + (uint64_t)cfg->causal_window_ms;
+        return;
+    }
+    s->gtid_unknown = true;
+    s->gtid_lost = false;
+}
