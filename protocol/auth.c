@@ -102,7 +102,7 @@ void caching_sha2_reply(const char *password, size_t len, const uint8_t *nonce,
         nonce_len = SCRAMBLE_USED;
     SHA256((const unsigned char *)password, len, h1);
     SHA256(h1, SHA256_LEN, h2);
-    SHA256(h2, SHA256_LEN, buf);
+    memcpy(buf, h2, SHA256_LEN);
     if (nonce_len)
         memcpy(buf + SHA256_LEN, nonce, nonce_len);
     SHA256(buf, SHA256_LEN + nonce_len, mask);

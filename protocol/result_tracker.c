@@ -62,6 +62,8 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->collecting = false;
     rt->decided = false;
     rt->prefix_have = 0;
+    rt->first_row_seen = false;
+    rt->in_first_row = false;
     rt->last_seq = 0;
     rt->status = 0;
     rt->saw_status = false;
@@ -74,6 +76,9 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->warnings = 0;
     rt->session_state_len = 0;
     rt->result_sets = 0;
+    rt->want_first_value = false;
+    rt->has_first_value = false;
+    rt->first_value[0] = '\0';
     rt->stmt_id = 0;
     rt->num_columns = 0;
     rt->num_params = 0;
@@ -94,6 +99,19 @@ static bool deprecate_eof(const struct result_tracker *rt) { return rt->caps & C
 static bool is_terminator(const struct result_tracker *rt, uint8_t first)
 {
     return first == PACKET_EOF && rt->pkt_len < (deprecate_eof(rt) ? PACKET_MAX_PAYLOAD : 9);
+}
+
+/* Enough of a row for its first value: the longest lenenc length, then as
+ * much of the value as first_value holds. */
+#define FIRST_ROW_PREFIX (sizeof(((struct result_tracker *)0)->first_value) + 9)
+
+/* The row whose first value was asked for: the first row of the first text
+ * result set (COM_QUERY; binary rows are laid out differently). */
+static bool is_first_row(const struct result_tracker *rt, uint8_t first)
+{
+    return rt->want_first_value && !rt->first_row_seen && rt->state == ST_ROWS &&
+           rt->command == COM_QUERY && rt->result_sets == 1 && first != PACKET_ERR &&
+           !is_terminator(rt, first);
 }
 
 /* Whether the logical packet starting with byte first must be kept. */
@@ -219,6 +237,24 @@ static int after_params(struct result_tracker *rt)
     return rt->num_columns ? ST_PREP_COLS : ST_DONE;
 }
 
+/* The first value of the row in prefix: a lenenc string, 0xFB for NULL.
+ * A value longer than first_value is cut; one claiming more bytes than the
+ * row holds is malformed and ignored. */
+static void take_first_value(struct result_tracker *rt)
+{
+    size_t n = rt->prefix_have < FIRST_ROW_PREFIX ? rt->prefix_have : FIRST_ROW_PREFIX;
+    uint64_t len;
+    size_t used = lenenc_int_read(rt->prefix, n, &len, NULL);
+    size_t copy;
+
+    if (used == 0 || len > rt->prefix_have - used)
+        return;
+    copy = len < sizeof(rt->first_value) - 1 ? (size_t)len : sizeof(rt->first_value) - 1;
+    memcpy(rt->first_value, rt->prefix + used, copy);
+    rt->first_value[copy] = '\0';
+    rt->has_first_value = true;
+}
+
 /* PREPARE_OK: 0x00, stmt_id u32, columns u16, params u16, filler,
  * warnings u16 (the last two absent from old servers). */
 static int on_prepare(struct result_tracker *rt, const uint8_t *p, size_t n)
@@ -275,6 +311,10 @@ static int on_packet(struct result_tracker *rt)
         /* COM_STMT_EXECUTE opened a cursor: rows come with COM_STMT_FETCH */
         return next == ST_ROWS && (rt->status & SERVER_STATUS_CURSOR_EXISTS) ? ST_DONE : next;
     case ST_ROWS:
+        if (rt->in_first_row) {
+            take_first_value(rt);
+            return ST_ROWS;
+        }
         return rt->collecting ? on_rows_end(rt, p, n, cut) : ST_ROWS;
     case ST_FIELDS:
         return rt->collecting ? on_eof(rt, p, n, cut, ST_DONE) : ST_FIELDS;
@@ -315,16 +355,22 @@ static void on_header(struct result_tracker *rt)
 static void on_first_byte(struct result_tracker *rt, uint8_t first)
 {
     rt->decided = true;
-    rt->collecting = wants_content(rt, first);
+    rt->in_first_row = is_first_row(rt, first);
+    if (rt->in_first_row)
+        rt->first_row_seen = true;
+    rt->collecting = rt->in_first_row || wants_content(rt, first);
     rt->prefix_have = 0;
 }
 
 /* prefix_have counts every byte offered, so a value above the capacity
- * tells on_packet() the packet was cut. */
+ * tells on_packet() the packet was cut. Of the first-value row only its
+ * start is copied: rows can be long and only one value matters. */
 static void collect(struct result_tracker *rt, const uint8_t *data, size_t n)
 {
-    if (rt->prefix_have < sizeof(rt->prefix)) {
-        size_t room = sizeof(rt->prefix) - rt->prefix_have;
+    size_t cap = rt->in_first_row ? FIRST_ROW_PREFIX : sizeof(rt->prefix);
+
+    if (rt->prefix_have < cap) {
+        size_t room = cap - rt->prefix_have;
         memcpy(rt->prefix + rt->prefix_have, data, n < room ? n : room);
     }
     rt->prefix_have += n;

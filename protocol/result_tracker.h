@@ -40,6 +40,8 @@ struct result_tracker {
     uint8_t prefix[RESULT_TRACKER_PREFIX];
     size_t prefix_have;     /* bytes of the kept packet so far; may exceed
                                the prefix (the rest is not copied) */
+    bool first_row_seen;    /* want_first_value: the row to read went by */
+    bool in_first_row;      /* the current packet is that row (only its start is kept) */
 
     /* public results, valid once RT_DONE was returned */
     uint8_t last_seq;        /* sequence id of the last packet seen */
@@ -55,6 +57,10 @@ struct result_tracker {
     uint8_t session_state[512]; /* last OK's session-state block, if it fit */
     size_t session_state_len;
     uint64_t result_sets;    /* result sets (with columns) seen */
+    bool want_first_value;   /* set after start: capture the first column of the first
+                                text row (the proxy's own SELECT MASTER_GTID_WAIT(...)) */
+    bool has_first_value;    /* a first row was seen and its first value is not NULL */
+    char first_value[64];    /* NUL-terminated, cut to fit */
     uint32_t stmt_id;        /* COM_STMT_PREPARE reply */
     uint16_t num_columns;
     uint16_t num_params;

@@ -162,6 +162,7 @@ void session_close(struct client_session *s)
     if (s->next)
         s->next->prev = s->prev;
     uv_close((uv_handle_t *)&s->tcp, on_client_closed);
+    worker_session_gone(s->w);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -194,6 +195,17 @@ void client_session_close_all(struct worker *w)
 {
     while (w->sessions)
         session_close(w->sessions);
+}
+
+void client_session_close_idle(struct worker *w)
+{
+    struct client_session *s = w->sessions;
+    while (s) {
+        struct client_session *next = s->next;
+        if (s->state != CS_COMMAND && s->state != CS_INFILE)
+            session_close(s);
+        s = next;
+    }
 }
 
 void client_session_close_killed(struct worker *w)
@@ -528,6 +540,10 @@ void session_finish_command(struct client_session *s)
     s->in_len -= s->cmd_wire;
     s->cmd_wire = 0;
     s->state = CS_IDLE;
+    if (s->w->stopping) {
+        session_close(s); /* shutting down: the statement it was running is done */
+        return;
+    }
     if (s->in_len == 0 && s->in_cap > 1024 * 1024) {
         /* A huge statement passed: give the memory back. */
         free(s->in);

@@ -54,6 +54,26 @@ static void on_connection(uv_stream_t *server, int status)
     client_session_accept(w, server);
 }
 
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    if (w->sessions)
+        log_warn("worker %d: shutdown_timeout_ms passed; closing sessions still running "
+                 "statements",
+                 w->index);
+    client_session_close_all(w);
+}
+
+void worker_session_gone(struct worker *w)
+{
+    if (w->stopping && !w->sessions && !uv_is_closing((uv_handle_t *)&w->shutdown_timer))
+        uv_close((uv_handle_t *)&w->shutdown_timer, NULL);
+}
+
+/* Stop accepting (the port refuses new connections once every worker has
+ * closed its socket), close idle sessions now and let running statements
+ * finish, for up to shutdown_timeout_ms. The loop ends when nothing is
+ * left. */
 static void on_stop(uv_async_t *a)
 {
     struct worker *w = a->data;
@@ -61,7 +81,12 @@ static void on_stop(uv_async_t *a)
     uv_close((uv_handle_t *)&w->listener, NULL);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_close((uv_handle_t *)&w->kill_async, NULL);
-    client_session_close_all(w);
+    client_session_close_idle(w);
+    if (w->sessions)
+        uv_timer_start(&w->shutdown_timer, on_shutdown_timeout,
+                       (uint64_t)w->proxy->cfg->shutdown_timeout_ms, 0);
+    else
+        worker_session_gone(w);
 }
 
 static void on_kill(uv_async_t *a) { client_session_close_killed(a->data); }
@@ -89,6 +114,8 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
         rc = uv_async_init(&w->loop, &w->stop_async, on_stop);
     if (rc == 0)
         rc = uv_async_init(&w->loop, &w->kill_async, on_kill);
+    if (rc == 0)
+        rc = uv_timer_init(&w->loop, &w->shutdown_timer);
     if (rc != 0) {
         log_error("worker %d: %s", index, uv_strerror(rc));
         close(fd);
@@ -96,6 +123,7 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     }
     w->stop_async.data = w;
     w->kill_async.data = w;
+    w->shutdown_timer.data = w;
     return 0;
 }
 

@@ -19,6 +19,7 @@ struct worker {
     uv_tcp_t listener;
     uv_async_t stop_async;
     uv_async_t kill_async; /* KILL CONNECTION from another worker marked a session */
+    uv_timer_t shutdown_timer; /* running statements get this long to finish */
     struct topology *topology; /* this worker's reference to the newest snapshot */
     struct wrr_state wrr;      /* replica rotation shared by this worker's sessions */
     struct wrr_state writer_wrr; /* active-active writer rotation */
@@ -33,6 +34,10 @@ int worker_start(struct worker *w);
 /* Asks the worker to close its listener and sessions; thread-safe. */
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
+
+/* A session left the worker's list: when stopping and none is left, the
+ * loop may end. */
+void worker_session_gone(struct worker *w);
 
 /* The snapshot to route with now. */
 struct topology *worker_topology(struct worker *w);

@@ -1,6 +1,7 @@
 /* libFuzzer target for protocol/: every parser gets the input, and the
  * result tracker follows it as a backend response, once in one piece and
- * once split at input-derived boundaries; both runs must agree.
+ * once split at input-derived boundaries; both runs must agree. The GTID
+ * functions get it as a session-state block and as two strings.
  * Input layout: byte 0 picks the command and capabilities, byte 1 seeds the
  * chunk sizes and is the parameter count for COM_STMT_EXECUTE, the rest is
  * the data. */
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "protocol/auth.h"
+#include "protocol/gtid.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
@@ -185,6 +187,7 @@ static void fuzz_tracker(uint8_t selector, uint8_t seed, const uint8_t *d, size_
         caps |= CLIENT_SESSION_TRACK;
     result_tracker_start(&a, COMMANDS[selector % sizeof(COMMANDS)], caps);
     result_tracker_start(&b, COMMANDS[selector % sizeof(COMMANDS)], caps);
+    a.want_first_value = b.want_first_value = (selector & 0x20) != 0;
     size_t used_a = track(&a, d, n, seed, false, &sa);
     size_t used_b = track(&b, d, n, seed, true, &sb);
     CHECK(sa == sb && used_a == used_b && used_a <= n);
@@ -193,6 +196,42 @@ static void fuzz_tracker(uint8_t selector, uint8_t seed, const uint8_t *d, size_
     CHECK(a.affected_rows == b.affected_rows && a.last_insert_id == b.last_insert_id);
     CHECK(a.result_sets == b.result_sets && a.stmt_id == b.stmt_id);
     CHECK(a.session_state_len == b.session_state_len && a.last_seq == b.last_seq);
+    CHECK(a.has_first_value == b.has_first_value && strcmp(a.first_value, b.first_value) == 0);
+    CHECK(a.want_first_value || (!a.has_first_value && a.first_value[0] == '\0'));
+}
+
+/* A found GTID is NUL-terminated within cap and not empty. */
+static void fuzz_session_track(const uint8_t *d, size_t n)
+{
+    char out[256];
+    enum gtid_flavor flavor;
+    int rc = session_track_find_gtid(d, n, out, sizeof(out), &flavor);
+
+    CHECK(rc >= -1 && rc <= 1);
+    if (rc == 1)
+        CHECK(out[0] != '\0' && memchr(out, '\0', sizeof(out)) != NULL);
+}
+
+/* The input as two strings, split at its first NUL. A GTID text covers
+ * itself whenever it is well formed. */
+static void fuzz_gtid_text(const uint8_t *d, size_t n)
+{
+    static char a[1 << 12], b[1 << 12];
+    const uint8_t *nul = memchr(d, 0, n);
+    size_t la = nul ? (size_t)(nul - d) : n, lb = nul ? n - la - 1 : 0;
+
+    if (la >= sizeof(a) || lb >= sizeof(b))
+        return;
+    memcpy(a, d, la);
+    a[la] = '\0';
+    memcpy(b, d + n - lb, lb);
+    b[lb] = '\0';
+    mariadb_gtid_covered(a, b);
+    mysql_gtid_covered(a, b);
+    if (mariadb_gtid_covered(b, a))
+        CHECK(mariadb_gtid_covered(a, a));
+    if (mysql_gtid_covered(b, a))
+        CHECK(mysql_gtid_covered(a, a));
 }
 
 static void fuzz_parsers(const uint8_t *d, size_t n, uint8_t selector, uint8_t num_params)
@@ -231,5 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     fuzz_framed(data + 2, size - 2, data[0], data[1]);
     fuzz_tracker(data[0], data[1], data + 2, size - 2);
+    fuzz_session_track(data + 2, size - 2);
+    fuzz_gtid_text(data + 2, size - 2);
     return 0;
 }

@@ -4,7 +4,9 @@
 Each C test checks results and where every statement ran (@@port): binary
 prepared statements (all types, long data, cursors, reset/close), multi-statements
 and CALL, LOAD DATA LOCAL INFILE, change_user, reset_connection, COM_STATISTICS /
-COM_FIELD_LIST / KILL, session state, pinning, and PROXY statements.
+COM_FIELD_LIST / KILL, session state, pinning, backend connections killed under
+a prepared statement (reconnect, replay, re-prepare), client auth plugins
+(caching_sha2_password, client_ed25519: auth switch), and PROXY statements.
 
 The binary is built by CMake into $SY_BUILD_DIR (default build-asan):
     $SY_BUILD_DIR/test/integration/c_client/sy_client_test

@@ -2,8 +2,9 @@
  * Connector/C API (<mysql.h>), i.e. a real C client using the whole client
  * protocol: binary prepared statements, cursors, long data, multi-statements,
  * stored procedures, LOAD DATA LOCAL INFILE, change_user, reset_connection,
- * COM_STATISTICS / COM_FIELD_LIST / KILL, session state, pinning and the
- * proxy's own PROXY statements.
+ * COM_STATISTICS / COM_FIELD_LIST / KILL, session state, pinning, backend
+ * connections killed under a prepared statement, client auth plugins
+ * (caching_sha2_password, client_ed25519) and the proxy's own PROXY statements.
  *
  * Every test checks its results and, through the proxy, WHERE each statement
  * ran (@@port: the primary or one of the replicas).
@@ -1520,6 +1521,213 @@ out:
     return rc;
 }
 
+/* ---- backend connections killed under a prepared statement */
+
+/* The proxy's backend thread id on every replica, asked through the proxy
+ * until each replica answered (the proxy keeps one connection per backend and
+ * session). Not CONNECTION_ID(): the proxy sends that to the primary. The
+ * query finds itself in the processlist by a marker in its own text.
+ * ids[i] is for cfg.replica_ports[i]. */
+static bool replica_thread_ids(MYSQL *m, unsigned long long *ids, char *why, size_t whyn)
+{
+    struct row r;
+    char marker[64], sql[256];
+    uniq(marker, sizeof marker, "sy_me");
+    snprintf(sql, sizeof sql,
+             "SELECT ID, @@port FROM information_schema.PROCESSLIST WHERE INFO LIKE '%%%s%%'",
+             marker);
+    for (int i = 0; i < cfg.n_replicas; i++)
+        ids[i] = 0;
+    for (int tries = 0; tries < 8 * cfg.n_replicas; tries++) {
+        if (!query_row(m, sql, &r)) {
+            snprintf(why, whyn, "%s: error %u %s", sql, mysql_errno(m), mysql_error(m));
+            return false;
+        }
+        if (r.nrows != 1) {
+            snprintf(why, whyn, "%s: %llu rows on port %ld", sql, r.nrows, last_port(&r));
+            return false;
+        }
+        bool all = true;
+        for (int i = 0; i < cfg.n_replicas; i++) {
+            if (last_port(&r) == (long)cfg.replica_ports[i])
+                ids[i] = strtoull(r.v[0], NULL, 10);
+            all &= ids[i] != 0;
+        }
+        if (all)
+            return true;
+    }
+    snprintf(why, whyn, "%s did not reach every replica (last on port %ld)", sql, last_port(&r));
+    return false;
+}
+
+/* On the replica at `port` (a direct connection as the same account): check
+ * that thread `id` is one of the account's other threads, KILL it, and wait
+ * until it has left the processlist. */
+static bool kill_backend_thread(unsigned port, unsigned long long id, char *why, size_t whyn)
+{
+    MYSQL *d = NULL;
+    bool ok = false;
+    char sql[256];
+    struct row r;
+    d = connect_ex("127.0.0.1", port, "test", 0, false, why, whyn);
+    if (!d)
+        return false;
+    /* The proxy's connections are the account's threads other than this one,
+     * with the session's database; the one to kill is the one this session's
+     * reads reported (other proxies may use the sandbox at the same time). */
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*), MAX(DB) FROM information_schema.PROCESSLIST WHERE USER='%s'"
+             " AND ID <> CONNECTION_ID() AND ID = %llu",
+             cfg.user, id);
+    if (!query_row(d, sql, &r)) {
+        snprintf(why, whyn, "port %u: %s: error %u %s", port, sql, mysql_errno(d),
+                 mysql_error(d));
+        goto done;
+    }
+    if (atol(r.v[0]) != 1 || r.null[1] || strcmp(r.v[1], cfg.db) != 0) {
+        snprintf(why, whyn, "port %u: thread %llu is not one of %s's other threads in db %s"
+                 " (count %.20s, db %.64s)", port, id, cfg.user, cfg.db, r.v[0],
+                 r.null[1] ? "NULL" : r.v[1]);
+        goto done;
+    }
+    snprintf(sql, sizeof sql, "KILL %llu", id);
+    if (!run_sql(d, sql)) {
+        snprintf(why, whyn, "port %u: %s: error %u %s", port, sql, mysql_errno(d),
+                 mysql_error(d));
+        goto done;
+    }
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %llu",
+             id);
+    for (double deadline = now_s() + 10;;) {
+        if (!query_row(d, sql, &r)) {
+            snprintf(why, whyn, "port %u: %s: error %u %s", port, sql, mysql_errno(d),
+                     mysql_error(d));
+            goto done;
+        }
+        if (atol(r.v[0]) == 0)
+            break;
+        if (now_s() > deadline) {
+            snprintf(why, whyn, "port %u: thread %llu still there 10 s after KILL", port, id);
+            goto done;
+        }
+        sleep_ms(20);
+    }
+    ok = true;
+done:
+    mysql_close(d);
+    return ok;
+}
+
+/* Execute the bound `SELECT @@port, ?` n times with in = base + i: one row, ?
+ * echoed, on a replica, every replica reached. */
+static bool exec_reads(MYSQL_STMT *st, int *in, const long long *port, const long long *val,
+                       int base, int n, const char *what, char *why, size_t whyn)
+{
+    bool seen[8] = {false};
+    for (int i = 0; i < n; i++) {
+        *in = base + i;
+        if (mysql_stmt_execute(st) != 0 || mysql_stmt_store_result(st) != 0) {
+            snprintf(why, whyn, "%s: execute %d: stmt error %u %s", what, i, mysql_stmt_errno(st),
+                     mysql_stmt_error(st));
+            return false;
+        }
+        if (mysql_stmt_num_rows(st) != 1 || mysql_stmt_fetch(st) != 0) {
+            snprintf(why, whyn, "%s: execute %d: %llu rows (stmt error %u %s)", what, i,
+                     (unsigned long long)mysql_stmt_num_rows(st), mysql_stmt_errno(st),
+                     mysql_stmt_error(st));
+            return false;
+        }
+        if (*val != *in) {
+            snprintf(why, whyn, "%s: execute %d: ? came back as %lld, sent %d", what, i, *val,
+                     *in);
+            return false;
+        }
+        if (mysql_stmt_fetch(st) != MYSQL_NO_DATA) {
+            snprintf(why, whyn, "%s: execute %d: more than one row", what, i);
+            return false;
+        }
+        if (!cfg.direct && !is_replica_port((long)*port)) {
+            snprintf(why, whyn, "%s: execute %d ran on port %lld, expected a replica", what, i,
+                     *port);
+            return false;
+        }
+        for (int r = 0; r < cfg.n_replicas; r++)
+            seen[r] |= *port == (long long)cfg.replica_ports[r];
+    }
+    for (int r = 0; r < cfg.n_replicas && !cfg.direct; r++) {
+        if (!seen[r]) {
+            snprintf(why, whyn, "%s: %d executes never reached replica port %u", what, n,
+                     cfg.replica_ports[r]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A prepared read keeps working after the proxy's connections to both
+ * replicas were killed under it (KILL from a direct connection to each
+ * replica): the proxy notices, reconnects, replays the session state (@v) and
+ * prepares the statement again on the new connections; the client sees no
+ * error. */
+static int t_ps_reconnect(void)
+{
+    MYSQL *m = NULL;
+    MYSQL_STMT *st = NULL;
+    int rc = 1;
+    struct row r;
+    char why[512];
+    unsigned long long before[8], after[8];
+    CONNECT(m, cfg.db, 0, false);
+    st = mysql_stmt_init(m);
+    const char *sql = "SELECT @@port, ?";
+    ST_CHECK(st, mysql_stmt_prepare(st, sql, strlen(sql)) == 0, "prepare");
+    int in = 0;
+    long long port = 0, val = 0;
+    MYSQL_BIND pb[1], rb[2];
+    bind1(&pb[0], MYSQL_TYPE_LONG, &in, 0, false, NULL, NULL, NULL);
+    bind1(&rb[0], MYSQL_TYPE_LONGLONG, &port, 0, false, NULL, NULL, NULL);
+    bind1(&rb[1], MYSQL_TYPE_LONGLONG, &val, 0, false, NULL, NULL, NULL);
+    ST_CHECK(st, mysql_stmt_bind_param(st, pb) == 0, "bind_param");
+    ST_CHECK(st, mysql_stmt_bind_result(st, rb) == 0, "bind_result");
+    CHECK(exec_reads(st, &in, &port, &val, 100, 4, "before the kill", why, sizeof why), "%s",
+          why);
+    Q(m, "SET @v = 1");
+    for (int i = 0; i < 2 * cfg.n_replicas; i++) {
+        QROW(m, &r, "SELECT @v, @@port");
+        CHECK(!r.null[0] && atol(r.v[0]) == 1, "@v = %s on port %ld before the kill",
+              r.null[0] ? "NULL" : r.v[0], last_port(&r));
+        WANT_REPLICA(last_port(&r), "SELECT @v before the kill");
+    }
+    CHECK(replica_thread_ids(m, before, why, sizeof why), "%s", why);
+    for (int i = 0; i < cfg.n_replicas; i++)
+        CHECK(kill_backend_thread(cfg.replica_ports[i], before[i], why, sizeof why), "%s", why);
+    for (int i = 0; i < cfg.n_replicas; i++)
+        note("killed the proxy's thread %llu on port %u", before[i], cfg.replica_ports[i]);
+    /* the same statement handle: re-prepared on the new connections */
+    CHECK(exec_reads(st, &in, &port, &val, 200, 6, "after the kill", why, sizeof why), "%s",
+          why);
+    for (int i = 0; i < 2 * cfg.n_replicas; i++) {
+        QROW(m, &r, "SELECT @v, @@port");
+        CHECK(!r.null[0] && atol(r.v[0]) == 1, "@v = %s on port %ld after the kill (not replayed)",
+              r.null[0] ? "NULL" : r.v[0], last_port(&r));
+        WANT_REPLICA(last_port(&r), "SELECT @v after the kill");
+    }
+    /* the proxy did reconnect: new threads on both replicas */
+    CHECK(replica_thread_ids(m, after, why, sizeof why), "after the kill: %s", why);
+    for (int i = 0; i < cfg.n_replicas; i++)
+        CHECK(after[i] != before[i], "port %u: still thread %llu after KILL",
+              cfg.replica_ports[i], after[i]);
+    CHECK(exec_reads(st, &in, &port, &val, 300, 4, "after the reconnect", why, sizeof why),
+          "%s", why);
+    rc = 0;
+out:
+    if (st)
+        mysql_stmt_close(st);
+    if (m)
+        mysql_close(m);
+    return rc;
+}
+
 /* SQL-level PREPARE / EXECUTE / DEALLOCATE PREPARE (text protocol): EXECUTE
  * must run where the statement was prepared. */
 static int t_sql_prepare_execute(void)
@@ -1899,6 +2107,117 @@ static int t_change_user(void)
 out:
     if (m)
         mysql_close(m);
+    return rc;
+}
+
+/* ======================================================= client auth plugins */
+
+/* Connect as cfg.user with `password`, the client starting with auth plugin
+ * `plugin` (MYSQL_DEFAULT_AUTH). NULL on failure, *err_no set. */
+static MYSQL *connect_plugin(const char *plugin, const char *password, unsigned *err_no,
+                             char *err, size_t errn)
+{
+    *err_no = 0;
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        snprintf(err, errn, "mysql_init failed");
+        return NULL;
+    }
+    unsigned int t = 10;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+    t = 60;
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &t);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &t);
+    mysql_options(m, MYSQL_DEFAULT_AUTH, plugin);
+    if (!mysql_real_connect(m, cfg.host, cfg.user, password, cfg.db, cfg.port, NULL, 0)) {
+        *err_no = mysql_errno(m);
+        snprintf(err, errn, "connect with %s: error %u %s", plugin, mysql_errno(m),
+                 mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+#ifndef MYSQL_CLIENT_AUTHENTICATION_PLUGIN
+#define MYSQL_CLIENT_AUTHENTICATION_PLUGIN 2 /* <mysql/client_plugin.h> */
+#endif
+
+/* The client plugin really is there (otherwise Connector/C would silently use
+ * a fallback and the test would prove nothing). */
+static bool have_client_plugin(const char *plugin, char *err, size_t errn)
+{
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        snprintf(err, errn, "mysql_init failed");
+        return false;
+    }
+    bool ok = mysql_client_find_plugin(m, plugin, MYSQL_CLIENT_AUTHENTICATION_PLUGIN) != NULL;
+    if (!ok)
+        snprintf(err, errn, "client plugin %s: %s", plugin, mysql_error(m));
+    mysql_close(m);
+    return ok;
+}
+
+/* Login with `plugin` as the client's first choice must succeed (SELECT 1
+ * works, reads reach a replica); with a wrong password it fails with 1045. */
+static int auth_with_plugin(const char *plugin)
+{
+    MYSQL *m = NULL;
+    int rc = 1;
+    struct row r;
+    char err[512];
+    unsigned e;
+    m = connect_plugin(plugin, cfg.password, &e, err, sizeof err);
+    CHECK(m, "%s", err);
+    QROW(m, &r, "SELECT 1");
+    CHECK(r.has_row && strcmp(r.v[0], "1") == 0, "SELECT 1 returned '%s'", r.v[0]);
+    WANT_ROTATE(m, 4, "SELECT @@port after a login with the client plugin");
+    mysql_close(m);
+    m = connect_plugin(plugin, "wrong_password", &e, err, sizeof err);
+    CHECK(!m, "login with %s and a wrong password succeeded", plugin);
+    CHECK(e == 1045, "wrong password: %s, expected 1045", err);
+    /* ... and an empty one */
+    m = connect_plugin(plugin, "", &e, err, sizeof err);
+    CHECK(!m, "login with %s and an empty password succeeded", plugin);
+    CHECK(e == 1045, "empty password: %s, expected 1045", err);
+    rc = 0;
+out:
+    if (m)
+        mysql_close(m);
+    return rc;
+}
+
+/* caching_sha2_password as the client's plugin (the INI has the plain
+ * password, so the proxy could check a caching_sha2 scramble). Note: the
+ * proxy's greeting announces mysql_native_password, so Connector/C sends an
+ * EMPTY first reply for caching_sha2_password and the proxy answers with an
+ * auth switch to mysql_native_password: this checks that path, not the
+ * proxy's caching_sha2 fast path (a 32-byte scramble in the first packet). */
+static int t_auth_caching_sha2(void)
+{
+    int rc = 1;
+    char err[512];
+    CHECK(have_client_plugin("caching_sha2_password", err, sizeof err), "%s", err);
+    rc = auth_with_plugin("caching_sha2_password");
+out:
+    return rc;
+}
+
+/* A plugin the proxy does not check (client_ed25519, else dialog): it answers
+ * with an auth switch to mysql_native_password. */
+static int t_auth_plugin_switch(void)
+{
+    int rc = 1;
+    char err[512];
+    const char *plugin = "client_ed25519";
+    if (!have_client_plugin(plugin, err, sizeof err)) {
+        note("%s; using dialog", err);
+        plugin = "dialog";
+        CHECK(have_client_plugin(plugin, err, sizeof err), "%s", err);
+    }
+    rc = auth_with_plugin(plugin);
+out:
     return rc;
 }
 
@@ -2511,6 +2830,7 @@ static const struct test TESTS[] = {
     TEST(ps_prepare_error, false),
     TEST(ps_call, false),
     TEST(ps_session_state, false),
+    TEST(ps_reconnect, true),
     TEST(sql_prepare_execute, false),
     TEST(select_db, false),
     TEST(multi_read_replica, false),
@@ -2520,6 +2840,8 @@ static const struct test TESTS[] = {
     TEST(multi_call, false),
     TEST(load_data_local, false),
     TEST(change_user, false),
+    TEST(auth_caching_sha2, true),
+    TEST(auth_plugin_switch, true),
     TEST(reset_connection, false),
     TEST(stat_ping, false),
     TEST(list_fields, false),

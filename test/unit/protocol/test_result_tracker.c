@@ -589,6 +589,127 @@ static void test_garbage(void **state)
     }
 }
 
+/* A text row whose first value is value (NULL for SQL NULL), then "x". */
+static void s_row_first(struct stream *s, const char *value, size_t len)
+{
+    static uint8_t row[80000];
+    size_t n = 0;
+
+    assert_true(len + 12 <= sizeof(row));
+    if (value == NULL) {
+        row[n++] = 0xFB;
+    } else {
+        n = lenenc_int_write(row, sizeof(row), len);
+        memcpy(row + n, value, len);
+        n += len;
+    }
+    row[n++] = 1;
+    row[n++] = 'x';
+    s_packet(s, row, n);
+}
+
+/* Tracks s with the first value wanted (or not), whole and in 1- and
+ * 7-byte chunks: each must end the response and capture the same. */
+static void run_first_value(uint8_t cmd, uint32_t caps, const struct stream *s, bool want,
+                            bool has, const char *value)
+{
+    static const size_t chunks[] = {0, 1, 7};
+    enum rt_status st;
+
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        result_tracker_start(&rt, cmd, caps);
+        rt.want_first_value = want;
+        assert_int_equal(feed(&rt, s->buf, s->len, chunks[i] ? chunks[i] : s->len, &st), s->len);
+        assert_int_equal(st, RT_DONE);
+        assert_int_equal(rt.has_first_value, has);
+        assert_string_equal(rt.first_value, value);
+    }
+}
+
+/* SELECT v, 'x' UNION ... : columns, a first row with v, a second row. */
+static void first_value_case(bool de, const char *value, size_t len, const char *expect)
+{
+    struct stream s;
+
+    s_init(&s, len + 4096);
+    s_columns(&s, 2, de);
+    s_row_first(&s, value, len);
+    s_row_first(&s, "second", 6);
+    s_end(&s, de, SERVER_STATUS_AUTOCOMMIT);
+    run_first_value(COM_QUERY, de ? CAPS_DE : CAPS, &s, true, value != NULL, expect);
+    run_first_value(COM_QUERY, de ? CAPS_DE : CAPS, &s, false, false, "");
+    free(s.buf);
+}
+
+static void test_first_value(void **state)
+{
+    static char long_value[70000];
+    char cut[sizeof(rt.first_value)];
+    (void)state;
+    memset(long_value, 'g', sizeof(long_value));
+    long_value[0] = 'L';
+    memcpy(cut, long_value, sizeof(cut) - 1);
+    cut[sizeof(cut) - 1] = '\0';
+    for (int de = 0; de < 2; de++) {
+        first_value_case(de, "0", 1, "0");
+        first_value_case(de, "-1", 2, "-1");
+        first_value_case(de, "", 0, "");
+        first_value_case(de, NULL, 0, "");
+        first_value_case(de, long_value, sizeof(cut) - 1, cut);  /* fits exactly */
+        first_value_case(de, long_value, sizeof(cut), cut);      /* one too many */
+        first_value_case(de, long_value, 300, cut);              /* 2-byte length */
+        first_value_case(de, long_value, sizeof(long_value), cut); /* 3-byte length */
+    }
+}
+
+/* Only the first text result set counts, and binary rows never do. */
+static void test_first_value_other_results(void **state)
+{
+    const uint16_t more = SERVER_MORE_RESULTS_EXISTS | SERVER_STATUS_AUTOCOMMIT;
+    struct stream s;
+    (void)state;
+    s_init(&s, 4096);
+    s_ok(&s, 0x00, 0, 0, more, 0); /* SET ...; SELECT ...: an OK comes first */
+    s_columns(&s, 1, false);
+    s_end(&s, false, more); /* no rows */
+    s_columns(&s, 1, false);
+    s_row_first(&s, "1", 1);
+    s_end(&s, false, SERVER_STATUS_AUTOCOMMIT);
+    run_first_value(COM_QUERY, CAPS, &s, true, false, "");
+    s.len = 0;
+    s_columns(&s, 1, false);
+    s_row_first(&s, "7", 1);
+    s_end(&s, false, more);
+    s_columns(&s, 1, false);
+    s_row_first(&s, "8", 1);
+    s_end(&s, false, SERVER_STATUS_AUTOCOMMIT);
+    run_first_value(COM_QUERY, CAPS, &s, true, true, "7");
+    s.len = 0;
+    s_columns(&s, 1, false);
+    s_packet(&s, (const uint8_t[]){0x00, 0x00, 1, '5'}, 4);
+    s_eof(&s, SERVER_STATUS_AUTOCOMMIT);
+    run_first_value(COM_STMT_EXECUTE, CAPS, &s, true, false, "");
+    free(s.buf);
+}
+
+/* A row whose first value claims more bytes than the row has. */
+static void test_first_value_malformed(void **state)
+{
+    struct stream s;
+    (void)state;
+    s_init(&s, 4096);
+    s_columns(&s, 1, true);
+    s_packet(&s, (const uint8_t[]){5, 'a', 'b'}, 3);
+    s_end(&s, true, SERVER_STATUS_AUTOCOMMIT);
+    run_first_value(COM_QUERY, CAPS_DE, &s, true, false, "");
+    s.len = 0;
+    s_columns(&s, 1, true);
+    s_packet(&s, (const uint8_t[]){0xFC, 0x01}, 2);
+    s_end(&s, true, SERVER_STATUS_AUTOCOMMIT);
+    run_first_value(COM_QUERY, CAPS_DE, &s, true, false, "");
+    free(s.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +732,9 @@ int main(void)
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_first_value),
+        cmocka_unit_test(test_first_value_other_results),
+        cmocka_unit_test(test_first_value_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
