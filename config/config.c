@@ -19,7 +19,7 @@
 
 #include "protocol/auth.h"
 
-#define MAX_SECTION_KEYS 8
+#define MAX_SECTION_KEYS 12
 
 enum section_kind { SEC_PROXY, SEC_MONITOR, SEC_ROUTING, SEC_BACKEND, SEC_USER, SEC_COUNT };
 
@@ -85,7 +85,7 @@ __attribute__((format(printf, 3, 4))) static void add_error(struct loader *L, in
         e->dropped++;
         return;
     }
-    char msg[256];
+    char msg[sizeof e->msg[0] - 64]; /* room left for "FILE:LINE: " */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -238,6 +238,24 @@ static void set_threads(struct loader *L, const char *value)
     set_int(L, "threads", value, 0, 1024, &L->cfg->threads);
 }
 
+/* How long a stopping proxy lets open sessions finish; up to an hour. */
+static void set_shutdown_timeout(struct loader *L, const char *value)
+{
+    set_int(L, "shutdown_timeout_ms", value, 0, 3600000, &L->cfg->shutdown_timeout_ms);
+}
+
+/* on | off keys: exact words, so a typo is an error rather than "off". */
+static void set_on_off(struct loader *L, const char *key, const char *value, bool *out)
+{
+    if (strcmp(value, "on") == 0)
+        *out = true;
+    else if (strcmp(value, "off") == 0)
+        *out = false;
+    else
+        add_error(L, L->lineno, "bad %s '%.40s' in %s: expected on or off", key, value,
+                  L->title);
+}
+
 /* ---- [monitor] ---- */
 
 static void set_monitor_user(struct loader *L, const char *value)
@@ -265,6 +283,43 @@ static void set_monitor_lag(struct loader *L, const char *value)
     set_lag(L, value, &L->cfg->max_replication_lag);
 }
 
+/* One unquoted identifier part: the monitor puts it into SQL between
+ * backticks, so only these characters may appear (never a backtick). */
+static bool valid_ident(const char *s, size_t len)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$";
+    return len >= 1 && len <= 64 && strspn(s, ok) >= len;
+}
+
+static void set_heartbeat_table(struct loader *L, const char *value)
+{
+    const char *dot = strchr(value, '.');
+    if (!dot || !valid_ident(value, (size_t)(dot - value)) ||
+        !valid_ident(dot + 1, strlen(dot + 1))) {
+        add_error(L, L->lineno,
+                  "bad heartbeat_table '%.60s' in %s: expected DATABASE.TABLE, each 1 to 64 of "
+                  "the characters A-Z a-z 0-9 _ $",
+                  value, L->title);
+        return;
+    }
+    memcpy(L->cfg->heartbeat_table, value, strlen(value) + 1); /* fits: 64 + 1 + 64 */
+}
+
+static void set_recover_intervals(struct loader *L, const char *value)
+{
+    set_int(L, "recover_intervals", value, 1, 1000, &L->cfg->recover_intervals);
+}
+
+static void set_down_after(struct loader *L, const char *value)
+{
+    set_int(L, "down_after", value, 1, 1000, &L->cfg->down_after);
+}
+
+static void set_discover_roles(struct loader *L, const char *value)
+{
+    set_on_off(L, "discover_roles", value, &L->cfg->discover_roles);
+}
+
 /* ---- [routing] ---- */
 
 static void set_read_fallback(struct loader *L, const char *value)
@@ -288,6 +343,43 @@ static void set_read_only_trx(struct loader *L, const char *value)
     else
         add_error(L, L->lineno,
                   "bad read_only_transactions '%.40s' in %s: expected replica or primary", value,
+                  L->title);
+}
+
+/* How a read that follows a write of the same session sees that write. */
+static void set_causal_reads(struct loader *L, const char *value)
+{
+    if (strcmp(value, "gtid") == 0)
+        L->cfg->causal_reads = CAUSAL_GTID;
+    else if (strcmp(value, "primary_window") == 0)
+        L->cfg->causal_reads = CAUSAL_PRIMARY_WINDOW;
+    else if (strcmp(value, "off") == 0)
+        L->cfg->causal_reads = CAUSAL_OFF;
+    else
+        add_error(L, L->lineno,
+                  "bad causal_reads '%.40s' in %s: expected gtid, primary_window or off", value,
+                  L->title);
+}
+
+static void set_causal_timeout(struct loader *L, const char *value)
+{
+    set_int(L, "causal_reads_timeout_ms", value, 1, 600000, &L->cfg->causal_reads_timeout_ms);
+}
+
+static void set_causal_window(struct loader *L, const char *value)
+{
+    set_int(L, "causal_window_ms", value, 0, 3600000, &L->cfg->causal_window_ms);
+}
+
+static void set_writers(struct loader *L, const char *value)
+{
+    if (strcmp(value, "active-passive") == 0)
+        L->cfg->writers = WRITERS_ACTIVE_PASSIVE;
+    else if (strcmp(value, "active-active") == 0)
+        L->cfg->writers = WRITERS_ACTIVE_ACTIVE;
+    else
+        add_error(L, L->lineno,
+                  "bad writers '%.40s' in %s: expected active-passive or active-active", value,
                   L->title);
 }
 
@@ -376,16 +468,26 @@ static void set_password_hash(struct loader *L, const char *value)
 
 /* ---- sections ---- */
 
-static const struct key_def proxy_keys[] = {
-    {"listen", set_listen}, {"threads", set_threads}, {NULL, NULL}};
+static const struct key_def proxy_keys[] = {{"listen", set_listen},
+                                            {"threads", set_threads},
+                                            {"shutdown_timeout_ms", set_shutdown_timeout},
+                                            {NULL, NULL}};
 static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
                                               {"password", set_monitor_password},
                                               {"interval_ms", set_interval},
                                               {"connect_timeout_ms", set_connect_timeout},
                                               {"max_replication_lag", set_monitor_lag},
+                                              {"heartbeat_table", set_heartbeat_table},
+                                              {"recover_intervals", set_recover_intervals},
+                                              {"down_after", set_down_after},
+                                              {"discover_roles", set_discover_roles},
                                               {NULL, NULL}};
 static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallback},
                                                {"read_only_transactions", set_read_only_trx},
+                                               {"causal_reads", set_causal_reads},
+                                               {"causal_reads_timeout_ms", set_causal_timeout},
+                                               {"causal_window_ms", set_causal_window},
+                                               {"writers", set_writers},
                                                {NULL, NULL}};
 static const struct key_def backend_keys[] = {
     {"role", set_role},     {"host", set_host},
@@ -630,7 +732,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         keys[i].set(L, value);
         return 1;
     }
-    char expected[160] = "";
+    char expected[200] = "";
     for (int i = 0; keys[i].name; i++)
         snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
                  i ? ", " : "", keys[i].name);
@@ -640,29 +742,23 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 /* ---- whole-file checks ---- */
 
-/* Exactly one primary. "No primary" is left out when some backend's role is
- * missing or bad: that backend was already reported and may be the primary. */
+/* At least one primary (several are allowed: a passive standby, or
+ * writers = active-active). With discover_roles the file's roles are only
+ * the first guess, so none is needed. "No primary" is left out when some
+ * backend's role is missing or bad: that backend was already reported and
+ * may be the primary. */
 static void check_primary(struct loader *L)
 {
     const struct proxy_config *cfg = L->cfg;
-    int primary = -1;
-    bool roles_known = true;
+    bool primary = false, roles_known = true;
     for (size_t i = 0; i < cfg->n_backends; i++) {
-        const struct backend_config *b = &cfg->backends[i];
         roles_known &= L->backend[i].role_valid;
-        if (!L->backend[i].role_valid || b->role != ROLE_PRIMARY)
-            continue;
-        if (primary < 0) {
-            primary = (int)i;
-            continue;
-        }
-        add_error(L, L->backend[i].role_line,
-                  "[backend.%s] is a second primary (the first is [backend.%s] at line %d): "
-                  "exactly one primary is supported, make the others role = replica",
-                  b->name, cfg->backends[primary].name, L->backend[primary].role_line);
+        primary |= L->backend[i].role_valid && cfg->backends[i].role == ROLE_PRIMARY;
     }
-    if (primary < 0 && roles_known && cfg->n_backends > 0)
-        add_error(L, 0, "no primary: set role = primary in one [backend.NAME] section");
+    if (!primary && roles_known && cfg->n_backends > 0 && !cfg->discover_roles)
+        add_error(L, 0,
+                  "no primary: set role = primary in one [backend.NAME] section (or "
+                  "discover_roles = on in [monitor])");
 }
 
 static void check_backends(struct loader *L)
@@ -721,9 +817,18 @@ static void apply_defaults(struct proxy_config *cfg)
     strcpy(cfg->monitor_password, "monitor_pw");
     cfg->monitor_interval_ms = 1000;
     cfg->monitor_connect_timeout_ms = 1000;
+    cfg->shutdown_timeout_ms = 10000;
     cfg->max_replication_lag = 10;
+    cfg->heartbeat_table[0] = '\0';
+    cfg->recover_intervals = 2;
+    cfg->down_after = 3;
+    cfg->discover_roles = false;
     cfg->read_fallback = READ_FALLBACK_PRIMARY;
     cfg->read_only_transactions_on_replica = true;
+    cfg->causal_reads = CAUSAL_GTID;
+    cfg->causal_reads_timeout_ms = 1000;
+    cfg->causal_window_ms = 1000;
+    cfg->writers = WRITERS_ACTIVE_PASSIVE;
 }
 
 int config_load(const char *path, struct proxy_config *cfg, struct config_errors *errs)

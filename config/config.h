@@ -15,6 +15,8 @@
 
 enum backend_role { ROLE_PRIMARY, ROLE_REPLICA };
 enum read_fallback { READ_FALLBACK_PRIMARY, READ_FALLBACK_ERROR };
+enum causal_reads { CAUSAL_GTID, CAUSAL_PRIMARY_WINDOW, CAUSAL_OFF };
+enum writers_mode { WRITERS_ACTIVE_PASSIVE, WRITERS_ACTIVE_ACTIVE };
 
 struct backend_config {
     char name[CONFIG_NAME_MAX];
@@ -38,15 +40,24 @@ struct proxy_config {
     char listen_host[CONFIG_HOST_MAX]; /* default 127.0.0.1 */
     uint16_t listen_port;              /* default 6033 */
     int threads;                       /* 0 = number of CPUs */
+    int shutdown_timeout_ms;           /* [proxy] shutdown_timeout_ms, default 10000 */
 
     char monitor_user[CONFIG_NAME_MAX];       /* default monitor */
     char monitor_password[CONFIG_SECRET_MAX]; /* default monitor_pw */
     int monitor_interval_ms;                  /* default 1000 */
     int monitor_connect_timeout_ms;           /* default 1000 */
-    double max_replication_lag;               /* default 10 */
+    double max_replication_lag;               /* default 10 (seconds, fractions allowed) */
+    char heartbeat_table[2 * CONFIG_NAME_MAX + 2]; /* "db.table", "" = no heartbeat */
+    int recover_intervals;                    /* default 2: checks under the limit to come back */
+    int down_after;                           /* default 3: failed checks before DOWN */
+    bool discover_roles;                      /* default off: roles from @@read_only */
 
     enum read_fallback read_fallback; /* default primary */
     bool read_only_transactions_on_replica; /* [routing] read_only_transactions, default replica */
+    enum causal_reads causal_reads;         /* default gtid */
+    int causal_reads_timeout_ms;            /* default 1000 */
+    int causal_window_ms;                   /* primary_window: default 1000 */
+    enum writers_mode writers;              /* default active-passive */
 
     struct backend_config backends[CONFIG_MAX_BACKENDS];
     size_t n_backends;

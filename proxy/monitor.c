@@ -1,34 +1,49 @@
 /* The monitor thread. Each round it checks every backend over a persistent
- * MariaDB Connector/C connection (blocking calls bounded by timeouts), derives
- * a state per backend, logs the changes and publishes a new snapshot.
+ * MariaDB Connector/C connection (blocking calls bounded by timeouts; the
+ * queries are in monitor_probe.c), derives a state per backend, applies the
+ * rules that span rounds, logs the changes and publishes a new snapshot.
  *
- *   every backend:  SELECT @@read_only, @@version
- *   replicas:       SHOW REPLICA STATUS  (SHOW SLAVE STATUS on old servers)
- *
- * Columns of SHOW REPLICA STATUS are found by name: MariaDB keeps the
- * Slave_/Master names, MySQL 8 renamed them to Replica_/Source. */
+ * Rules across rounds:
+ *   down_after         a failed check keeps the previous state (reason
+ *                      "check failed N/M") until M checks in a row failed;
+ *                      a backend with no history (first round, or never
+ *                      reached) is DOWN at once, so nothing is routed to a
+ *                      server the proxy never reached.
+ *   recover_intervals  a LAGGING replica is UP again only after that many
+ *                      checks in a row under its limit.
+ *   discover_roles     role follows @@read_only (0 = primary, 1 = replica);
+ *                      an unreachable backend keeps its last known role.
+ *   heartbeat_table    written on the first writable primary of the round,
+ *                      read on the replicas. The writer of the last snapshot
+ *                      is checked first, then the other primaries, then the
+ *                      replicas: the heartbeat goes where the writes go, and
+ *                      a replica reads one that is milliseconds old plus its
+ *                      real lag. */
 #include "proxy/monitor.h"
 
 #include <errno.h>
-#include <mysql.h>
-#include <mysqld_error.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "proxy/log.h"
+#include "proxy/monitor_probe.h"
 
 struct monitor {
     const struct proxy_config *cfg;
     struct topology_holder *holder;
     size_t n;
-    MYSQL *conn[CONFIG_MAX_BACKENDS]; /* NULL when not connected */
+    struct probe_conn conn[CONFIG_MAX_BACKENDS];
     struct backend_status prev[CONFIG_MAX_BACKENDS]; /* last published states */
+    enum backend_role role[CONFIG_MAX_BACKENDS];     /* last known role */
+    int failed_checks[CONFIG_MAX_BACKENDS];          /* in a row */
+    int good_checks[CONFIG_MAX_BACKENDS];            /* in a row under the limit, while LAGGING */
+    int writer;                                      /* of the last snapshot, -1 none */
+    bool heartbeat_written;                          /* this round */
+    char heartbeat_error[200];                       /* last write failure, "" when fine */
     char server_version[64];                         /* last primary version seen */
 
     pthread_t thread;
@@ -37,247 +52,94 @@ struct monitor {
     atomic_bool stop;
 };
 
-/* Outcome of one probe over one connection. */
-enum probe_result {
-    PROBE_DONE,      /* status filled in, connection still usable */
-    PROBE_FAILED,    /* status is DOWN; close the connection */
-    PROBE_CONN_LOST, /* client-side error (server gone, timeout): close, maybe retry */
-};
-
-static void set_reason(struct backend_status *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_reason(struct backend_status *st, const char *fmt, ...)
+static const char *role_name(enum backend_role r)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->reason, sizeof st->reason, fmt, ap);
-    va_end(ap);
+    return r == ROLE_PRIMARY ? "primary" : "replica";
 }
 
-static bool is_client_error(unsigned int err)
-{
-    /* 2000-2999: Connector/C's own errors (server gone, lost, timeout...). */
-    return err >= 2000 && err < 3000;
-}
-
-static unsigned int timeout_seconds(int ms)
-{
-    if (ms <= 1000)
-        return 1;
-    return (unsigned int)((ms + 999) / 1000);
-}
-
-static void close_conn(struct monitor *m, size_t i)
-{
-    if (m->conn[i]) {
-        mysql_close(m->conn[i]);
-        m->conn[i] = NULL;
-    }
-}
-
-/* Opens the connection of backend i. On failure sets st to DOWN. */
-static int connect_backend(struct monitor *m, size_t i, struct backend_status *st)
+/* The role this round: the file's, or with discover_roles what @@read_only
+ * says. Changes are logged loudly: they move writes. */
+static enum backend_role decide_role(struct monitor *m, size_t i, bool read_only)
 {
     const struct backend_config *b = &m->cfg->backends[i];
-    MYSQL *c = mysql_init(NULL);
-    if (!c) {
-        st->state = BACKEND_DOWN;
-        set_reason(st, "cannot connect: out of memory");
-        return -1;
-    }
-    unsigned int t = timeout_seconds(m->cfg->monitor_connect_timeout_ms);
-    unsigned int proto = MYSQL_PROTOCOL_TCP;
-    /* No MYSQL_READ_DEFAULT_FILE/GROUP: Connector/C reads no option file
-     * unless asked to, so a stray my.cnf cannot change the monitor. TCP even
-     * for "localhost", never a unix socket. */
-    mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &t);
-    mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &t);
-    mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &t);
-    mysql_options(c, MYSQL_OPT_PROTOCOL, &proto);
-    if (!mysql_real_connect(c, b->host, m->cfg->monitor_user, m->cfg->monitor_password, NULL,
-                            b->port, NULL, 0)) {
-        st->state = BACKEND_DOWN;
-        set_reason(st, "cannot connect: %s", mysql_error(c));
-        mysql_close(c);
-        return -1;
-    }
-    m->conn[i] = c;
-    return 0;
+    if (!m->cfg->discover_roles)
+        return b->role;
+    enum backend_role r = read_only ? ROLE_REPLICA : ROLE_PRIMARY;
+    if (r != m->role[i])
+        log_warn("monitor: backend %s (%s:%u): role %s -> %s (@@read_only=%d)", b->name, b->host,
+                 (unsigned)b->port, role_name(m->role[i]), role_name(r), read_only ? 1 : 0);
+    m->role[i] = r;
+    return r;
 }
 
-/* Marks st DOWN after a failed query and classifies the failure. */
-static enum probe_result query_failed(MYSQL *c, struct backend_status *st, const char *what)
+/* Logs heartbeat write failures once each, and the recovery. */
+static void note_heartbeat_error(struct monitor *m, const struct backend_config *b,
+                                 const char *err)
 {
-    unsigned int err = mysql_errno(c);
-    st->state = BACKEND_DOWN;
-    set_reason(st, "%s failed: %s", what, mysql_error(c));
-    return is_client_error(err) ? PROBE_CONN_LOST : PROBE_FAILED;
-}
-
-static int find_column(const MYSQL_FIELD *f, unsigned int nf, const char *a, const char *b)
-{
-    for (unsigned int k = 0; k < nf; k++)
-        if (f[k].name && (strcasecmp(f[k].name, a) == 0 || strcasecmp(f[k].name, b) == 0))
-            return (int)k;
-    return -1;
-}
-
-/* One row of SHOW REPLICA STATUS into a state. */
-static void eval_replica_row(MYSQL_ROW row, const unsigned long *len, int c_io, int c_sql,
-                             int c_lag, int c_io_err, int c_sql_err, const char *lag_name,
-                             double max_lag, struct backend_status *st)
-{
-    const char *io = row[c_io] ? row[c_io] : "NULL";
-    const char *sql = row[c_sql] ? row[c_sql] : "NULL";
-    st->lag_seconds = -1;
-    if (strcmp(io, "Yes") != 0 || strcmp(sql, "Yes") != 0) {
-        const char *io_err = c_io_err >= 0 && row[c_io_err] ? row[c_io_err] : "";
-        const char *sql_err = c_sql_err >= 0 && row[c_sql_err] ? row[c_sql_err] : "";
-        const char *err = "";
-        if (strcmp(io, "Yes") != 0 && io_err[0])
-            err = io_err;
-        else if (strcmp(sql, "Yes") != 0 && sql_err[0])
-            err = sql_err;
-        else if (io_err[0])
-            err = io_err;
-        else if (sql_err[0])
-            err = sql_err;
-        st->state = BACKEND_BROKEN;
-        set_reason(st, "replication stopped (IO=%s, SQL=%s)%s%s", io, sql, err[0] ? ": " : "",
-                   err);
+    if (strcmp(err, m->heartbeat_error) == 0)
         return;
-    }
-    char *end = NULL;
-    double lag = -1;
-    if (row[c_lag] && len[c_lag] > 0) {
-        errno = 0;
-        lag = strtod(row[c_lag], &end);
-        if (errno || end == row[c_lag] || lag < 0)
-            lag = -1;
-    }
-    if (lag < 0) {
-        st->state = BACKEND_BROKEN;
-        set_reason(st, "lag unknown (%s is NULL)", lag_name);
-        return;
-    }
-    st->lag_seconds = lag;
-    if (lag > max_lag) {
-        st->state = BACKEND_LAGGING;
-        set_reason(st, "lag %g s > max %g s", lag, max_lag);
-    } else {
-        st->state = BACKEND_UP;
-        set_reason(st, "replicating, lag %g s", lag);
-    }
+    if (err[0])
+        log_warn("monitor: cannot write heartbeat %s on %s (%s:%u): %s; replica lag comes from "
+                 "Seconds_Behind_Master meanwhile",
+                 m->cfg->heartbeat_table, b->name, b->host, (unsigned)b->port, err);
+    else
+        log_info("monitor: heartbeat %s written on %s (%s:%u)", m->cfg->heartbeat_table, b->name,
+                 b->host, (unsigned)b->port);
+    snprintf(m->heartbeat_error, sizeof m->heartbeat_error, "%s", err);
 }
 
-static int state_severity(enum backend_state s)
+/* A primary is UP when it answers; the first writable one of the round also
+ * gets the heartbeat write. */
+static enum probe_result probe_primary(struct monitor *m, size_t i, struct backend_status *st)
 {
-    switch (s) {
-    case BACKEND_UP:
-        return 0;
-    case BACKEND_LAGGING:
-        return 1;
-    case BACKEND_BROKEN:
-        return 2;
-    default:
-        return 3;
-    }
+    st->state = BACKEND_UP;
+    probe_set_reason(st, "%s", st->read_only ? "reachable, read_only=ON" : "reachable");
+    if (!m->cfg->heartbeat_table[0] || st->read_only || m->heartbeat_written)
+        return PROBE_DONE;
+    char err[sizeof m->heartbeat_error];
+    enum probe_result r =
+        probe_heartbeat_write(&m->conn[i], m->cfg->heartbeat_table, st, err, sizeof err);
+    if (r != PROBE_DONE)
+        return r;
+    note_heartbeat_error(m, &m->cfg->backends[i], err);
+    m->heartbeat_written = !err[0];
+    return PROBE_DONE;
 }
 
-static enum probe_result probe_replica(struct monitor *m, size_t i, MYSQL *c,
-                                       struct backend_status *st)
+/* SHOW REPLICA STATUS, then, while replicating and when this round wrote a
+ * heartbeat, the heartbeat's age as the lag. Without a fresh write the age
+ * would count the monitor's own outage as lag. */
+static enum probe_result probe_replica_lag(struct monitor *m, size_t i,
+                                           struct backend_status *st)
 {
-    const char *stmt = "SHOW REPLICA STATUS";
-    int rc = mysql_query(c, stmt);
-    if (rc != 0 && mysql_errno(c) == ER_PARSE_ERROR) {
-        stmt = "SHOW SLAVE STATUS"; /* servers older than MariaDB 10.5 / MySQL 8.0.22 */
-        rc = mysql_query(c, stmt);
+    double max_lag = m->cfg->backends[i].max_replication_lag;
+    enum probe_result r = probe_replica(&m->conn[i], m->cfg->monitor_user, max_lag, st);
+    bool replicating = st->state == BACKEND_UP || st->state == BACKEND_LAGGING;
+    if (r != PROBE_DONE || !replicating || !m->cfg->heartbeat_table[0])
+        return r;
+    if (!m->heartbeat_written) {
+        size_t n = strlen(st->reason);
+        snprintf(st->reason + n, sizeof st->reason - n, "; no heartbeat written this round");
+        return PROBE_DONE;
     }
-    if (rc != 0) {
-        unsigned int err = mysql_errno(c);
-        if (err == ER_SPECIFIC_ACCESS_DENIED_ERROR || err == ER_TABLEACCESS_DENIED_ERROR ||
-            err == ER_DBACCESS_DENIED_ERROR) {
-            st->state = BACKEND_BROKEN;
-            set_reason(st,
-                       "no privilege for %s (error %u): GRANT SLAVE MONITOR ON *.* TO '%s' "
-                       "(MySQL: REPLICATION CLIENT)",
-                       stmt, err, m->cfg->monitor_user);
-            return PROBE_DONE;
-        }
-        return query_failed(c, st, stmt);
-    }
-    MYSQL_RES *res = mysql_store_result(c);
-    if (!res)
-        return query_failed(c, st, stmt);
-
-    enum probe_result out = PROBE_DONE;
-    unsigned int nf = mysql_num_fields(res);
-    const MYSQL_FIELD *f = mysql_fetch_fields(res);
-    int c_io = find_column(f, nf, "Slave_IO_Running", "Replica_IO_Running");
-    int c_sql = find_column(f, nf, "Slave_SQL_Running", "Replica_SQL_Running");
-    int c_lag = find_column(f, nf, "Seconds_Behind_Master", "Seconds_Behind_Source");
-    int c_io_err = find_column(f, nf, "Last_IO_Error", "Last_IO_Error");
-    int c_sql_err = find_column(f, nf, "Last_SQL_Error", "Last_SQL_Error");
-    const char *lag_name = c_lag >= 0 ? f[c_lag].name : "Seconds_Behind_Master";
-
-    MYSQL_ROW row = mysql_fetch_row(res);
-    if (!row) {
-        if (mysql_errno(c)) {
-            out = query_failed(c, st, stmt);
-        } else {
-            st->state = BACKEND_BROKEN;
-            set_reason(st, "not configured as a replica");
-        }
-    } else if (c_io < 0 || c_sql < 0 || c_lag < 0) {
-        st->state = BACKEND_BROKEN;
-        set_reason(st, "%s has no IO/SQL running or lag column", stmt);
-    } else {
-        /* Several rows = several channels (MySQL): the worst one counts. */
-        double max_lag = m->cfg->backends[i].max_replication_lag;
-        bool first = true;
-        for (; row; row = mysql_fetch_row(res)) {
-            struct backend_status one = *st;
-            eval_replica_row(row, mysql_fetch_lengths(res), c_io, c_sql, c_lag, c_io_err,
-                             c_sql_err, lag_name, max_lag, &one);
-            if (first || state_severity(one.state) > state_severity(st->state) ||
-                (one.state == st->state && one.lag_seconds > st->lag_seconds)) {
-                *st = one;
-                first = false;
-            }
-        }
-    }
-    mysql_free_result(res);
-    return out;
+    return probe_heartbeat_read(&m->conn[i], m->cfg->heartbeat_table, max_lag, st);
 }
 
 static enum probe_result probe(struct monitor *m, size_t i, struct backend_status *st,
                                char *version, size_t version_len)
 {
-    MYSQL *c = m->conn[i];
-    if (mysql_query(c, "SELECT @@read_only, @@version") != 0)
-        return query_failed(c, st, "SELECT @@read_only");
-    MYSQL_RES *res = mysql_store_result(c);
-    if (!res)
-        return query_failed(c, st, "SELECT @@read_only");
-    MYSQL_ROW row = mysql_fetch_row(res);
-    if (!row || mysql_num_fields(res) < 2) {
-        enum probe_result r = query_failed(c, st, "SELECT @@read_only");
-        if (r != PROBE_CONN_LOST)
-            set_reason(st, "SELECT @@read_only returned no row");
-        mysql_free_result(res);
+    struct probe_vars v;
+    enum probe_result r = probe_vars(&m->conn[i], &v, st);
+    if (r != PROBE_DONE)
         return r;
-    }
-    st->read_only = row[0] && strcmp(row[0], "0") != 0;
-    snprintf(version, version_len, "%s", row[1] ? row[1] : "");
-    mysql_free_result(res);
-
-    if (m->cfg->backends[i].role == ROLE_PRIMARY) {
-        st->state = BACKEND_UP;
-        set_reason(st, "%s", st->read_only ? "reachable, read_only=ON" : "reachable");
-        return PROBE_DONE;
-    }
-    return probe_replica(m, i, c, st);
+    st->read_only = v.read_only;
+    snprintf(version, version_len, "%s", v.version);
+    st->role = decide_role(m, i, v.read_only);
+    const char *pos = st->role == ROLE_PRIMARY ? v.binlog_pos : v.slave_pos;
+    memcpy(st->gtid_pos, pos, sizeof st->gtid_pos);
+    if (st->role == ROLE_PRIMARY)
+        return probe_primary(m, i, st);
+    return probe_replica_lag(m, i, st);
 }
 
 static double now_seconds(void)
@@ -294,21 +156,23 @@ static double now_seconds(void)
 static void check_backend(struct monitor *m, size_t i, struct backend_status *st,
                           char *version, size_t version_len)
 {
-    double timeout = (double)timeout_seconds(m->cfg->monitor_connect_timeout_ms);
+    double timeout = (double)probe_timeout_seconds(m->cfg->monitor_connect_timeout_ms);
     for (int attempt = 0; attempt < 2; attempt++) {
-        bool reused = m->conn[i] != NULL;
+        bool reused = m->conn[i].mysql != NULL;
         double started = now_seconds();
         st->state = BACKEND_DOWN;
         st->lag_seconds = -1;
         st->read_only = false;
+        st->role = m->role[i];
+        st->gtid_pos[0] = '\0';
         st->reason[0] = '\0';
         version[0] = '\0';
-        if (!reused && connect_backend(m, i, st) != 0)
+        if (!reused && probe_connect(&m->conn[i], m->cfg, &m->cfg->backends[i], st) != 0)
             return;
         enum probe_result r = probe(m, i, st, version, version_len);
         if (r == PROBE_DONE)
             return;
-        close_conn(m, i);
+        probe_close(&m->conn[i]);
         if (r == PROBE_FAILED || !reused || now_seconds() - started >= timeout / 2)
             return;
     }
@@ -323,6 +187,96 @@ static void log_change(const struct backend_config *b, const struct backend_stat
             now->reason);
 }
 
+/* down_after: a failed check keeps the previous state, and says so, until
+ * enough checks in a row failed. Without history (UNKNOWN) or when already
+ * DOWN there is nothing to keep. */
+static void apply_down_after(struct monitor *m, size_t i, struct backend_status *st)
+{
+    const struct backend_status *prev = &m->prev[i];
+    if (st->state != BACKEND_DOWN) {
+        m->failed_checks[i] = 0;
+        return;
+    }
+    if (m->failed_checks[i] < m->cfg->down_after)
+        m->failed_checks[i]++;
+    if (prev->state == BACKEND_UNKNOWN || prev->state == BACKEND_DOWN ||
+        m->failed_checks[i] >= m->cfg->down_after)
+        return;
+    char why[sizeof st->reason];
+    memcpy(why, st->reason, sizeof why);
+    *st = *prev;
+    probe_set_reason(st, "check failed %d/%d: %s", m->failed_checks[i], m->cfg->down_after, why);
+    const struct backend_config *b = &m->cfg->backends[i];
+    log_warn("monitor: backend %s (%s:%u): still %s, %s", b->name, b->host, (unsigned)b->port,
+             backend_state_name(st->state), st->reason);
+}
+
+/* recover_intervals: a replica that was LAGGING stays LAGGING until enough
+ * checks in a row found it under its limit, so a lag hovering around the
+ * limit does not flap reads on and off. */
+static void apply_recovery(struct monitor *m, size_t i, struct backend_status *st)
+{
+    int need = m->cfg->recover_intervals;
+    if (st->state != BACKEND_UP || st->role != ROLE_REPLICA ||
+        m->prev[i].state != BACKEND_LAGGING) {
+        m->good_checks[i] = 0;
+        return;
+    }
+    m->good_checks[i]++;
+    size_t n = strlen(st->reason);
+    if (m->good_checks[i] >= need) {
+        snprintf(st->reason + n, sizeof st->reason - n, "; under the limit for %d check(s)",
+                 m->good_checks[i]);
+        m->good_checks[i] = 0;
+        return;
+    }
+    st->state = BACKEND_LAGGING;
+    snprintf(st->reason + n, sizeof st->reason - n, "; recovering, %d/%d checks under the limit",
+             m->good_checks[i], need);
+}
+
+/* Check order: the last writer, the other last known primaries, then the
+ * replicas, so that the heartbeat is written where the writes go and before
+ * the replicas read it. */
+static size_t check_order(const struct monitor *m, size_t order[CONFIG_MAX_BACKENDS])
+{
+    size_t k = 0;
+    if (m->writer >= 0 && (size_t)m->writer < m->n)
+        order[k++] = (size_t)m->writer;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < m->n; i++)
+            if ((m->role[i] == ROLE_PRIMARY) == (pass == 0) && (int)i != m->writer)
+                order[k++] = i;
+    return k;
+}
+
+/* Checks backend i into st and applies the rules that span rounds. */
+static void check_and_settle(struct monitor *m, size_t i, struct backend_status *st,
+                             char *version, size_t version_len)
+{
+    check_backend(m, i, st, version, version_len);
+    apply_down_after(m, i, st);
+    apply_recovery(m, i, st);
+    if (st->state != m->prev[i].state)
+        log_change(&m->cfg->backends[i], &m->prev[i], st);
+    m->prev[i] = *st;
+}
+
+/* The primary's version; while it is unreachable the last one seen, and
+ * before any primary answered, whatever a reachable backend says. */
+static void note_version(struct monitor *m, const struct backend_status *st,
+                         const char *version, bool *primary_seen, char *any_version)
+{
+    if (!version[0])
+        return;
+    if (st->role == ROLE_PRIMARY && !*primary_seen) {
+        *primary_seen = true;
+        memcpy(m->server_version, version, sizeof m->server_version);
+    }
+    if (!any_version[0])
+        memcpy(any_version, version, sizeof m->server_version);
+}
+
 /* One full round. Returns 0 when a snapshot was published. */
 static int run_round(struct monitor *m)
 {
@@ -332,33 +286,25 @@ static int run_round(struct monitor *m)
         return -1;
     }
     t->n = m->n;
-    char any_version[64] = "";
+    char any_version[sizeof m->server_version] = "";
     bool primary_seen = false;
-    for (size_t i = 0; i < m->n; i++) {
+    size_t order[CONFIG_MAX_BACKENDS];
+    size_t count = check_order(m, order);
+    m->heartbeat_written = false;
+    for (size_t k = 0; k < count; k++) {
         if (atomic_load(&m->stop)) {
             free(t);
             return -1;
         }
+        size_t i = order[k];
         char version[64];
-        struct backend_status *st = &t->backend[i];
-        check_backend(m, i, st, version, sizeof version);
-        if (version[0]) {
-            if (m->cfg->backends[i].role == ROLE_PRIMARY && !primary_seen) {
-                primary_seen = true;
-                memcpy(m->server_version, version, sizeof m->server_version);
-            }
-            if (!any_version[0])
-                memcpy(any_version, version, sizeof any_version);
-        }
-        if (st->state != m->prev[i].state)
-            log_change(&m->cfg->backends[i], &m->prev[i], st);
-        m->prev[i] = *st;
+        check_and_settle(m, i, &t->backend[i], version, sizeof version);
+        note_version(m, &t->backend[i], version, &primary_seen, any_version);
     }
-    /* The primary's version; while it is unreachable the last one seen, and
-     * before any primary answered, whatever a reachable backend says. */
     const char *v = m->server_version[0] ? m->server_version : any_version;
     snprintf(t->server_version, sizeof t->server_version, "%s", v);
     topology_publish(m->holder, t);
+    m->writer = t->writer; /* t lives until this thread publishes the next one */
     return 0;
 }
 
@@ -392,7 +338,7 @@ static void *monitor_main(void *arg)
     }
     pthread_mutex_unlock(&m->lock);
     for (size_t i = 0; i < m->n; i++)
-        close_conn(m, i);
+        probe_close(&m->conn[i]);
     mysql_thread_end();
     return NULL;
 }
@@ -400,7 +346,7 @@ static void *monitor_main(void *arg)
 static void monitor_free(struct monitor *m)
 {
     for (size_t i = 0; i < m->n; i++)
-        close_conn(m, i);
+        probe_close(&m->conn[i]);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -427,10 +373,13 @@ int monitor_start(struct monitor **out, const struct proxy_config *cfg,
     m->cfg = cfg;
     m->holder = holder;
     m->n = cfg->n_backends;
+    m->writer = -1;
     atomic_init(&m->stop, false);
     for (size_t i = 0; i < m->n; i++) {
         m->prev[i].state = BACKEND_UNKNOWN;
         m->prev[i].lag_seconds = -1;
+        m->prev[i].role = cfg->backends[i].role;
+        m->role[i] = cfg->backends[i].role; /* with discover_roles: the first guess */
     }
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         log_error("monitor: pthread_mutex_init failed");

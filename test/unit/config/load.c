@@ -7,6 +7,8 @@
 /* "*" + HEX(SHA1(SHA1("app_pw"))), as in mysql.user.authentication_string. */
 #define APP_PW_HASH "*95BE1A04B76EE9AB97CEE8436421F2D15539B738"
 
+#define TAIL_P "[backend.p]\nrole = primary\n[user.app]\npassword = x\n"
+
 static void stage2_of(const char *pw, uint8_t out[SHA1_LEN])
 {
     uint8_t stage1[SHA1_LEN];
@@ -102,7 +104,96 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.backends[0].port, 3306);
     assert_int_equal(cfg.backends[1].weight, 1);
     assert_true(cfg.backends[1].max_replication_lag == 10);
+    assert_int_equal(cfg.shutdown_timeout_ms, 10000);
+    assert_string_equal(cfg.heartbeat_table, "");
+    assert_int_equal(cfg.recover_intervals, 2);
+    assert_int_equal(cfg.down_after, 3);
+    assert_false(cfg.discover_roles);
+    assert_int_equal(cfg.causal_reads, CAUSAL_GTID);
+    assert_int_equal(cfg.causal_reads_timeout_ms, 1000);
+    assert_int_equal(cfg.causal_window_ms, 1000);
+    assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
     assert_int_equal(errs.count, 0);
+}
+
+/* The replication and failover keys, each set away from its default. */
+static void test_replication_keys(void **state)
+{
+    (void)state;
+    expect_valid("[proxy]\nshutdown_timeout_ms = 0\n"
+                 "[monitor]\nheartbeat_table = sy_db.$hb_1\nrecover_intervals = 5\n"
+                 "down_after = 1\ndiscover_roles = on\n"
+                 "[routing]\ncausal_reads = primary_window\ncausal_reads_timeout_ms = 600000\n"
+                 "causal_window_ms = 0\nwriters = active-active\n"
+                 "[backend.p]\nrole = primary\n[user.app]\npassword = x\n");
+    assert_int_equal(cfg.shutdown_timeout_ms, 0);
+    assert_string_equal(cfg.heartbeat_table, "sy_db.$hb_1");
+    assert_int_equal(cfg.recover_intervals, 5);
+    assert_int_equal(cfg.down_after, 1);
+    assert_true(cfg.discover_roles);
+    assert_int_equal(cfg.causal_reads, CAUSAL_PRIMARY_WINDOW);
+    assert_int_equal(cfg.causal_reads_timeout_ms, 600000);
+    assert_int_equal(cfg.causal_window_ms, 0);
+    assert_int_equal(cfg.writers, WRITERS_ACTIVE_ACTIVE);
+}
+
+/* Upper bounds and the remaining enum values. */
+static void test_replication_key_limits(void **state)
+{
+    (void)state;
+    expect_valid("[proxy]\nshutdown_timeout_ms = 3600000\n"
+                 "[monitor]\nrecover_intervals = 1000\ndown_after = 1000\ndiscover_roles = off\n"
+                 "heartbeat_table = "
+                 "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd."
+                 "tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt\n"
+                 "[routing]\ncausal_reads = off\ncausal_reads_timeout_ms = 1\n"
+                 "causal_window_ms = 3600000\nwriters = active-passive\n" TAIL_P);
+    assert_int_equal(cfg.shutdown_timeout_ms, 3600000);
+    assert_int_equal(cfg.recover_intervals, 1000);
+    assert_int_equal(cfg.down_after, 1000);
+    assert_false(cfg.discover_roles);
+    assert_int_equal(strlen(cfg.heartbeat_table), 64 + 1 + 64);
+    assert_int_equal(cfg.causal_reads, CAUSAL_OFF);
+    assert_int_equal(cfg.causal_reads_timeout_ms, 1);
+    assert_int_equal(cfg.causal_window_ms, 3600000);
+    assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
+    expect_valid("[routing]\ncausal_reads = gtid\n" TAIL_P);
+    assert_int_equal(cfg.causal_reads, CAUSAL_GTID);
+}
+
+/* A standby primary, or active-active writers: several primaries load. */
+static void test_two_primaries(void **state)
+{
+    (void)state;
+    expect_valid("[backend.a]\nrole = primary\n[backend.b]\nport = 3307\nrole = primary\n"
+                 "[backend.r]\nrole = replica\nport = 3308\n[user.app]\npassword = x\n");
+    assert_int_equal(cfg.n_backends, 3);
+    assert_int_equal(cfg.backends[0].role, ROLE_PRIMARY);
+    assert_int_equal(cfg.backends[1].role, ROLE_PRIMARY);
+    assert_int_equal(cfg.backends[2].role, ROLE_REPLICA);
+}
+
+/* With discover_roles the file's roles are a guess: no primary is fine. */
+static void test_discover_roles_without_primary(void **state)
+{
+    (void)state;
+    expect_valid("[backend.r1]\nrole = replica\n[backend.r2]\nrole = replica\nport = 3307\n"
+                 "[user.app]\npassword = x\n[monitor]\ndiscover_roles = on\n");
+    assert_true(cfg.discover_roles);
+}
+
+/* Lag limits take fractions, in [monitor] and per backend. */
+static void test_fractional_lag(void **state)
+{
+    (void)state;
+    expect_valid("[monitor]\nmax_replication_lag = 0.5\n"
+                 "[backend.p]\nrole = primary\n"
+                 "[backend.r1]\nrole = replica\nport = 3307\nmax_replication_lag = .25\n"
+                 "[backend.r2]\nrole = replica\nport = 3308\n"
+                 "[user.app]\npassword = x\n");
+    assert_true(cfg.max_replication_lag == 0.5);
+    assert_true(cfg.backends[1].max_replication_lag == 0.25);
+    assert_true(cfg.backends[2].max_replication_lag == 0.5);
 }
 
 /* [monitor] after the backends still sets their default lag; overrides stay. */
@@ -232,6 +323,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_replication_keys),
+        cmocka_unit_test(test_replication_key_limits),
+        cmocka_unit_test(test_two_primaries),
+        cmocka_unit_test(test_discover_roles_without_primary),
+        cmocka_unit_test(test_fractional_lag),
         cmocka_unit_test(test_monitor_after_backends),
         cmocka_unit_test(test_comments_and_layout),
         cmocka_unit_test(test_listen_forms),
