@@ -26,7 +26,7 @@ static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate
 
 static const struct backend_config *bc_config(const struct backend_conn *bc)
 {
-    return &client_session_worker(bc->session)->proxy->cfg->backends[bc->index];
+    return &client_session_config(bc->session)->backends[bc->index];
 }
 
 static const char *bc_name(const struct backend_conn *bc)
@@ -572,7 +572,7 @@ static void on_timeout(uv_timer_t *t)
     struct backend_conn *bc = t->data;
     bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
             "timed out connecting to backend after %d ms; check that it is running",
-            client_session_worker(bc->session)->proxy->cfg->monitor_connect_timeout_ms);
+            client_session_config(bc->session)->monitor_connect_timeout_ms);
 }
 
 static void on_connected(uv_connect_t *req, int status)
@@ -597,7 +597,8 @@ static void on_connected(uv_connect_t *req, int status)
 struct backend_conn *backend_conn_open(struct client_session *s, int index)
 {
     struct worker *w = client_session_worker(s);
-    const struct backend_config *cfg = &w->proxy->cfg->backends[index];
+    const struct config_gen *gen = client_session_config_gen(s);
+    const struct backend_config *cfg = &gen->cfg.backends[index];
     struct backend_conn *bc = calloc(1, sizeof *bc);
     if (!bc)
         return NULL;
@@ -612,7 +613,7 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
     bc->timer.data = bc;
     bc->connect_req.data = bc;
     int rc = uv_tcp_connect(&bc->connect_req, &bc->tcp,
-                            (const struct sockaddr *)&w->proxy->backend_addr[index], on_connected);
+                            (const struct sockaddr *)&gen->backend_addr[index], on_connected);
     if (rc != 0) {
         log_warn("backend %s: cannot connect: %s", cfg->name, uv_strerror(rc));
         bc->session = NULL;
@@ -621,6 +622,6 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
         uv_close((uv_handle_t *)&bc->tcp, on_handle_closed);
         return NULL;
     }
-    uv_timer_start(&bc->timer, on_timeout, (uint64_t)w->proxy->cfg->monitor_connect_timeout_ms, 0);
+    uv_timer_start(&bc->timer, on_timeout, (uint64_t)gen->cfg.monitor_connect_timeout_ms, 0);
     return bc;
 }

@@ -44,7 +44,7 @@ bool causal_must_wait(struct client_session *s, int replica)
     if (session_config(s)->causal_reads != CAUSAL_GTID || s->causal_gtid[0] == '\0' ||
         (s->causal_ok & (1ull << replica)))
         return false;
-    struct topology *t = worker_topology(s->w);
+    struct topology *t = session_topology(s);
     if (t && (size_t)replica < t->n &&
         mariadb_gtid_covered(t->backend[replica].gtid_pos, s->causal_gtid)) {
         s->causal_ok |= 1ull << replica; /* the monitor saw it there already */

@@ -33,9 +33,19 @@ const struct session_login *client_session_login(const struct client_session *s)
     return &s->login;
 }
 
+const struct config_gen *client_session_config_gen(const struct client_session *s)
+{
+    return s->gen;
+}
+
+const struct proxy_config *client_session_config(const struct client_session *s)
+{
+    return &s->gen->cfg;
+}
+
 const struct proxy_config *session_config(const struct client_session *s)
 {
-    return s->w->proxy->cfg;
+    return &s->gen->cfg;
 }
 
 const char *session_backend_name(const struct client_session *s, int index)
@@ -56,7 +66,7 @@ int session_primary_index(const struct client_session *s)
 {
     if (s->writer >= 0)
         return s->writer;
-    struct topology *t = worker_topology(s->w);
+    struct topology *t = session_topology(s);
     if (t && t->writer >= 0)
         return t->writer;
     return first_configured_primary(session_config(s));
@@ -80,7 +90,7 @@ static int pick_writer(struct client_session *s, struct topology *t)
 int session_choose_writer(struct client_session *s)
 {
     const struct proxy_config *cfg = session_config(s);
-    struct topology *t = worker_topology(s->w);
+    struct topology *t = session_topology(s);
     bool pinned = s->writer >= 0 && session_route_pinned(&s->route) != NULL;
     int w;
     if (cfg->writers == WRITERS_ACTIVE_ACTIVE)
@@ -459,7 +469,8 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
         w->sessions->prev = s;
     w->sessions = s;
     s->state = CS_GREETING_SENT;
-    session_route_state_init(&s->route, w->proxy->cfg->read_only_transactions_on_replica);
+    s->gen = proxy_config_gen(w->proxy);
+    session_route_state_init(&s->route, s->gen->cfg.read_only_transactions_on_replica);
     session_log_init(&s->log);
     stmt_registry_init(&s->stmts);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
@@ -480,6 +491,76 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     session_start_reading(s);
 }
 
+/* --- configuration reload ------------------------------------------------ */
+
+static int map_index(const int *map, int i) { return i >= 0 ? map[i] : -1; }
+
+/* Backend old index i of the session's configuration is map[i] in ng, or
+ * -1 when it is gone or now points at another server. */
+static void backend_map(const struct proxy_config *old, const struct proxy_config *ng, int *map)
+{
+    for (size_t i = 0; i < old->n_backends; i++) {
+        const struct backend_config *a = &old->backends[i];
+        map[i] = -1;
+        for (size_t j = 0; j < ng->n_backends; j++) {
+            const struct backend_config *b = &ng->backends[j];
+            if (strcmp(a->name, b->name) == 0 && strcmp(a->host, b->host) == 0 &&
+                a->port == b->port)
+                map[i] = (int)j;
+        }
+    }
+}
+
+/* Between statements, move to the newest configuration: keep the backend
+ * connections whose backend is unchanged (under its new index), close the
+ * others, and carry statement ids and routing state over. */
+static void adopt_config(struct client_session *s)
+{
+    struct config_gen *ng = proxy_config_gen(s->w->proxy);
+    if (ng == s->gen)
+        return;
+    const struct proxy_config *old = &s->gen->cfg;
+    int map[CONFIG_MAX_BACKENDS];
+    backend_map(old, &ng->cfg, map);
+    struct backend_conn *moved[CONFIG_MAX_BACKENDS] = {0};
+    for (size_t i = 0; i < old->n_backends; i++) {
+        if (s->registered)
+            atomic_store(&s->entry.thread_id[i], 0);
+        if (!s->bc[i])
+            continue;
+        if (map[i] >= 0) {
+            moved[map[i]] = s->bc[i];
+            s->bc[i]->index = map[i];
+        } else {
+            backend_conn_close(s->bc[i]);
+        }
+    }
+    memcpy(s->bc, moved, sizeof moved);
+    for (size_t j = 0; j < ng->cfg.n_backends; j++)
+        if (s->registered && s->bc[j])
+            atomic_store(&s->entry.thread_id[j], s->bc[j]->server_thread_id);
+    stmt_registry_remap(&s->stmts, map, old->n_backends);
+    s->last_backend = map_index(map, s->last_backend);
+    s->trx_backend = map_index(map, s->trx_backend);
+    s->writer = map_index(map, s->writer);
+    s->replay_failed = 0;
+    s->causal_ok = 0;
+    int u = config_find_user(&ng->cfg, s->login.user, strlen(s->login.user));
+    if (u >= 0) {
+        s->user_index = u;
+        s->login.account = &ng->cfg.users[u];
+    }
+    s->gen = ng;
+}
+
+/* The worker's newest snapshot, if it describes this session's backends;
+ * during a reload it may not, and then nothing is known about them. */
+struct topology *session_topology(const struct client_session *s)
+{
+    struct topology *t = worker_topology(s->w);
+    return t && t->config_number == s->gen->number ? t : NULL;
+}
+
 /* --- choosing a backend -------------------------------------------------- */
 
 /* Weighted round-robin over the replicas the monitor says are readable and
@@ -487,7 +568,7 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
 static int pick_replica(struct client_session *s)
 {
     const struct proxy_config *cfg = session_config(s);
-    struct topology *t = worker_topology(s->w);
+    struct topology *t = session_topology(s);
     int weights[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < cfg->n_backends; i++) {
         uint64_t bit = 1ull << i;
@@ -918,6 +999,7 @@ static const struct route_decision to_primary = {ROUTE_PRIMARY, "command", false
 
 static void start_command(struct client_session *s, size_t wire, size_t payload)
 {
+    adopt_config(s);
     s->state = CS_COMMAND;
     s->cmd_wire = wire;
     s->cmd_seq = packet_seq(s->in);

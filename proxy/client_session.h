@@ -14,6 +14,7 @@
 #include "config/config.h"
 
 struct worker;
+struct config_gen;
 struct backend_conn;
 struct client_session;
 
@@ -35,6 +36,9 @@ void client_session_close_all(struct worker *w);
 
 const struct session_login *client_session_login(const struct client_session *s);
 struct worker *client_session_worker(const struct client_session *s);
+/* The configuration generation the session routes with. */
+const struct config_gen *client_session_config_gen(const struct client_session *s);
+const struct proxy_config *client_session_config(const struct client_session *s);
 uint32_t client_session_id(const struct client_session *s);
 
 /* Reports from backend connections. */

@@ -28,23 +28,30 @@ static void usage(FILE *out)
             "over healthy replicas. See README.md for the configuration reference.\n");
 }
 
-static int load_config(const char *path, struct proxy_config *cfg)
+/* Problems go to stderr at start (with --check, plain lines), to the log on
+ * reload. */
+static int load_config(const char *path, struct proxy_config *cfg, bool to_log)
 {
     static struct config_errors errs;
     if (config_load(path, cfg, &errs) == 0)
         return 0;
-    for (size_t i = 0; i < errs.count; i++)
-        fprintf(stderr, "%s\n", errs.msg[i]);
+    for (size_t i = 0; i < errs.count; i++) {
+        if (to_log)
+            log_error("reload: %s", errs.msg[i]);
+        else
+            fprintf(stderr, "%s\n", errs.msg[i]);
+    }
     if (errs.dropped)
         fprintf(stderr, "%s: %zu more problems not shown\n", path, errs.dropped);
     return -1;
 }
 
-/* Backends are reached by address; resolve names once, before serving. */
-static int resolve_backends(struct proxy *p)
+/* Backends are reached by address; resolve names once per configuration,
+ * before it is used. */
+static int resolve_backends(struct config_gen *g)
 {
-    for (size_t i = 0; i < p->cfg->n_backends; i++) {
-        const struct backend_config *b = &p->cfg->backends[i];
+    for (size_t i = 0; i < g->cfg.n_backends; i++) {
+        const struct backend_config *b = &g->cfg.backends[i];
         char service[8];
         snprintf(service, sizeof service, "%u", b->port);
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
@@ -54,7 +61,7 @@ static int resolve_backends(struct proxy *p)
             log_error("backend %s: cannot resolve '%s': %s", b->name, b->host, gai_strerror(rc));
             return -1;
         }
-        memcpy(&p->backend_addr[i], res->ai_addr, res->ai_addrlen);
+        memcpy(&g->backend_addr[i], res->ai_addr, res->ai_addrlen);
         freeaddrinfo(res);
     }
     return 0;
@@ -79,16 +86,69 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static int run(struct proxy_config *cfg)
+/* A new configuration generation from path, or NULL (problems logged). */
+static struct config_gen *load_gen(const char *path, uint64_t number, bool to_log)
+{
+    struct config_gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->number = number;
+    if (load_config(path, &g->cfg, to_log) != 0 || resolve_backends(g) != 0) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* SIGHUP: a file with any problem is rejected whole and the running
+ * configuration stays. Otherwise the monitor restarts on the new backends
+ * (its first round runs before anything routes with them) and sessions move
+ * to the new configuration between statements, keeping their connections to
+ * backends that did not change. Listening address and threads need a
+ * restart. */
+static void reload(struct proxy *p, const char *path, struct monitor **mon)
+{
+    struct config_gen *cur = proxy_config_gen(p);
+    struct config_gen *ng = load_gen(path, cur->number + 1, true);
+    if (!ng) {
+        log_error("reload: %s rejected; the running configuration stays", path);
+        return;
+    }
+    if (strcmp(ng->cfg.listen_host, cur->cfg.listen_host) != 0 ||
+        ng->cfg.listen_port != cur->cfg.listen_port || ng->cfg.threads != cur->cfg.threads)
+        log_warn("reload: listen and threads only change with a restart; keeping %s:%u",
+                 cur->cfg.listen_host, cur->cfg.listen_port);
+    monitor_stop(*mon);
+    p->topology.config_number = ng->number;
+    if (monitor_start(mon, &ng->cfg, &p->topology) != 0) {
+        log_error("reload: the monitor did not restart; exiting");
+        exit(1);
+    }
+    ng->older = cur;
+    atomic_store(&p->gen, ng);
+    log_info("reload: %s applied (%zu backends, %zu users)", path, ng->cfg.n_backends,
+             ng->cfg.n_users);
+}
+
+static void free_gens(struct config_gen *g)
+{
+    while (g) {
+        struct config_gen *older = g->older;
+        free(g);
+        g = older;
+    }
+}
+
+static int run(const char *path, struct config_gen *gen)
 {
     static struct proxy proxy;
-    proxy.cfg = cfg;
+    const struct proxy_config *cfg = &gen->cfg;
+    atomic_init(&proxy.gen, gen);
     atomic_init(&proxy.next_session_id, 1);
     session_registry_init(&proxy.sessions);
-    if (resolve_backends(&proxy) != 0)
+    if (topology_holder_init(&proxy.topology, CONFIG_MAX_BACKENDS) != 0)
         return 1;
-    if (topology_holder_init(&proxy.topology, cfg->n_backends) != 0)
-        return 1;
+    proxy.topology.config_number = gen->number;
 
     sigset_t set;
     block_signals(&set);
@@ -116,8 +176,7 @@ static int run(struct proxy_config *cfg)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_warn("SIGHUP: reloading the configuration is not supported yet; restart to apply "
-                     "changes");
+            reload(&proxy, path, &mon);
             continue;
         }
         log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -130,6 +189,7 @@ static int run(struct proxy_config *cfg)
     monitor_stop(mon);
     topology_holder_destroy(&proxy.topology);
     free(workers);
+    free_gens(proxy_config_gen(&proxy));
     log_info("stopped");
     return 0;
 }
@@ -168,12 +228,13 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    static struct proxy_config cfg;
-    if (load_config(path, &cfg) != 0)
+    struct config_gen *gen = load_gen(path, 1, false);
+    if (!gen)
         return 1;
     if (check) {
-        printf("%s: OK (%zu backends, %zu users)\n", path, cfg.n_backends, cfg.n_users);
+        printf("%s: OK (%zu backends, %zu users)\n", path, gen->cfg.n_backends, gen->cfg.n_users);
+        free(gen);
         return 0;
     }
-    return run(&cfg);
+    return run(path, gen);
 }

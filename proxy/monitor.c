@@ -41,6 +41,7 @@ struct monitor {
     enum backend_role role[CONFIG_MAX_BACKENDS];     /* last known role */
     int failed_checks[CONFIG_MAX_BACKENDS];          /* in a row */
     int good_checks[CONFIG_MAX_BACKENDS];            /* in a row under the limit, while LAGGING */
+    struct topology *published;                      /* newest snapshot, our reference */
     int writer;                                      /* of the last snapshot, -1 none */
     bool heartbeat_written;                          /* this round */
     char heartbeat_error[200];                       /* last write failure, "" when fine */
@@ -199,9 +200,16 @@ static void apply_down_after(struct monitor *m, size_t i, struct backend_status 
     }
     if (m->failed_checks[i] < m->cfg->down_after)
         m->failed_checks[i]++;
-    if (prev->state == BACKEND_UNKNOWN || prev->state == BACKEND_DOWN ||
-        m->failed_checks[i] >= m->cfg->down_after)
+    if (prev->state == BACKEND_UNKNOWN || prev->state == BACKEND_DOWN)
         return;
+    if (m->failed_checks[i] >= m->cfg->down_after) {
+        if (m->cfg->down_after == 1)
+            return;
+        size_t n = strlen(st->reason);
+        snprintf(st->reason + n, sizeof st->reason - n, " (%d checks in a row)",
+                 m->failed_checks[i]);
+        return;
+    }
     char why[sizeof st->reason];
     memcpy(why, st->reason, sizeof why);
     *st = *prev;
@@ -304,7 +312,8 @@ static int run_round(struct monitor *m)
     const char *v = m->server_version[0] ? m->server_version : any_version;
     snprintf(t->server_version, sizeof t->server_version, "%s", v);
     topology_publish(m->holder, t);
-    m->writer = t->writer; /* t lives until this thread publishes the next one */
+    /* Through a reference of our own: t may be replaced and freed at once. */
+    m->writer = topology_refresh(m->holder, &m->published)->writer;
     return 0;
 }
 
@@ -347,6 +356,7 @@ static void monitor_free(struct monitor *m)
 {
     for (size_t i = 0; i < m->n; i++)
         probe_close(&m->conn[i]);
+    topology_release(m->published);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -410,8 +420,12 @@ int monitor_start(struct monitor **out, const struct proxy_config *cfg,
         monitor_free(m);
         return -1;
     }
-    log_info("monitor: checking %zu backend(s) every %d ms as user %s", m->n,
-             cfg->monitor_interval_ms, cfg->monitor_user);
+    log_info("monitor: checking %zu backend(s) every %d ms as user %s; DOWN after %d failed "
+             "checks, UP after %d under the lag limit; lag from %s; roles %s",
+             m->n, cfg->monitor_interval_ms, cfg->monitor_user, cfg->down_after,
+             cfg->recover_intervals,
+             cfg->heartbeat_table[0] ? cfg->heartbeat_table : "Seconds_Behind_Master",
+             cfg->discover_roles ? "from @@read_only" : "from the file");
     *out = m;
     return 0;
 }

@@ -100,6 +100,32 @@ void stmt_registry_forget_backend(struct stmt_registry *r, int index)
     }
 }
 
+static uint64_t remap_mask(uint64_t mask, const int *map, size_t n_old)
+{
+    uint64_t out = 0;
+    for (size_t i = 0; i < n_old; i++)
+        if ((mask & (1ull << i)) && map[i] >= 0)
+            out |= 1ull << map[i];
+    return out;
+}
+
+void stmt_registry_remap(struct stmt_registry *r, const int *map, size_t n_old)
+{
+    for (size_t k = 0; k < r->used; k++) {
+        struct prepared_stmt *st = r->slots[k];
+        if (!st)
+            continue;
+        uint32_t ids[CONFIG_MAX_BACKENDS] = {0};
+        for (size_t i = 0; i < n_old; i++)
+            if (map[i] >= 0)
+                ids[map[i]] = st->backend_id[i];
+        memcpy(st->backend_id, ids, sizeof ids);
+        st->types_sent = remap_mask(st->types_sent, map, n_old);
+        st->cursor_backend = st->cursor_backend >= 0 ? map[st->cursor_backend] : -1;
+        st->long_data_backend = st->long_data_backend >= 0 ? map[st->long_data_backend] : -1;
+    }
+}
+
 int prepared_stmt_set_types(struct prepared_stmt *st, const uint8_t *types, size_t len)
 {
     if (len != st->types_len || !st->types) {

@@ -46,6 +46,8 @@ struct prepared_stmt *stmt_registry_get(const struct stmt_registry *r, uint32_t 
 void stmt_registry_remove(struct stmt_registry *r, uint32_t id);
 /* A backend connection closed: its statement ids are gone with it. */
 void stmt_registry_forget_backend(struct stmt_registry *r, int index);
+/* After a reload: backend old index i is now map[i] (-1: gone). */
+void stmt_registry_remap(struct stmt_registry *r, const int *map, size_t n_old);
 /* Remember the parameter types a client bound; returns -1 when out of memory. */
 int prepared_stmt_set_types(struct prepared_stmt *st, const uint8_t *types, size_t len);
 

@@ -11,13 +11,25 @@
 #include "proxy/session_registry.h"
 #include "proxy/topology.h"
 
+/* One loaded configuration and what is derived from it. SIGHUP makes a new
+ * one; older ones are kept until exit because sessions finish their
+ * statement with the generation they started it under and logins point
+ * into their accounts. */
+struct config_gen {
+    struct proxy_config cfg;
+    struct sockaddr_storage backend_addr[CONFIG_MAX_BACKENDS]; /* resolved when loaded */
+    uint64_t number;
+    struct config_gen *older;
+};
+
 struct proxy {
-    const struct proxy_config *cfg;
+    _Atomic(struct config_gen *) gen; /* the newest configuration */
     struct topology_holder topology;
-    /* backends' addresses, resolved once at start */
-    struct sockaddr_storage backend_addr[CONFIG_MAX_BACKENDS];
     atomic_uint_fast32_t next_session_id;
     struct session_registry sessions; /* for KILL across workers */
 };
+
+/* The newest configuration generation. */
+static inline struct config_gen *proxy_config_gen(struct proxy *p) { return atomic_load(&p->gen); }
 
 #endif

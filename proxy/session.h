@@ -39,6 +39,7 @@ enum dispatch_step {
 
 struct client_session {
     struct worker *w;
+    struct config_gen *gen; /* adopted between statements after a reload */
     struct client_session *prev, *next;
     uv_tcp_t tcp;
     uint32_t id;
@@ -98,6 +99,7 @@ struct client_session {
 /* client_session.c */
 const struct proxy_config *session_config(const struct client_session *s);
 const char *session_backend_name(const struct client_session *s, int index);
+struct topology *session_topology(const struct client_session *s);
 int session_primary_index(const struct client_session *s);
 int session_choose_writer(struct client_session *s);
 void session_close(struct client_session *s);

@@ -60,7 +60,8 @@ void topology_publish(struct topology_holder *h, struct topology *t)
     atomic_store(&t->refs, 1); /* the holder's reference */
     pthread_mutex_lock(&h->lock);
     struct topology *old = h->current;
-    t->writer = writer_choose(old, t);
+    t->config_number = h->config_number;
+    t->writer = writer_choose(old && old->config_number == t->config_number ? old : NULL, t);
     t->version = (old ? old->version : 0) + 1;
     h->current = t;
     /* Stored before unlocking: a worker that sees the new version and takes

@@ -37,9 +37,11 @@ struct topology {
     struct backend_status backend[CONFIG_MAX_BACKENDS];
     char server_version[64]; /* primary's version as the server reports it, "" if unknown */
     int writer;              /* active-passive: the backend taking writes, -1 none (writer.c) */
+    uint64_t config_number;  /* the configuration generation whose backends these are */
 };
 
 struct topology_holder {
+    uint64_t config_number; /* stamped on what is published (set before the monitor starts) */
     pthread_mutex_t lock;
     struct topology *current;
     atomic_uint_fast64_t version;

@@ -84,7 +84,7 @@ static void on_stop(uv_async_t *a)
     client_session_close_idle(w);
     if (w->sessions)
         uv_timer_start(&w->shutdown_timer, on_shutdown_timeout,
-                       (uint64_t)w->proxy->cfg->shutdown_timeout_ms, 0);
+                       (uint64_t)proxy_config_gen(w->proxy)->cfg.shutdown_timeout_ms, 0);
     else
         worker_session_gone(w);
 }
@@ -98,7 +98,8 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     w->proxy = proxy;
     wrr_init(&w->wrr);
     wrr_init(&w->writer_wrr);
-    int fd = listen_socket(proxy->cfg->listen_host, proxy->cfg->listen_port);
+    const struct proxy_config *cfg = &proxy_config_gen(proxy)->cfg;
+    int fd = listen_socket(cfg->listen_host, cfg->listen_port);
     if (fd < 0)
         return -1;
     int rc = uv_loop_init(&w->loop);
