@@ -47,6 +47,8 @@ struct backend_conn {
     int writes_in_flight; /* backend-bound writes not completed yet */
     bool reading;
     size_t applied;      /* session_log entries applied here */
+    bool setup_done;     /* the proxy's own session settings were sent (causal reads) */
+    bool tracks_gtid;    /* OK packets here report last_gtid (session tracking) */
     uint32_t rewrite_stmt_id; /* non-zero: the PREPARE_OK id the client must see */
     uint64_t resp_off;        /* bytes of the current response consumed so far */
     uint8_t resp_first;       /* first payload byte of the response */

@@ -53,6 +53,32 @@ bool causal_must_wait(struct client_session *s, int replica)
     return true;
 }
 
+bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc)
+{
+    const struct proxy_config *cfg = session_config(s);
+    return !bc->setup_done && cfg->causal_reads == CAUSAL_GTID &&
+           (s->login.caps & CLIENT_SESSION_TRACK) &&
+           cfg->backends[bc->index].role == ROLE_PRIMARY;
+}
+
+void causal_send_setup(struct client_session *s, struct backend_conn *bc)
+{
+    static const char sql[] =
+        "SET SESSION session_track_system_variables = "
+        "CONCAT_WS(',', @@session.session_track_system_variables, 'last_gtid')";
+    s->step = STEP_SETUP;
+    bc->setup_done = true;
+    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, sizeof sql - 1);
+}
+
+void causal_setup_done(struct client_session *s, struct backend_conn *bc)
+{
+    bc->tracks_gtid = !bc->tracker.is_error;
+    if (bc->tracker.is_error)
+        log_info("session %u: backend %s does not track last_gtid (%s); asking after writes",
+                 s->id, session_backend_name(s, bc->index), bc->tracker.err_message);
+}
+
 void causal_send_fetch(struct client_session *s, struct backend_conn *bc)
 {
     static const char sql[] = "SELECT @@last_gtid";
@@ -125,4 +151,16 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
     }
     s->gtid_unknown = true;
     s->gtid_lost = false;
+    /* With tracking on, the OK already says which GTID the write got. */
+    char gtid[sizeof s->causal_gtid];
+    enum gtid_flavor flavor;
+    const struct result_tracker *rt = &bc->tracker;
+    if (bc->tracks_gtid && rt->session_state_len > 0 &&
+        session_track_find_gtid(rt->session_state, rt->session_state_len, gtid, sizeof gtid,
+                                &flavor) == 1 &&
+        flavor == GTID_MARIADB && gtid_text_ok(gtid)) {
+        memcpy(s->causal_gtid, gtid, sizeof gtid);
+        s->gtid_unknown = false;
+        s->causal_ok = 0;
+    }
 }

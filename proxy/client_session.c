@@ -738,6 +738,10 @@ static void dispatch(struct client_session *s)
         backend_conn_send_command(bc, e->command, e->payload, e->len);
         return;
     }
+    if (causal_needs_setup(s, bc)) {
+        causal_send_setup(s, bc);
+        return;
+    }
     if (s->gtid_fetch) {
         causal_send_fetch(s, bc);
         return;
@@ -860,6 +864,11 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
             return;
         }
         bc->applied++;
+        dispatch(s);
+        return;
+    }
+    if (s->step == STEP_SETUP) {
+        causal_setup_done(s, bc);
         dispatch(s);
         return;
     }

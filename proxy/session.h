@@ -32,6 +32,7 @@ enum client_state {
 enum dispatch_step {
     STEP_REPLAY,  /* a session-state entry the backend lacks */
     STEP_PREPARE, /* preparing the statement there on first use */
+    STEP_SETUP,       /* the proxy's own settings on a new connection (GTID tracking) */
     STEP_GTID_FETCH,  /* learning the GTID of the session's last write on the writer */
     STEP_CAUSAL_WAIT, /* making the replica wait for that GTID */
     STEP_CLIENT,  /* the client's own command */
