@@ -245,6 +245,7 @@ static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, u
         return;
     }
     bc->server_thread_id = hs.connection_id;
+    bc->mysql = strstr(hs.server_version, "MariaDB") == NULL;
     bc->scramble_len = hs.scramble_len < 20 ? hs.scramble_len : 20;
     memcpy(bc->scramble, hs.scramble, bc->scramble_len);
 

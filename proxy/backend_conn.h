@@ -48,7 +48,8 @@ struct backend_conn {
     bool reading;
     size_t applied;      /* session_log entries applied here */
     bool setup_done;     /* the proxy's own session settings were sent (causal reads) */
-    bool tracks_gtid;    /* OK packets here report last_gtid (session tracking) */
+    bool tracks_gtid;    /* OK packets here report the write's GTID (session tracking) */
+    bool mysql;          /* a MySQL server (not MariaDB): MySQL's GTID functions apply */
     uint32_t rewrite_stmt_id; /* non-zero: the PREPARE_OK id the client must see */
     uint64_t resp_off;        /* bytes of the current response consumed so far */
     uint8_t resp_first;       /* first payload byte of the response */

@@ -45,8 +45,10 @@ bool causal_must_wait(struct client_session *s, int replica)
         (s->causal_ok & (1ull << replica)))
         return false;
     struct topology *t = session_topology(s);
-    if (t && (size_t)replica < t->n &&
-        mariadb_gtid_covered(t->backend[replica].gtid_pos, s->causal_gtid)) {
+    bool covered = s->causal_mysql
+                       ? mysql_gtid_covered(t ? t->backend[replica].gtid_pos : "", s->causal_gtid)
+                       : mariadb_gtid_covered(t ? t->backend[replica].gtid_pos : "", s->causal_gtid);
+    if (t && (size_t)replica < t->n && covered) {
         s->causal_ok |= 1ull << replica; /* the monitor saw it there already */
         return false;
     }
@@ -61,14 +63,18 @@ bool causal_needs_setup(const struct client_session *s, const struct backend_con
            cfg->backends[bc->index].role == ROLE_PRIMARY;
 }
 
+/* MariaDB reports @@last_gtid as a tracked system variable; MySQL 8 has a
+ * GTID tracker of its own. */
 void causal_send_setup(struct client_session *s, struct backend_conn *bc)
 {
-    static const char sql[] =
+    static const char mariadb[] =
         "SET SESSION session_track_system_variables = "
         "CONCAT_WS(',', @@session.session_track_system_variables, 'last_gtid')";
+    static const char mysql[] = "SET SESSION session_track_gtids = OWN_GTID";
+    const char *sql = bc->mysql ? mysql : mariadb;
     s->step = STEP_SETUP;
     bc->setup_done = true;
-    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, sizeof sql - 1);
+    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, strlen(sql));
 }
 
 void causal_setup_done(struct client_session *s, struct backend_conn *bc)
@@ -79,29 +85,37 @@ void causal_setup_done(struct client_session *s, struct backend_conn *bc)
                  s->id, session_backend_name(s, bc->index), bc->tracker.err_message);
 }
 
+/* Without tracking: MariaDB tells a connection its last GTID; MySQL does
+ * not, so everything the server executed is waited for instead (a superset:
+ * correct, possibly slower). */
 void causal_send_fetch(struct client_session *s, struct backend_conn *bc)
 {
-    static const char sql[] = "SELECT @@last_gtid";
+    const char *sql = bc->mysql ? "SELECT @@global.gtid_executed" : "SELECT @@last_gtid";
     s->step = STEP_GTID_FETCH;
-    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, sizeof sql - 1);
+    s->causal_mysql = bc->mysql;
+    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, strlen(sql));
     bc->tracker.want_first_value = true;
 }
 
 void causal_send_wait(struct client_session *s, struct backend_conn *bc)
 {
     char sql[256];
-    int n = snprintf(sql, sizeof sql, "SELECT MASTER_GTID_WAIT('%s', %.3f)", s->causal_gtid,
+    const char *fn = s->causal_mysql ? "WAIT_FOR_EXECUTED_GTID_SET" : "MASTER_GTID_WAIT";
+    int n = snprintf(sql, sizeof sql, "SELECT %s('%s', %.3f)", fn, s->causal_gtid,
                      session_config(s)->causal_reads_timeout_ms / 1000.0);
     s->step = STEP_CAUSAL_WAIT;
     backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, (size_t)n);
     bc->tracker.want_first_value = true;
 }
 
-/* Only digits, '-' and ',' ever go into the MASTER_GTID_WAIT text. */
+/* Only GTID characters ever go into the wait statement's text: digits, '-'
+ * and ',' (MariaDB), plus hex letters, ':' and the spaces and newlines
+ * MySQL prints in @@gtid_executed. */
 static bool gtid_text_ok(const char *g)
 {
     for (; *g; g++)
-        if (!((*g >= '0' && *g <= '9') || *g == '-' || *g == ','))
+        if (!((*g >= '0' && *g <= '9') || (*g >= 'a' && *g <= 'f') || (*g >= 'A' && *g <= 'F') ||
+              *g == '-' || *g == ',' || *g == ':' || *g == ' ' || *g == '\n'))
             return false;
     return true;
 }
@@ -158,8 +172,9 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
     if (bc->tracks_gtid && rt->session_state_len > 0 &&
         session_track_find_gtid(rt->session_state, rt->session_state_len, gtid, sizeof gtid,
                                 &flavor) == 1 &&
-        flavor == GTID_MARIADB && gtid_text_ok(gtid)) {
+        gtid_text_ok(gtid)) {
         memcpy(s->causal_gtid, gtid, sizeof gtid);
+        s->causal_mysql = flavor == GTID_MYSQL;
         s->gtid_unknown = false;
         s->causal_ok = 0;
     }

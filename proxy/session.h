@@ -84,6 +84,7 @@ struct client_session {
     char causal_gtid[128]; /* GTID of the session's last write: its replica reads must see it */
     bool gtid_unknown;     /* wrote since: ask the writer for @@last_gtid before a replica read */
     bool gtid_lost;        /* could not learn it: read on the writer until the next write */
+    bool causal_mysql;     /* causal_gtid is a MySQL GTID set (else MariaDB domain-server-seq) */
     uint64_t causal_ok;    /* replicas known to have causal_gtid */
     uint64_t window_until; /* primary_window: reads go to the writer until then (loop ms) */
     bool gtid_fetch;       /* dispatch on the writer: fetch, then route the read */
