@@ -18,6 +18,22 @@ enum read_fallback { READ_FALLBACK_PRIMARY, READ_FALLBACK_ERROR };
 enum causal_reads { CAUSAL_GTID, CAUSAL_PRIMARY_WINDOW, CAUSAL_OFF };
 enum writers_mode { WRITERS_ACTIVE_PASSIVE, WRITERS_ACTIVE_ACTIVE };
 
+/* An address range for allow/deny lists: IPv4 or IPv6 with a prefix. */
+struct cidr {
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* network byte order; IPv4 uses the first 4 bytes */
+    int prefix;       /* 0..32 or 0..128 */
+};
+
+#define CONFIG_MAX_CIDRS 64
+struct cidr_list {
+    struct cidr items[CONFIG_MAX_CIDRS];
+    size_t n;
+};
+
+enum backend_tls { BACKEND_TLS_OFF, BACKEND_TLS_ON, BACKEND_TLS_VERIFY };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
 struct backend_config {
     char name[CONFIG_NAME_MAX];
     enum backend_role role;
@@ -25,6 +41,7 @@ struct backend_config {
     uint16_t port;
     int weight;                 /* >= 1 */
     double max_replication_lag; /* seconds; the [monitor] value unless overridden */
+    enum backend_tls tls;       /* tls = off | on | verify (default off) */
     int line;                   /* line of the section header */
 };
 
@@ -33,6 +50,7 @@ struct user_config {
     bool has_password;          /* plain password known: can answer any backend */
     char password[CONFIG_SECRET_MAX];
     uint8_t stage2[20];         /* SHA1(SHA1(pw)): from password or password_hash */
+    int max_connections;        /* 0 = no limit of its own */
     int line;
 };
 
@@ -41,6 +59,33 @@ struct proxy_config {
     uint16_t listen_port;              /* default 6033 */
     int threads;                       /* 0 = number of CPUs */
     int shutdown_timeout_ms;           /* [proxy] shutdown_timeout_ms, default 10000 */
+    struct cidr_list allow;            /* [proxy] allow: empty = everyone not denied */
+    struct cidr_list deny;             /* [proxy] deny */
+    int max_connections;               /* [proxy] max_connections, 0 = no limit (default 0) */
+    int client_idle_timeout;           /* [proxy] seconds, 0 = never (default 0) */
+
+    /* [admin]: enabled when the section is present */
+    bool admin_enabled;
+    char admin_listen_host[CONFIG_HOST_MAX]; /* listen, default 127.0.0.1:6032 */
+    uint16_t admin_listen_port;
+    char admin_user[CONFIG_NAME_MAX];        /* default admin */
+    bool admin_has_password;
+    char admin_password[CONFIG_SECRET_MAX];
+    uint8_t admin_stage2[20];                /* from password or password_hash */
+    char admin_http_host[CONFIG_HOST_MAX];   /* http_listen; "" = no HTTP endpoint */
+    uint16_t admin_http_port;
+    struct cidr_list admin_allow;            /* allow: default 127.0.0.1/32, ::1/128 */
+
+    /* [log] */
+    int log_level;                 /* level = debug | info | warn | error (LOG_* of proxy/log.h), default info */
+    enum log_format log_format;    /* format = text | json, default text */
+    int slow_ms;                   /* slow_ms: log statements slower than this; 0 = off */
+
+    /* [tls] */
+    char tls_cert[256];            /* cert: PEM file; with key, clients may use TLS */
+    char tls_key[256];
+    char tls_ca[256];              /* ca: for backends with tls = verify */
+    bool tls_require;              /* require = on: refuse clients without TLS */
 
     char monitor_user[CONFIG_NAME_MAX];       /* default monitor */
     char monitor_password[CONFIG_SECRET_MAX]; /* default monitor_pw */

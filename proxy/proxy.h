@@ -27,6 +27,13 @@ struct proxy {
     struct topology_holder topology;
     atomic_uint_fast32_t next_session_id;
     struct session_registry sessions; /* for KILL across workers */
+    struct worker *workers;           /* for the admin thread's statistics */
+    int n_workers;
+    /* SET BACKEND name OFFLINE: no new statements there; by backend name so a
+     * reload keeps it. Written by the admin thread under the registry lock. */
+    char offline[CONFIG_MAX_BACKENDS][CONFIG_NAME_MAX];
+    atomic_int n_offline;
+    atomic_int connections;           /* client connections open now, all workers */
 };
 
 /* The newest configuration generation. */

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "proxy/proxy.h"
+#include "proxy/stats.h"
 #include "router/replica_select.h"
 
 struct client_session;
@@ -24,6 +25,7 @@ struct worker {
     struct wrr_state wrr;      /* replica rotation shared by this worker's sessions */
     struct wrr_state writer_wrr; /* active-active writer rotation */
     struct client_session *sessions; /* intrusive list, for shutdown */
+    struct worker_stats stats;
     int stopping;
 };
 
