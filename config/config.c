@@ -16,12 +16,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "config/cidr.h"
 #include "protocol/auth.h"
+#include "proxy/log.h" /* LOG_* values for [log] level; header only */
 
 #define MAX_SECTION_KEYS 12
 
-enum section_kind { SEC_PROXY, SEC_MONITOR, SEC_ROUTING, SEC_BACKEND, SEC_USER, SEC_COUNT };
+enum section_kind {
+    SEC_PROXY,
+    SEC_MONITOR,
+    SEC_ROUTING,
+    SEC_ADMIN,
+    SEC_LOG,
+    SEC_TLS,
+    SEC_BACKEND,
+    SEC_USER,
+    SEC_COUNT
+};
 
 struct loader;
 typedef void (*key_setter)(struct loader *L, const char *value);
@@ -44,11 +57,18 @@ struct backend_seen {
     int role_line;   /* 0: no role key */
     bool role_valid; /* role is primary or replica */
     bool lag_set;    /* a valid per-backend max_replication_lag */
+    int tls_line;    /* 0: no tls key */
 };
 
 struct user_seen {
     int password_line;
     int hash_line;
+};
+
+/* Where the [tls] file keys were set: the pairing checks need them after
+ * the whole file (backends may come before [tls]). */
+struct tls_seen {
+    int cert_line, key_line, ca_line, require_line;
 };
 
 struct loader {
@@ -72,6 +92,9 @@ struct loader {
 
     struct backend_seen backend[CONFIG_MAX_BACKENDS];
     struct user_seen user[CONFIG_MAX_USERS];
+    struct user_seen admin;   /* [admin] password / password_hash */
+    int admin_user_line;      /* 0: default user */
+    struct tls_seen tls;
 };
 
 /* ---- errors ---- */
@@ -211,7 +234,10 @@ static const char *split_listen(const char *v, char host[CONFIG_HOST_MAX], const
     return NULL;
 }
 
-static void set_listen(struct loader *L, const char *value)
+/* host:port for key (listen or http_listen) into host and *port, which keep
+ * their values when value is bad. */
+static void parse_listen(struct loader *L, const char *key, const char *value,
+                         char out_host[CONFIG_HOST_MAX], uint16_t *out_port)
 {
     char host[CONFIG_HOST_MAX];
     const char *port_text;
@@ -226,11 +252,16 @@ static void set_listen(struct loader *L, const char *value)
     if (!problem && !parse_long(port_text, 1, 65535, &port))
         problem = "port must be a number from 1 to 65535";
     if (problem) {
-        add_error(L, L->lineno, "bad listen '%.60s': %s", value, problem);
+        add_error(L, L->lineno, "bad %s '%.60s': %s", key, value, problem);
         return;
     }
-    memcpy(L->cfg->listen_host, host, sizeof host);
-    L->cfg->listen_port = (uint16_t)port;
+    memcpy(out_host, host, sizeof host);
+    *out_port = (uint16_t)port;
+}
+
+static void set_listen(struct loader *L, const char *value)
+{
+    parse_listen(L, "listen", value, L->cfg->listen_host, &L->cfg->listen_port);
 }
 
 static void set_threads(struct loader *L, const char *value)
@@ -242,6 +273,37 @@ static void set_threads(struct loader *L, const char *value)
 static void set_shutdown_timeout(struct loader *L, const char *value)
 {
     set_int(L, "shutdown_timeout_ms", value, 0, 3600000, &L->cfg->shutdown_timeout_ms);
+}
+
+/* allow / deny: a bad item fails the whole key, so a typo never silently
+ * narrows or widens who may connect. */
+static void set_cidrs(struct loader *L, const char *key, const char *value,
+                      struct cidr_list *out)
+{
+    char err[128];
+    if (cidr_list_parse(value, out, err, sizeof err) != 0)
+        add_error(L, L->lineno, "bad %s in %s: %s", key, L->title, err);
+}
+
+static void set_allow(struct loader *L, const char *value)
+{
+    set_cidrs(L, "allow", value, &L->cfg->allow);
+}
+
+static void set_deny(struct loader *L, const char *value)
+{
+    set_cidrs(L, "deny", value, &L->cfg->deny);
+}
+
+static void set_max_connections(struct loader *L, const char *value)
+{
+    set_int(L, "max_connections", value, 0, 1000000, &L->cfg->max_connections);
+}
+
+/* Up to a year: longer is "never", which 0 already says. */
+static void set_client_idle_timeout(struct loader *L, const char *value)
+{
+    set_int(L, "client_idle_timeout", value, 0, 31536000, &L->cfg->client_idle_timeout);
 }
 
 /* on | off keys: exact words, so a typo is an error rather than "off". */
@@ -437,6 +499,22 @@ static void set_backend_lag(struct loader *L, const char *value)
     L->backend[L->index].lag_set = set_lag(L, value, &cur_backend(L)->max_replication_lag);
 }
 
+/* verify also needs [tls] ca, checked once the whole file is read. */
+static void set_backend_tls(struct loader *L, const char *value)
+{
+    struct backend_config *b = cur_backend(L);
+    L->backend[L->index].tls_line = L->lineno;
+    if (strcmp(value, "off") == 0)
+        b->tls = BACKEND_TLS_OFF;
+    else if (strcmp(value, "on") == 0)
+        b->tls = BACKEND_TLS_ON;
+    else if (strcmp(value, "verify") == 0)
+        b->tls = BACKEND_TLS_VERIFY;
+    else
+        add_error(L, L->lineno, "bad tls '%.40s' in %s: expected off, on or verify", value,
+                  L->title);
+}
+
 /* ---- [user.NAME] ---- */
 
 static struct user_config *cur_user(struct loader *L)
@@ -444,26 +522,158 @@ static struct user_config *cur_user(struct loader *L)
     return &L->cfg->users[L->index];
 }
 
-static void set_password(struct loader *L, const char *value)
+/* password / password_hash of [user.NAME] and [admin] share these. Returns
+ * whether the plain password was stored (stage2 is then filled too). */
+static bool store_password(struct loader *L, struct user_seen *seen, char *dst, size_t cap,
+                           uint8_t stage2[SHA1_LEN], const char *value)
 {
-    struct user_config *u = cur_user(L);
-    L->user[L->index].password_line = L->lineno;
-    if (!copy_value(L, u->password, sizeof u->password, value, "password"))
-        return;
+    seen->password_line = L->lineno;
+    if (!copy_value(L, dst, cap, value, "password"))
+        return false;
     uint8_t stage1[SHA1_LEN];
-    native_password_stage1(u->password, strlen(u->password), stage1);
-    native_password_stage2(stage1, u->stage2);
-    u->has_password = true;
+    native_password_stage1(dst, strlen(dst), stage1);
+    native_password_stage2(stage1, stage2);
+    return true;
 }
 
-static void set_password_hash(struct loader *L, const char *value)
+static void store_password_hash(struct loader *L, struct user_seen *seen,
+                                uint8_t stage2[SHA1_LEN], const char *value)
 {
-    L->user[L->index].hash_line = L->lineno;
-    if (native_password_hash_parse(value, cur_user(L)->stage2) != 0)
+    seen->hash_line = L->lineno;
+    if (native_password_hash_parse(value, stage2) != 0)
         add_error(L, L->lineno,
                   "bad password_hash in %s: expected '*' and 40 hex digits (the "
                   "mysql_native_password hash from mysql.user), or use password = ...",
                   L->title);
+}
+
+static void set_password(struct loader *L, const char *value)
+{
+    struct user_config *u = cur_user(L);
+    u->has_password = store_password(L, &L->user[L->index], u->password, sizeof u->password,
+                                     u->stage2, value);
+}
+
+static void set_password_hash(struct loader *L, const char *value)
+{
+    store_password_hash(L, &L->user[L->index], cur_user(L)->stage2, value);
+}
+
+static void set_user_max_connections(struct loader *L, const char *value)
+{
+    set_int(L, "max_connections", value, 0, 1000000, &cur_user(L)->max_connections);
+}
+
+/* ---- [admin] ---- */
+
+static void set_admin_listen(struct loader *L, const char *value)
+{
+    parse_listen(L, "listen", value, L->cfg->admin_listen_host, &L->cfg->admin_listen_port);
+}
+
+static void set_admin_user(struct loader *L, const char *value)
+{
+    L->admin_user_line = L->lineno;
+    if (!*value)
+        add_error(L, L->lineno, "empty user in [admin]: give the admin account a name");
+    else
+        copy_value(L, L->cfg->admin_user, sizeof L->cfg->admin_user, value, "user");
+}
+
+static void set_admin_password(struct loader *L, const char *value)
+{
+    struct proxy_config *c = L->cfg;
+    c->admin_has_password = store_password(L, &L->admin, c->admin_password,
+                                           sizeof c->admin_password, c->admin_stage2, value);
+}
+
+static void set_admin_password_hash(struct loader *L, const char *value)
+{
+    store_password_hash(L, &L->admin, L->cfg->admin_stage2, value);
+}
+
+static void set_admin_http_listen(struct loader *L, const char *value)
+{
+    parse_listen(L, "http_listen", value, L->cfg->admin_http_host, &L->cfg->admin_http_port);
+}
+
+static void set_admin_allow(struct loader *L, const char *value)
+{
+    set_cidrs(L, "allow", value, &L->cfg->admin_allow);
+}
+
+/* ---- [log] ---- */
+
+static void set_log_level(struct loader *L, const char *value)
+{
+    static const struct {
+        const char *name;
+        enum log_level level;
+    } levels[] = {{"debug", LOG_DEBUG}, {"info", LOG_INFO}, {"warn", LOG_WARN}, {"error", LOG_ERROR}};
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        if (strcmp(value, levels[i].name) == 0) {
+            L->cfg->log_level = (int)levels[i].level;
+            return;
+        }
+    }
+    add_error(L, L->lineno, "bad level '%.40s' in [log]: expected debug, info, warn or error",
+              value);
+}
+
+static void set_log_format(struct loader *L, const char *value)
+{
+    if (strcmp(value, "text") == 0)
+        L->cfg->log_format = LOG_FORMAT_TEXT;
+    else if (strcmp(value, "json") == 0)
+        L->cfg->log_format = LOG_FORMAT_JSON;
+    else
+        add_error(L, L->lineno, "bad format '%.40s' in [log]: expected text or json", value);
+}
+
+static void set_slow_ms(struct loader *L, const char *value)
+{
+    set_int(L, "slow_ms", value, 0, 3600000, &L->cfg->slow_ms);
+}
+
+/* ---- [tls] ---- */
+
+/* The proxy reads these files only when it sets TLS up: a typo in a path
+ * should stop the load, not the first TLS handshake. */
+static void set_tls_file(struct loader *L, const char *key, const char *value, char dst[256],
+                         int *seen_line)
+{
+    *seen_line = L->lineno;
+    if (!copy_value(L, dst, 256, value, key))
+        return;
+    FILE *f = fopen(value, "r");
+    struct stat st;
+    if (!f)
+        add_error(L, L->lineno, "cannot read %s file '%.150s': %s", key, value, strerror(errno));
+    else if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+        add_error(L, L->lineno, "cannot read %s file '%.150s': not a regular file", key, value);
+    if (f)
+        fclose(f);
+}
+
+static void set_tls_cert(struct loader *L, const char *value)
+{
+    set_tls_file(L, "cert", value, L->cfg->tls_cert, &L->tls.cert_line);
+}
+
+static void set_tls_key(struct loader *L, const char *value)
+{
+    set_tls_file(L, "key", value, L->cfg->tls_key, &L->tls.key_line);
+}
+
+static void set_tls_ca(struct loader *L, const char *value)
+{
+    set_tls_file(L, "ca", value, L->cfg->tls_ca, &L->tls.ca_line);
+}
+
+static void set_tls_require(struct loader *L, const char *value)
+{
+    L->tls.require_line = L->lineno;
+    set_on_off(L, "require", value, &L->cfg->tls_require);
 }
 
 /* ---- sections ---- */
@@ -471,6 +681,10 @@ static void set_password_hash(struct loader *L, const char *value)
 static const struct key_def proxy_keys[] = {{"listen", set_listen},
                                             {"threads", set_threads},
                                             {"shutdown_timeout_ms", set_shutdown_timeout},
+                                            {"allow", set_allow},
+                                            {"deny", set_deny},
+                                            {"max_connections", set_max_connections},
+                                            {"client_idle_timeout", set_client_idle_timeout},
                                             {NULL, NULL}};
 static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
                                               {"password", set_monitor_password},
@@ -489,17 +703,36 @@ static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallbac
                                                {"causal_window_ms", set_causal_window},
                                                {"writers", set_writers},
                                                {NULL, NULL}};
+static const struct key_def admin_keys[] = {{"listen", set_admin_listen},
+                                            {"user", set_admin_user},
+                                            {"password", set_admin_password},
+                                            {"password_hash", set_admin_password_hash},
+                                            {"http_listen", set_admin_http_listen},
+                                            {"allow", set_admin_allow},
+                                            {NULL, NULL}};
+static const struct key_def log_keys[] = {
+    {"level", set_log_level}, {"format", set_log_format}, {"slow_ms", set_slow_ms}, {NULL, NULL}};
+static const struct key_def tls_keys[] = {{"cert", set_tls_cert},
+                                          {"key", set_tls_key},
+                                          {"ca", set_tls_ca},
+                                          {"require", set_tls_require},
+                                          {NULL, NULL}};
 static const struct key_def backend_keys[] = {
     {"role", set_role},     {"host", set_host},
     {"port", set_port},     {"weight", set_weight},
-    {"max_replication_lag", set_backend_lag}, {NULL, NULL}};
-static const struct key_def user_keys[] = {
-    {"password", set_password}, {"password_hash", set_password_hash}, {NULL, NULL}};
+    {"max_replication_lag", set_backend_lag}, {"tls", set_backend_tls}, {NULL, NULL}};
+static const struct key_def user_keys[] = {{"password", set_password},
+                                           {"password_hash", set_password_hash},
+                                           {"max_connections", set_user_max_connections},
+                                           {NULL, NULL}};
 
 static const struct section_def sections[] = {
     {"proxy", SEC_PROXY, false, proxy_keys},
     {"monitor", SEC_MONITOR, false, monitor_keys},
     {"routing", SEC_ROUTING, false, routing_keys},
+    {"admin", SEC_ADMIN, false, admin_keys},
+    {"log", SEC_LOG, false, log_keys},
+    {"tls", SEC_TLS, false, tls_keys},
     {"backend.", SEC_BACKEND, true, backend_keys},
     {"user.", SEC_USER, true, user_keys},
 };
@@ -641,8 +874,8 @@ static void begin_section(struct loader *L, char *line)
     const struct section_def *d = find_section(name);
     if (!d) {
         add_error(L, L->lineno,
-                  "unknown section [%.60s] (expected [proxy], [monitor], [routing], "
-                  "[backend.NAME] or [user.NAME])",
+                  "unknown section [%.60s] (expected [proxy], [monitor], [routing], [admin], "
+                  "[log], [tls], [backend.NAME] or [user.NAME])",
                   name);
         return;
     }
@@ -786,6 +1019,19 @@ static void check_backends(struct loader *L)
     check_primary(L);
 }
 
+/* Exactly one of password and password_hash, for a [user.NAME] or [admin]
+ * opened at header_line. */
+static void check_secret(struct loader *L, const char *title, int header_line,
+                         const struct user_seen *s)
+{
+    if (!s->password_line && !s->hash_line)
+        add_error(L, header_line, "%s has no password: add password = ... or password_hash = *...",
+                  title);
+    else if (s->password_line && s->hash_line)
+        add_error(L, s->password_line > s->hash_line ? s->password_line : s->hash_line,
+                  "%s sets both password and password_hash: keep one", title);
+}
+
 static void check_users(struct loader *L)
 {
     const struct proxy_config *cfg = L->cfg;
@@ -793,15 +1039,49 @@ static void check_users(struct loader *L)
         add_error(L, 0, "no users: add a [user.NAME] section with a password for each account "
                         "clients log in with");
     for (size_t i = 0; i < cfg->n_users; i++) {
-        const struct user_seen *s = &L->user[i];
-        const char *name = cfg->users[i].name;
-        if (!s->password_line && !s->hash_line)
-            add_error(L, cfg->users[i].line,
-                      "[user.%s] has no password: add password = ... or password_hash = *...",
-                      name);
-        else if (s->password_line && s->hash_line)
-            add_error(L, s->password_line > s->hash_line ? s->password_line : s->hash_line,
-                      "[user.%s] sets both password and password_hash: keep one", name);
+        char title[CONFIG_NAME_MAX + 8];
+        snprintf(title, sizeof title, "[user.%s]", cfg->users[i].name);
+        check_secret(L, title, cfg->users[i].line, &L->user[i]);
+    }
+}
+
+/* The admin account is separate from the application ones, so a leaked
+ * application password never opens the admin port. */
+static void check_admin(struct loader *L)
+{
+    struct proxy_config *cfg = L->cfg;
+    int header = L->singleton_line[SEC_ADMIN];
+    if (!header)
+        return;
+    cfg->admin_enabled = true;
+    check_secret(L, "[admin]", header, &L->admin);
+    int app = config_find_user(cfg, cfg->admin_user, strlen(cfg->admin_user));
+    if (app >= 0)
+        add_error(L, L->admin_user_line ? L->admin_user_line : header,
+                  "[admin] user '%s' is also [user.%s] at line %d: pick another name (the admin "
+                  "port is never reachable with application credentials)",
+                  cfg->admin_user, cfg->admin_user, cfg->users[app].line);
+}
+
+/* Settings that need another [tls] key; unreadable files were reported
+ * where they were set, so only presence counts here. */
+static void check_tls(struct loader *L)
+{
+    const struct tls_seen *t = &L->tls;
+    if (t->cert_line && !t->key_line)
+        add_error(L, t->cert_line, "cert in [tls] without key: add key = FILE (its private key)");
+    if (t->key_line && !t->cert_line)
+        add_error(L, t->key_line, "key in [tls] without cert: add cert = FILE (its certificate)");
+    if (L->cfg->tls_require && !t->cert_line && !t->key_line)
+        add_error(L, t->require_line,
+                  "require = on in [tls] needs cert and key: clients cannot use TLS without them");
+    for (size_t i = 0; i < L->cfg->n_backends; i++) {
+        const struct backend_config *b = &L->cfg->backends[i];
+        if (b->tls == BACKEND_TLS_VERIFY && !t->ca_line)
+            add_error(L, L->backend[i].tls_line,
+                      "tls = verify in [backend.%s] needs ca in [tls] to verify the server "
+                      "certificate",
+                      b->name);
     }
 }
 
@@ -829,6 +1109,16 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->causal_reads_timeout_ms = 1000;
     cfg->causal_window_ms = 1000;
     cfg->writers = WRITERS_ACTIVE_PASSIVE;
+    strcpy(cfg->admin_listen_host, "127.0.0.1");
+    cfg->admin_listen_port = 6032;
+    strcpy(cfg->admin_user, "admin");
+    /* Loopback only until [admin] allow says otherwise. */
+    cfg->admin_allow.items[0] = (struct cidr){.family = AF_INET, .addr = {127, 0, 0, 1}, .prefix = 32};
+    cfg->admin_allow.items[1] =
+        (struct cidr){.family = AF_INET6, .addr = {[15] = 1}, .prefix = 128};
+    cfg->admin_allow.n = 2;
+    cfg->log_level = LOG_INFO;
+    cfg->log_format = LOG_FORMAT_TEXT;
 }
 
 int config_load(const char *path, struct proxy_config *cfg, struct config_errors *errs)
@@ -850,6 +1140,8 @@ int config_load(const char *path, struct proxy_config *cfg, struct config_errors
     if (!unreadable) {
         check_backends(&L);
         check_users(&L);
+        check_admin(&L);
+        check_tls(&L);
     }
     return errs->count || errs->dropped ? -1 : 0;
 }

@@ -54,6 +54,8 @@ void backend_conn_close(struct backend_conn *bc)
         return;
     bc->state = BC_CLOSING;
     bc->session = NULL;
+    if (bc->index >= 0 && bc->index < CONFIG_MAX_BACKENDS)
+        atomic_fetch_sub(&bc->stats->backend_connections[bc->index], 1);
     free(bc->big_cmd);
     bc->big_cmd = NULL;
     uv_close((uv_handle_t *)&bc->timer, on_handle_closed);
@@ -605,6 +607,8 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
         return NULL;
     bc->session = s;
     bc->index = index;
+    bc->stats = &w->stats;
+    atomic_fetch_add(&w->stats.backend_connections[index], 1);
     bc->state = BC_CONNECTING;
     uv_loop_t *loop = &w->loop;
     uv_tcp_init(loop, &bc->tcp);
@@ -617,6 +621,7 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
                             (const struct sockaddr *)&gen->backend_addr[index], on_connected);
     if (rc != 0) {
         log_warn("backend %s: cannot connect: %s", cfg->name, uv_strerror(rc));
+        atomic_fetch_sub(&w->stats.backend_connections[index], 1);
         bc->session = NULL;
         bc->state = BC_CLOSING;
         uv_close((uv_handle_t *)&bc->timer, on_handle_closed);

@@ -35,6 +35,7 @@ struct backend_conn {
     int handles_open;
     struct client_session *session;
     int index; /* backend index in the configuration */
+    struct worker_stats *stats; /* its worker's, for the connection gauge */
     enum backend_conn_state state;
     uint32_t server_thread_id; /* connection id on the backend */
     uint8_t seq;               /* last sequence id during authentication */

@@ -58,6 +58,7 @@ void session_send_greeting(struct client_session *s)
 static void login_failed(struct client_session *s, const char *user, uint8_t seq,
                          bool used_password)
 {
+    stats_add(&s->w->stats.auth_failures, 1);
     log_info("session %u: access denied for user '%s' from %s", s->id, user, s->peer);
     session_send_err(s, seq, ER_ACCESS_DENIED_ERROR, "28000",
                      "Access denied for user '%s'@'%s' (using password: %s)", user, s->peer,
@@ -87,9 +88,26 @@ static bool password_ok(struct client_session *s, const struct user_config *u, b
 
 static void logged_in(struct client_session *s, const struct user_config *u, uint8_t ok_seq)
 {
+    if (u->max_connections > 0 && !s->registered &&
+        session_registry_count_user(&s->w->proxy->sessions, s->login.user) >= u->max_connections) {
+        stats_add(&s->w->stats.refused_limits, 1);
+        log_warn("limits: refused user '%s' from %s: its max_connections = %d reached",
+                 s->login.user, s->peer, u->max_connections);
+        session_send_err(s, ok_seq, ER_TOO_MANY_USER_CONNECTIONS, "42000",
+                         "User %s already has more than 'max_user_connections' active "
+                         "connections",
+                         s->login.user);
+        session_close_after_flush(s);
+        return;
+    }
     s->login.account = u;
     snprintf(s->entry.user, sizeof s->entry.user, "%s", s->login.user);
     if (!s->registered) {
+        snprintf(s->entry.client, sizeof s->entry.client, "%s", s->peer);
+        s->entry.started_ms = uv_now(&s->w->loop);
+        atomic_init(&s->entry.in_transaction, false);
+        atomic_init(&s->entry.pinned, NULL);
+        atomic_init(&s->entry.backends_mask, 0);
         s->entry.id = s->id;
         s->entry.worker = s->w;
         atomic_init(&s->entry.busy_backend, -1);

@@ -11,6 +11,7 @@
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
 #include "proxy/backend_conn.h"
+#include "config/cidr.h"
 #include "proxy/causal.h"
 #include "proxy/log.h"
 #include "proxy/session.h"
@@ -79,7 +80,10 @@ static int pick_writer(struct client_session *s, struct topology *t)
     const struct proxy_config *cfg = session_config(s);
     int weights[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < cfg->n_backends; i++)
-        weights[i] = t && backend_writable(t, i) ? cfg->backends[i].weight : 0;
+        weights[i] = t && backend_writable(t, i) &&
+                             !proxy_backend_offline(s->w->proxy, cfg->backends[i].name)
+                         ? cfg->backends[i].weight
+                         : 0;
     return wrr_pick(&s->w->writer_wrr, weights, cfg->n_backends);
 }
 
@@ -113,6 +117,13 @@ int session_choose_writer(struct client_session *s)
         return -1;
     }
     s->writer = w;
+    if (proxy_backend_offline(s->w->proxy, cfg->backends[w].name)) {
+        session_fail_command(s, CR_CONN_HOST_ERROR, "HY000",
+                             "switchyard: backend '%s' takes the writes but is OFFLINE (admin SET "
+                             "BACKEND %s ONLINE brings it back)",
+                             cfg->backends[w].name, cfg->backends[w].name);
+        return -1;
+    }
     return w;
 }
 
@@ -123,6 +134,8 @@ static void run_on_writer(struct client_session *s)
     if (w >= 0)
         session_run_on(s, w);
 }
+
+static struct worker_stats *stats_of(const struct client_session *s) { return &s->w->stats; }
 
 /* Published for KILL from other sessions: which backend runs our command. */
 void session_set_busy(struct client_session *s, int index)
@@ -161,6 +174,10 @@ void session_close(struct client_session *s)
     if (s->state == CS_CLOSING)
         return;
     s->state = CS_CLOSING;
+    if (s->counted) {
+        atomic_fetch_sub(&stats_of(s)->client_connections, 1);
+        atomic_fetch_sub(&s->w->proxy->connections, 1);
+    }
     close_backends(s);
     if (s->registered)
         session_registry_remove(&s->w->proxy->sessions, &s->entry);
@@ -346,6 +363,7 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
                             size_t len)
 {
     s->forwarded = true;
+    stats_add(&stats_of(s)->bytes_to_clients, len);
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
     if (n == (int)len)
@@ -452,6 +470,51 @@ static void stop_reading(struct client_session *s)
     s->reading = false;
 }
 
+/* The firewall and the global connection limit answer before anything is
+ * read from the client: an ERR as the first packet, as MariaDB does. */
+static bool refuse_at_accept(struct client_session *s, const struct sockaddr *addr, int open_now)
+{
+    const struct proxy_config *cfg = session_config(s);
+    bool denied = cidr_list_match(&cfg->deny, addr) ||
+                  (cfg->allow.n > 0 && !cidr_list_match(&cfg->allow, addr));
+    if (denied) {
+        stats_add(&stats_of(s)->refused_firewall, 1);
+        log_warn("firewall: refused %s", s->peer);
+        session_send_err(s, 0, ER_HOST_NOT_PRIVILEGED, "HY000",
+                         "Host '%s' is not allowed to connect to this switchyard proxy", s->peer);
+        session_close_after_flush(s);
+        return true;
+    }
+    if (cfg->max_connections > 0 && open_now > cfg->max_connections) {
+        stats_add(&stats_of(s)->refused_limits, 1);
+        log_warn("limits: refused %s: max_connections = %d reached", s->peer, cfg->max_connections);
+        session_send_err(s, 0, ER_CON_COUNT_ERROR, "08004", "Too many connections");
+        session_close_after_flush(s);
+        return true;
+    }
+    return false;
+}
+
+/* client_idle_timeout: sessions waiting for a command longer than that are
+ * closed (checked once a second by the worker). */
+void client_session_close_idle_too_long(struct worker *w)
+{
+    int timeout_s = proxy_config_gen(w->proxy)->cfg.client_idle_timeout;
+    if (timeout_s <= 0)
+        return;
+    uint64_t now = uv_now(&w->loop);
+    struct client_session *s = w->sessions;
+    while (s) {
+        struct client_session *next = s->next;
+        if (s->state == CS_IDLE && now - s->last_active_ms > (uint64_t)timeout_s * 1000) {
+            log_info("session %u: idle for more than client_idle_timeout = %d s; closing", s->id,
+                     timeout_s);
+            session_close(s);
+        }
+        s = next;
+    }
+}
+
 void client_session_accept(struct worker *w, uv_stream_t *server)
 {
     struct client_session *s = calloc(1, sizeof *s);
@@ -480,6 +543,7 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     uv_tcp_nodelay(&s->tcp, 1);
     struct sockaddr_storage addr;
     int alen = sizeof addr;
+    memset(&addr, 0, sizeof addr);
     if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&addr, &alen) == 0) {
         if (addr.ss_family == AF_INET6)
             uv_ip6_name((struct sockaddr_in6 *)&addr, s->peer, sizeof s->peer);
@@ -487,6 +551,13 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
             uv_ip4_name((struct sockaddr_in *)&addr, s->peer, sizeof s->peer);
     }
     s->id = (uint32_t)atomic_fetch_add(&w->proxy->next_session_id, 1);
+    s->last_active_ms = uv_now(&w->loop);
+    s->counted = true;
+    stats_add(&w->stats.sessions_opened, 1);
+    atomic_fetch_add(&w->stats.client_connections, 1);
+    int open_now = atomic_fetch_add(&w->proxy->connections, 1) + 1;
+    if (refuse_at_accept(s, (const struct sockaddr *)&addr, open_now))
+        return;
     session_send_greeting(s);
     session_start_reading(s);
 }
@@ -530,6 +601,8 @@ static void adopt_config(struct client_session *s)
             continue;
         if (map[i] >= 0) {
             moved[map[i]] = s->bc[i];
+            atomic_fetch_sub(&stats_of(s)->backend_connections[i], 1);
+            atomic_fetch_add(&stats_of(s)->backend_connections[map[i]], 1);
             s->bc[i]->index = map[i];
         } else {
             backend_conn_close(s->bc[i]);
@@ -574,7 +647,7 @@ static int pick_replica(struct client_session *s)
         uint64_t bit = 1ull << i;
         bool ok = cfg->backends[i].role == ROLE_REPLICA && t && i < t->n &&
                   backend_readable(&t->backend[i]) && !(s->replay_failed & bit) &&
-                  !(s->tried & bit);
+                  !(s->tried & bit) && !proxy_backend_offline(s->w->proxy, cfg->backends[i].name);
         weights[i] = ok ? cfg->backends[i].weight : 0;
     }
     return wrr_pick(&s->w->wrr, weights, cfg->n_backends);
@@ -606,12 +679,45 @@ int session_peek_target(struct client_session *s, const struct route_decision *d
     }
 }
 
+/* Statement text for the slow log, unless it may carry a password. */
+static bool may_hold_secret(const uint8_t *p, size_t len)
+{
+    static const char *const words[] = {"PASSWORD", "IDENTIFIED", NULL};
+    for (int w = 0; words[w]; w++) {
+        size_t n = strlen(words[w]);
+        for (size_t i = 0; i + n <= len; i++)
+            if (strncasecmp((const char *)p + i, words[w], n) == 0)
+                return true;
+    }
+    return false;
+}
+
+static void note_command_end(struct client_session *s)
+{
+    uint64_t us = (uv_hrtime() - s->cmd_start_ns) / 1000;
+    stats_latency(stats_of(s), us);
+    s->last_active_ms = uv_now(&s->w->loop);
+    int slow_ms = session_config(s)->slow_ms;
+    if (slow_ms <= 0 || us < (uint64_t)slow_ms * 1000)
+        return;
+    if (s->cmd != COM_QUERY) {
+        log_warn("slow: session %u: command 0x%02x took %llu ms", s->id, s->cmd,
+                 (unsigned long long)(us / 1000));
+        return;
+    }
+    bool hide = may_hold_secret(s->arg, s->arg_len);
+    log_warn("slow: session %u: %llu ms on %s: %.*s", s->id, (unsigned long long)(us / 1000),
+             session_backend_name(s, s->target), hide ? 40 : (int)(s->arg_len > 300 ? 300 : s->arg_len),
+             hide ? "(statement hidden: it may hold a password)" : (const char *)s->arg);
+}
+
 /* The command is over: drop its bytes and look at what the client sent next. */
 void session_finish_command(struct client_session *s)
 {
     if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
         return;
     session_set_busy(s, -1);
+    note_command_end(s);
     free(s->gathered);
     s->gathered = NULL;
     free(s->rewritten);
@@ -644,6 +750,7 @@ void session_fail_command(struct client_session *s, uint16_t code, const char *s
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    stats_add(&stats_of(s)->errors_proxy, 1);
     uint8_t seq = s->cmd_seq + 1;
     if (s->forwarded && s->bc[s->target])
         seq = (uint8_t)(s->bc[s->target]->tracker.last_seq + 1);
@@ -658,6 +765,8 @@ void session_run_on(struct client_session *s, int index)
     session_set_busy(s, index);
     if (!s->bc[index]) {
         s->bc[index] = backend_conn_open(s, index);
+        if (s->bc[index] && s->registered)
+            atomic_fetch_or(&s->entry.backends_mask, 1ull << index);
         if (!s->bc[index]) {
             session_fail_command(s, CR_CONN_HOST_ERROR, "HY000",
                                  "switchyard: cannot open a connection to backend '%s'",
@@ -674,6 +783,7 @@ static void read_fallback(struct client_session *s)
 {
     if (session_config(s)->read_fallback == READ_FALLBACK_PRIMARY) {
         s->read_only_route = false;
+        stats_add(&stats_of(s)->read_fallbacks, 1);
         run_on_writer(s);
         return;
     }
@@ -778,8 +888,10 @@ static void forget_backend(struct client_session *s, struct backend_conn *bc)
     if (bc->index < 0 || bc->index >= CONFIG_MAX_BACKENDS || s->bc[bc->index] != bc)
         return;
     s->bc[bc->index] = NULL;
-    if (s->registered)
+    if (s->registered) {
         atomic_store(&s->entry.thread_id[bc->index], 0);
+        atomic_fetch_and(&s->entry.backends_mask, ~(1ull << bc->index));
+    }
     stmt_registry_forget_backend(&s->stmts, bc->index);
     if (s->trx_backend == bc->index)
         s->trx_backend = -1;
@@ -805,6 +917,23 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
     session_send_err(s, seq, code ? code : CR_SERVER_LOST, sqlstate, "switchyard: backend '%s': %s",
                      session_backend_name(s, bc->index), message);
     session_finish_command(s);
+}
+
+static void count_statement(struct client_session *s, const struct backend_conn *bc)
+{
+    struct worker_stats *st = stats_of(s);
+    bool primary = session_config(s)->backends[bc->index].role == ROLE_PRIMARY;
+    stats_add(primary ? &st->statements_primary : &st->statements_replica, 1);
+    stats_add(&st->backend_statements[bc->index], 1);
+    if (bc->tracker.is_error) {
+        stats_add(&st->errors_backend, 1);
+        stats_add(&st->backend_errors[bc->index], 1);
+    }
+    const struct classification *c = s->cmd == COM_QUERY ? &s->cls
+                                     : s->cmd == COM_STMT_EXECUTE && s->stmt ? &s->stmt->cls
+                                                                              : NULL;
+    if (c)
+        stats_add(c->is_read ? &st->reads : &st->writes, 1);
 }
 
 /* Keep what a successful command changed in the session. */
@@ -880,9 +1009,11 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     }
     if (s->step == STEP_CAUSAL_WAIT) {
         s->causal_wait = false;
+        stats_add(&stats_of(s)->causal_waits, 1);
         if (causal_wait_done(s, bc)) {
             dispatch(s);
         } else {
+            stats_add(&stats_of(s)->causal_timeouts, 1);
             s->read_only_route = false;
             run_on_writer(s);
         }
@@ -916,6 +1047,7 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     }
     session_route_state_update(&s->route, c, &s->decision, !rt->is_error, rt->saw_status,
                                rt->status);
+    count_statement(s, bc);
     if (s->decision.begins_read_only_trx && !rt->is_error)
         s->trx_backend = bc->index;
     if (!s->route.read_only_trx)
@@ -923,6 +1055,10 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     if (command_has_response(s->cmd))
         s->last_backend = bc->index;
     causal_note_write(s, bc);
+    if (s->registered) {
+        atomic_store(&s->entry.in_transaction, s->route.in_transaction);
+        atomic_store(&s->entry.pinned, session_route_pinned(&s->route));
+    }
     record_session_change(s, bc);
     if (s->stmt || s->cmd == COM_STMT_PREPARE)
         stmt_command_done(s, bc);
@@ -1009,6 +1145,8 @@ static const struct route_decision to_primary = {ROUTE_PRIMARY, "command", false
 static void start_command(struct client_session *s, size_t wire, size_t payload)
 {
     adopt_config(s);
+    s->cmd_start_ns = uv_hrtime();
+    stats_add(&stats_of(s)->bytes_from_clients, wire);
     s->state = CS_COMMAND;
     s->cmd_wire = wire;
     s->cmd_seq = packet_seq(s->in);
@@ -1042,6 +1180,7 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
         session_close(s);
         return;
     case COM_PING:
+        stats_add(&stats_of(s)->statements_local, 1);
         session_send_ok(s, s->cmd_seq + 1);
         session_finish_command(s);
         return;

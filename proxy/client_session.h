@@ -53,6 +53,8 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 /* The server asked for a LOAD DATA LOCAL file (its request went to the
  * client); relay the client's file packets. */
 void client_session_infile_requested(struct client_session *s, struct backend_conn *bc);
+/* client_idle_timeout: close sessions idle for longer. */
+void client_session_close_idle_too_long(struct worker *w);
 /* Shutdown: close the sessions not running a statement. */
 void client_session_close_idle(struct worker *w);
 /* Close the worker's sessions that KILL CONNECTION marked. */

@@ -1,31 +1,56 @@
 #include "proxy/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
-static enum log_level min_level = LOG_INFO;
+#include "config/json.h"
 
-void log_set_level(enum log_level level) { min_level = level; }
+/* Atomic: a SIGHUP reload changes them while worker threads log. */
+static atomic_int min_level = LOG_INFO;
+static atomic_int format = LOG_FORMAT_TEXT;
+
+void log_set_level(enum log_level level)
+{
+    atomic_store_explicit(&min_level, level, memory_order_relaxed);
+}
+
+void log_set_format(enum log_format f)
+{
+    atomic_store_explicit(&format, f, memory_order_relaxed);
+}
+
+/* "2026-01-02T03:04:05.678Z" into ts. */
+static void timestamp(char *ts, size_t cap)
+{
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    snprintf(ts, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+}
 
 /* Formats the whole line first so concurrent threads never interleave. */
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-    static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    if (level < min_level)
+    static const char *text_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    static const char *json_names[] = {"debug", "info", "warn", "error"};
+    if ((int)level < atomic_load_explicit(&min_level, memory_order_relaxed))
         return;
-    char line[1024];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, names[level]);
+    char ts[64], msg[1024]; /* ts: room for any int year, to please -Wformat-truncation */
+    timestamp(ts, sizeof ts);
     va_list ap;
     va_start(ap, fmt);
-    if (n > 0 && (size_t)n < sizeof line)
-        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s\n", line);
+    if (atomic_load_explicit(&format, memory_order_relaxed) == LOG_FORMAT_JSON) {
+        char esc[4096]; /* escapes grow text up to 6x; a long message is cut, still valid */
+        json_escape(esc, sizeof esc, msg);
+        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n", ts, json_names[level],
+                esc);
+    } else {
+        fprintf(stderr, "%s %-5s %s\n", ts, text_names[level], msg);
+    }
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "proxy/admin.h"
 #include "proxy/log.h"
 #include "proxy/monitor.h"
 #include "proxy/proxy.h"
@@ -120,12 +121,15 @@ static void reload(struct proxy *p, const char *path, struct monitor **mon)
                  cur->cfg.listen_host, cur->cfg.listen_port);
     monitor_stop(*mon);
     p->topology.config_number = ng->number;
+    p->topology.cfg = &ng->cfg;
     if (monitor_start(mon, &ng->cfg, &p->topology) != 0) {
         log_error("reload: the monitor did not restart; exiting");
         exit(1);
     }
     ng->older = cur;
     atomic_store(&p->gen, ng);
+    log_set_level((enum log_level)ng->cfg.log_level);
+    log_set_format(ng->cfg.log_format);
     log_info("reload: %s applied (%zu backends, %zu users)", path, ng->cfg.n_backends,
              ng->cfg.n_users);
 }
@@ -143,12 +147,15 @@ static int run(const char *path, struct config_gen *gen)
 {
     static struct proxy proxy;
     const struct proxy_config *cfg = &gen->cfg;
+    log_set_level((enum log_level)cfg->log_level);
+    log_set_format(cfg->log_format);
     atomic_init(&proxy.gen, gen);
     atomic_init(&proxy.next_session_id, 1);
     session_registry_init(&proxy.sessions);
     if (topology_holder_init(&proxy.topology, CONFIG_MAX_BACKENDS) != 0)
         return 1;
     proxy.topology.config_number = gen->number;
+    proxy.topology.cfg = &gen->cfg;
 
     sigset_t set;
     block_signals(&set);
@@ -161,6 +168,8 @@ static int run(const char *path, struct config_gen *gen)
         if (worker_init(&workers[i], i, &proxy) != 0)
             return 1;
     }
+    proxy.workers = workers;
+    proxy.n_workers = n;
     struct monitor *mon;
     if (monitor_start(&mon, cfg, &proxy.topology) != 0)
         return 1;
@@ -168,6 +177,9 @@ static int run(const char *path, struct config_gen *gen)
         if (worker_start(&workers[i]) != 0)
             return 1;
     }
+    struct admin *admin;
+    if (admin_start(&admin, &proxy) != 0)
+        return 1;
     log_info("switchyard %s listening on %s:%u with %d worker%s, %zu backends", SY_VERSION,
              cfg->listen_host, cfg->listen_port, n, n == 1 ? "" : "s", cfg->n_backends);
 
@@ -182,6 +194,8 @@ static int run(const char *path, struct config_gen *gen)
         log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
+    /* First: the admin thread may signal workers (KILL SESSION). */
+    admin_stop(admin);
     for (int i = 0; i < n; i++)
         worker_stop(&workers[i]);
     for (int i = 0; i < n; i++)

@@ -36,6 +36,9 @@ struct proxy {
     atomic_int connections;           /* client connections open now, all workers */
 };
 
+/* SET BACKEND name OFFLINE is in force for that backend. */
+bool proxy_backend_offline(struct proxy *p, const char *name);
+
 /* The newest configuration generation. */
 static inline struct config_gen *proxy_config_gen(struct proxy *p) { return atomic_load(&p->gen); }
 

@@ -30,6 +30,17 @@ void session_registry_remove(struct session_registry *r, struct session_entry *e
     pthread_mutex_unlock(&r->lock);
 }
 
+int session_registry_count_user(struct session_registry *r, const char *user)
+{
+    int n = 0;
+    pthread_mutex_lock(&r->lock);
+    for (size_t b = 0; b < SESSION_REGISTRY_BUCKETS; b++)
+        for (struct session_entry *e = r->bucket[b]; e; e = e->next)
+            n += strncmp(e->user, user, sizeof e->user) == 0;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
 struct session_kill_target session_registry_kill(struct session_registry *r, uint32_t id,
                                                  const char *user, bool kill_connection)
 {

@@ -22,6 +22,11 @@ struct session_entry {
     atomic_int busy_backend;                          /* backend running its command, -1 idle */
     atomic_uint thread_id[CONFIG_MAX_BACKENDS];       /* backend connection ids, 0 none */
     atomic_bool kill_requested;
+    char client[64];                                  /* peer address, set before registering */
+    uint64_t started_ms;                              /* uv_now at accept */
+    atomic_bool in_transaction;
+    _Atomic(const char *) pinned;                     /* why it stays on its writer, or NULL */
+    atomic_uint_fast64_t backends_mask;               /* backends it has connections to */
     struct session_entry *next;                       /* hash chain */
 };
 
@@ -35,6 +40,9 @@ struct session_registry {
 void session_registry_init(struct session_registry *r);
 void session_registry_add(struct session_registry *r, struct session_entry *e);
 void session_registry_remove(struct session_registry *r, struct session_entry *e);
+
+/* Logged-in sessions of account user (for [user.*] max_connections). */
+int session_registry_count_user(struct session_registry *r, const char *user);
 
 /* What a KILL needs to know about session id, copied under the lock. */
 struct session_kill_target {

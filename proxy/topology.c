@@ -61,7 +61,7 @@ void topology_publish(struct topology_holder *h, struct topology *t)
     pthread_mutex_lock(&h->lock);
     struct topology *old = h->current;
     t->config_number = h->config_number;
-    t->writer = writer_choose(old && old->config_number == t->config_number ? old : NULL, t);
+    t->writer = writer_choose(old && old->config_number == t->config_number ? old : NULL, t, h->cfg);
     t->version = (old ? old->version : 0) + 1;
     h->current = t;
     /* Stored before unlocking: a worker that sees the new version and takes

@@ -42,6 +42,7 @@ struct topology {
 
 struct topology_holder {
     uint64_t config_number; /* stamped on what is published (set before the monitor starts) */
+    const struct proxy_config *cfg; /* its backends' names, for the writer log lines */
     pthread_mutex_t lock;
     struct topology *current;
     atomic_uint_fast64_t version;

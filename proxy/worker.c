@@ -81,6 +81,7 @@ static void on_stop(uv_async_t *a)
     uv_close((uv_handle_t *)&w->listener, NULL);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_close((uv_handle_t *)&w->kill_async, NULL);
+    uv_close((uv_handle_t *)&w->idle_timer, NULL);
     client_session_close_idle(w);
     if (w->sessions)
         uv_timer_start(&w->shutdown_timer, on_shutdown_timeout,
@@ -90,6 +91,8 @@ static void on_stop(uv_async_t *a)
 }
 
 static void on_kill(uv_async_t *a) { client_session_close_killed(a->data); }
+
+static void on_idle_check(uv_timer_t *t) { client_session_close_idle_too_long(t->data); }
 
 int worker_init(struct worker *w, int index, struct proxy *proxy)
 {
@@ -117,6 +120,10 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
         rc = uv_async_init(&w->loop, &w->kill_async, on_kill);
     if (rc == 0)
         rc = uv_timer_init(&w->loop, &w->shutdown_timer);
+    if (rc == 0)
+        rc = uv_timer_init(&w->loop, &w->idle_timer);
+    if (rc == 0)
+        rc = uv_timer_start(&w->idle_timer, on_idle_check, 1000, 1000);
     if (rc != 0) {
         log_error("worker %d: %s", index, uv_strerror(rc));
         close(fd);
@@ -125,6 +132,7 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     w->stop_async.data = w;
     w->kill_async.data = w;
     w->shutdown_timer.data = w;
+    w->idle_timer.data = w;
     return 0;
 }
 

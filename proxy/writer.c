@@ -8,31 +8,43 @@ bool backend_writable(const struct topology *t, size_t i)
     return i < t->n && b->state == BACKEND_UP && b->role == ROLE_PRIMARY && !b->read_only;
 }
 
-int writer_choose(const struct topology *prev, const struct topology *next)
+static int count_writable(const struct topology *t)
+{
+    int n = 0;
+    for (size_t i = 0; i < t->n; i++)
+        n += backend_writable(t, i);
+    return n;
+}
+
+static const char *name_of(const struct proxy_config *cfg, int i)
+{
+    return cfg && i >= 0 && (size_t)i < cfg->n_backends ? cfg->backends[i].name : "none";
+}
+
+/* Logged only when something changed: a monitor interval is short. */
+int writer_choose(const struct topology *prev, const struct topology *next,
+                  const struct proxy_config *cfg)
 {
     int current = prev ? prev->writer : -1;
-    int first = -1, writable = 0;
-    for (size_t i = 0; i < next->n; i++) {
-        if (!backend_writable(next, i))
-            continue;
-        writable++;
-        if (first < 0)
+    int first = -1;
+    for (size_t i = 0; i < next->n && first < 0; i++)
+        if (backend_writable(next, i))
             first = (int)i;
-    }
+    int writable = count_writable(next);
     bool keep = current >= 0 && backend_writable(next, (size_t)current);
-    if (writable > 1)
-        log_warn("writers: %d primaries report read_only=OFF; writes stay on one of them "
-                 "(backend #%d) and never go to two at once in active-passive mode; set "
-                 "read_only=ON on the others",
-                 writable, keep ? current : first);
     int chosen = keep ? current : first;
+    if (writable > 1 && (!prev || count_writable(prev) != writable))
+        log_warn("writers: %d primaries report read_only=OFF; writes stay on '%s' and never go "
+                 "to two at once in active-passive mode; set read_only=ON on the others",
+                 writable, name_of(cfg, chosen));
     if (chosen == current)
         return chosen;
     if (chosen < 0)
         log_warn("writers: no primary is up and writable; writes fail until one is");
     else if (current < 0)
-        log_info("writers: backend #%d takes the writes", chosen);
+        log_info("writers: '%s' takes the writes", name_of(cfg, chosen));
     else
-        log_warn("writers: writes move from backend #%d to #%d", current, chosen);
+        log_warn("writers: writes move from '%s' to '%s'", name_of(cfg, current),
+                 name_of(cfg, chosen));
     return chosen;
 }

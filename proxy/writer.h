@@ -12,6 +12,7 @@ bool backend_writable(const struct topology *t, size_t i);
 
 /* The writer for next, given the previous snapshot (NULL at start). Logs
  * loudly when more than one primary reports writable. Returns -1 when none. */
-int writer_choose(const struct topology *prev, const struct topology *next);
+int writer_choose(const struct topology *prev, const struct topology *next,
+                  const struct proxy_config *cfg);
 
 #endif

@@ -11,6 +11,8 @@
 # Usage: sandbox.sh start | stop | status | check | destroy
 #        sandbox.sh kill NAME | restart NAME | wait-replica NAME
 #        sandbox.sh sql NAME "SQL" [extra mariadb client args]
+#        sandbox.sh reset-roles   (primary writable, replicas read_only and replicating
+#                                  from the primary with no delay; after switchover tests)
 # NAME is primary, replica1 or replica2.
 #
 # Accounts (created on the primary, replicated): app/app_pw (ALL on test.*, sbtest.*),
@@ -314,6 +316,21 @@ cmd_restart() {
     log "restarted $1"
 }
 
+# Undo switchover experiments: the primary writable, each replica read_only and
+# replicating from the primary (MASTER_DELAY 0), then wait until they have caught up.
+cmd_reset_roles() {
+    local n
+    for n in "${NAMES[@]}"; do accepts "$n" || die "$n is not running; 'sandbox.sh start' first"; done
+    q primary "SET GLOBAL read_only=0"
+    for n in replica1 replica2; do
+        q "$n" "SET GLOBAL read_only=1"
+        setup_replica "$n"
+    done
+    wait_replica replica1 || die "replica1 does not replicate after reset-roles"
+    wait_replica replica2 || die "replica2 does not replicate after reset-roles"
+    log "roles reset: primary writable, replicas read_only and replicating"
+}
+
 cmd_sql() {
     valid_name "${1:-}"
     local name=$1; shift
@@ -331,7 +348,8 @@ case "${1:-}" in
     restart) cmd_restart "${2:-}" ;;
     wait-replica) valid_name "${2:-}"; wait_replica "$2" ;;
     sql) shift; cmd_sql "$@" ;;
+    reset-roles) cmd_reset_roles ;;
     *)
-        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
         exit 2 ;;
 esac

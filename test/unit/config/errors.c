@@ -5,6 +5,10 @@
 /* A valid rest of the file, appended after the part under test. */
 #define TAIL "[backend.p]\nrole = primary\n[user.app]\npassword = x\n"
 #define USER "[user.app]\npassword = x\n"
+/* An [admin] section that is valid on its own (two lines). */
+#define ADMIN "[admin]\npassword = adm\n"
+/* Any readable regular file will do for the [tls] path checks. */
+#define READABLE SY_CONFIG_DIR "/example.ini"
 
 struct error_case {
     const char *text;
@@ -23,11 +27,12 @@ static const struct error_case cases[] = {
     {"[user.]\npassword = y\n" TAIL, 1, "empty name in [user.]"},
     {"[proxy]\nthis is junk\n" TAIL, 2, "cannot parse 'this is junk'"},
     /* keys */
-    {"[proxy]\nlistne = 1.2.3.4:1\n" TAIL, 2, "unknown key 'listne' in [proxy] (expected listen, threads, shutdown_timeout_ms)"},
+    {"[proxy]\nlistne = 1.2.3.4:1\n" TAIL, 2, "unknown key 'listne' in [proxy] (expected listen, threads, shutdown_timeout_ms, allow, "
+     "deny, max_connections, client_idle_timeout)"},
     {"[backend.p]\nrole = primary\nprot = 1\n" USER, 3,
-     "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag)"},
+     "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag, tls)"},
     {"[user.app]\npassword = x\npasswd = y\n[backend.p]\nrole = primary\n", 3,
-     "unknown key 'passwd' in [user.app] (expected password, password_hash)"},
+     "unknown key 'passwd' in [user.app] (expected password, password_hash, max_connections)"},
     {"[proxy]\nthreads = 1\nthreads = 2\n" TAIL, 3, "duplicate key 'threads' in [proxy] (first set at line 2)"},
     /* numbers */
     {"[proxy]\nthreads = abc\n" TAIL, 2, "bad threads 'abc' in [proxy]: expected a whole number from 0 to 1024"},
@@ -129,6 +134,79 @@ static const struct error_case cases[] = {
      "bad password_hash"},
     {"[backend.p]\nrole = primary\n[user.app]\npassword_hash = 95BE1A04B76EE9AB97CEE8436421F2D15539B738\n", 4,
      "bad password_hash"},
+    {"[proxyy]\n" TAIL, 1,
+     "unknown section [proxyy] (expected [proxy], [monitor], [routing], [admin], [log], [tls], "
+     "[backend.NAME] or [user.NAME])"},
+
+    /* [proxy] allow, deny and limits */
+    {"[proxy]\nallow = 10.0.0.0/33\n" TAIL, 2,
+     "bad allow in [proxy]: '10.0.0.0/33': the prefix must be a number from 0 to 32"},
+    {"[proxy]\nallow = fd00::/129\n" TAIL, 2,
+     "bad allow in [proxy]: 'fd00::/129': the prefix must be a number from 0 to 128"},
+    {"[proxy]\ndeny = 10.0.0.1, bogus\n" TAIL, 2,
+     "bad deny in [proxy]: 'bogus': not an IPv4 or IPv6 address range"},
+    {"[proxy]\ndeny = 10.0.0.0/8,,10.1.0.0/16\n" TAIL, 2, "bad deny in [proxy]: '': empty item"},
+    {"[proxy]\nallow = 10.0.0.0/8,\n" TAIL, 2, "bad allow in [proxy]: '': empty item"},
+    {"[proxy]\nallow = 10.0.0.0/-8\n" TAIL, 2, "bad allow in [proxy]: '10.0.0.0/-8': the prefix"},
+    {"[proxy]\nallow = 10.0.0/8\n" TAIL, 2, "bad allow in [proxy]: '10.0.0/8': not an IPv4"},
+    {"[proxy]\nmax_connections = 1000001\n" TAIL, 2,
+     "bad max_connections '1000001' in [proxy]: expected a whole number from 0 to 1000000"},
+    {"[proxy]\nmax_connections = -1\n" TAIL, 2, "bad max_connections '-1'"},
+    {"[proxy]\nclient_idle_timeout = 31536001\n" TAIL, 2,
+     "bad client_idle_timeout '31536001' in [proxy]: expected a whole number from 0 to 31536000"},
+    {"[proxy]\nclient_idle_timeout = 5s\n" TAIL, 2, "bad client_idle_timeout '5s'"},
+    {"[backend.p]\nrole = primary\n[user.app]\npassword = x\nmax_connections = many\n", 5,
+     "bad max_connections 'many' in [user.app]: expected a whole number from 0 to 1000000"},
+
+    /* [admin] */
+    {ADMIN "listen = 127.0.0.1\n" TAIL, 3, "bad listen '127.0.0.1': missing port"},
+    {ADMIN "listen = [::1]\n" TAIL, 3, "bad listen '[::1]': missing port after ']'"},
+    {ADMIN "http_listen = 0.0.0.0:0\n" TAIL, 3,
+     "bad http_listen '0.0.0.0:0': port must be a number from 1 to 65535"},
+    {ADMIN "allow = 300.0.0.1\n" TAIL, 3, "bad allow in [admin]: '300.0.0.1': not an IPv4"},
+    {ADMIN "user =\n" TAIL, 3, "empty user in [admin]"},
+    {ADMIN "port = 6032\n" TAIL, 3,
+     "unknown key 'port' in [admin] (expected listen, user, password, password_hash, "
+     "http_listen, allow)"},
+    {"[admin]\nlisten = 127.0.0.1:6032\n" TAIL, 1,
+     "[admin] has no password: add password = ... or password_hash = *..."},
+    {ADMIN "password_hash = *95BE1A04B76EE9AB97CEE8436421F2D15539B738\n" TAIL, 3,
+     "[admin] sets both password and password_hash: keep one"},
+    {"[admin]\npassword_hash = *12\n" TAIL, 2, "bad password_hash in [admin]"},
+    {ADMIN "[admin]\n" TAIL, 3, "duplicate section [admin] (first at line 1)"},
+    {ADMIN "user = app\n" TAIL, 3,
+     "[admin] user 'app' is also [user.app] at line 6: pick another name (the admin port is "
+     "never reachable with application credentials)"},
+    {ADMIN "[backend.p]\nrole = primary\n[user.admin]\npassword = x\n", 1,
+     "[admin] user 'admin' is also [user.admin] at line 5"},
+
+    /* [log] */
+    {"[log]\nlevel = verbose\n" TAIL, 2,
+     "bad level 'verbose' in [log]: expected debug, info, warn or error"},
+    {"[log]\nlevel = INFO\n" TAIL, 2, "bad level 'INFO'"},
+    {"[log]\nformat = xml\n" TAIL, 2, "bad format 'xml' in [log]: expected text or json"},
+    {"[log]\nslow_ms = 3600001\n" TAIL, 2,
+     "bad slow_ms '3600001' in [log]: expected a whole number from 0 to 3600000"},
+    {"[log]\nslow = 5\n" TAIL, 2, "unknown key 'slow' in [log] (expected level, format, slow_ms)"},
+
+    /* [tls] */
+    {"[tls]\ncert = /nonexistent/c.pem\nkey = " READABLE "\n" TAIL, 2,
+     "cannot read cert file '/nonexistent/c.pem': No such file or directory"},
+    {"[tls]\ncert = " READABLE "\nkey = /tmp\n" TAIL, 3,
+     "cannot read key file '/tmp': not a regular file"},
+    {"[tls]\nca = /nonexistent/ca.pem\n" TAIL, 2, "cannot read ca file '/nonexistent/ca.pem'"},
+    {"[tls]\ncert = " READABLE "\n" TAIL, 2,
+     "cert in [tls] without key: add key = FILE"},
+    {"[tls]\nkey = " READABLE "\n" TAIL, 2, "key in [tls] without cert: add cert = FILE"},
+    {"[tls]\nrequire = on\n" TAIL, 2, "require = on in [tls] needs cert and key"},
+    {"[tls]\nrequire = yes\n" TAIL, 2, "bad require 'yes' in [tls]: expected on or off"},
+    {"[tls]\ncrt = x\n" TAIL, 2, "unknown key 'crt' in [tls] (expected cert, key, ca, require)"},
+
+    /* [backend.NAME] tls */
+    {"[backend.p]\nrole = primary\ntls = yes\n" USER, 3,
+     "bad tls 'yes' in [backend.p]: expected off, on or verify"},
+    {"[backend.p]\nrole = primary\ntls = verify\n" USER, 3,
+     "tls = verify in [backend.p] needs ca in [tls]"},
 };
 
 /* Each case has exactly one problem: one error, at the right line. */
