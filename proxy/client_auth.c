@@ -13,8 +13,8 @@
 #include "proxy/session.h"
 #include "proxy/worker.h"
 
-/* What the proxy offers clients: only what it supports end to end. No
- * CLIENT_SSL or CLIENT_COMPRESS yet. */
+/* What the proxy offers clients: only what it supports end to end
+ * (CLIENT_SSL is added when [tls] has a certificate; no compression). */
 #define PROXY_CAPS                                                                            \
     (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |   \
      CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |              \
@@ -49,7 +49,8 @@ void session_send_greeting(struct client_session *s)
     char version[96];
     server_version(s, version, sizeof version);
     uint8_t buf[256];
-    size_t n = server_handshake_build(buf, sizeof buf, version, s->id, s->scramble, PROXY_CAPS,
+    uint32_t caps = PROXY_CAPS | (s->gen->tls_server ? CLIENT_SSL : 0);
+    size_t n = server_handshake_build(buf, sizeof buf, version, s->id, s->scramble, caps,
                                       DEFAULT_CHARSET, SERVER_STATUS_AUTOCOMMIT);
     if (n == 0 || session_send(s, buf, n) != 0)
         session_close(s);
@@ -181,9 +182,16 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
         session_close_after_flush(s);
         return;
     }
-    if (r.is_ssl_request) {
+    if (r.is_ssl_request) { /* twice, or without [tls]: the greeting did not offer it */
         session_send_err(s, seq + 1, ER_HANDSHAKE_ERROR, "08S01",
-                         "switchyard does not offer TLS yet; connect without SSL");
+                         "switchyard does not offer TLS here ([tls] cert and key are not set)");
+        session_close_after_flush(s);
+        return;
+    }
+    if (session_config(s)->tls_require && !s->tls_on) {
+        session_send_err(s, seq + 1, ER_SECURE_TRANSPORT_REQUIRED, "HY000",
+                         "Connections without TLS are refused here ([tls] require = on): "
+                         "connect with SSL (mysql --ssl)");
         session_close_after_flush(s);
         return;
     }

@@ -152,6 +152,9 @@ static void on_client_closed(uv_handle_t *h)
     free(s->in);
     free(s->gathered);
     free(s->rewritten);
+    free(s->tls_rbuf);
+    if (s->tls_on)
+        tls_stream_free(&s->tls);
     free(s->login.attrs);
     session_log_free(&s->log);
     stmt_registry_free(&s->stmts);
@@ -284,12 +287,76 @@ static void on_client_written(uv_write_t *req, int status)
     }
 }
 
+struct tls_write {
+    uv_write_t req;
+    struct client_session *s;
+    struct backend_conn *bc; /* waits for this write, or NULL */
+    uint8_t data[];
+};
+
+static void on_tls_written(uv_write_t *req, int status)
+{
+    struct tls_write *tw = (struct tls_write *)req;
+    struct client_session *s = tw->s;
+    struct backend_conn *bc = tw->bc;
+    free(tw);
+    if (status < 0 && status != UV_ECANCELED && s->state != CS_CLOSING)
+        session_close(s);
+    if (bc)
+        backend_conn_resume(bc);
+}
+
+/* Send what the TLS layer encrypted. It is always a copy (the ciphertext is
+ * new bytes); when bc is given and the socket could not take everything, bc
+ * waits for this write as for a plain forward. True when written at once. */
+static bool tls_flush(struct client_session *s, struct backend_conn *bc)
+{
+    size_t n = tls_stream_pending(&s->tls);
+    if (n == 0)
+        return true;
+    struct tls_write *tw = malloc(sizeof *tw + n);
+    if (!tw) {
+        session_close(s);
+        return true;
+    }
+    n = tls_stream_take(&s->tls, tw->data, n);
+    uv_buf_t b = uv_buf_init((char *)tw->data, (unsigned)n);
+    int w = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+    if (w == (int)n) {
+        free(tw);
+        return true;
+    }
+    size_t done = w > 0 ? (size_t)w : 0;
+    if (w < 0 && w != UV_EAGAIN) {
+        free(tw);
+        session_close(s);
+        return true;
+    }
+    tw->s = s;
+    tw->bc = bc;
+    b = uv_buf_init((char *)tw->data + done, (unsigned)(n - done));
+    if (uv_write(&tw->req, (uv_stream_t *)&s->tcp, &b, 1, on_tls_written) != 0) {
+        free(tw);
+        session_close(s);
+        return true;
+    }
+    return bc == NULL;
+}
+
 /* Send proxy-built bytes; a copy is kept only when the socket cannot take
  * them at once. */
 int session_send(struct client_session *s, const uint8_t *data, size_t len)
 {
     if (s->state == CS_CLOSING)
         return -1;
+    if (s->tls_on) {
+        if (tls_stream_write(&s->tls, data, len) != 0) {
+            session_close(s);
+            return -1;
+        }
+        tls_flush(s, NULL);
+        return s->state == CS_CLOSING ? -1 : 0;
+    }
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
     if (n == (int)len)
@@ -364,6 +431,13 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 {
     s->forwarded = true;
     stats_add(&stats_of(s)->bytes_to_clients, len);
+    if (s->tls_on) {
+        if (tls_stream_write(&s->tls, data, len) != 0) {
+            session_close(s);
+            return true;
+        }
+        return tls_flush(s, bc);
+    }
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
     if (n == (int)len)
@@ -394,6 +468,11 @@ static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct client_session *s = h->data;
+    if (s->tls_on) {
+        buf->base = (char *)s->tls_rbuf;
+        buf->len = CLIENT_IN_MIN;
+        return;
+    }
     if (s->state != CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
         size_t cap = s->in_cap ? s->in_cap * 2 : CLIENT_IN_MIN;
         uint8_t *p = realloc(s->in, cap);
@@ -408,12 +487,96 @@ static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void relay_infile(struct client_session *s);
 
+/* Make room in the input for plaintext; the buffer only grows between
+ * commands (see on_client_alloc). */
+static size_t input_room(struct client_session *s)
+{
+    if (s->state != CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
+        size_t cap = s->in_cap ? s->in_cap * 2 : CLIENT_IN_MIN;
+        uint8_t *p = realloc(s->in, cap);
+        if (p) {
+            s->in = p;
+            s->in_cap = cap;
+        }
+    }
+    return s->in_cap - s->in_len;
+}
+
+/* Move what TLS has decrypted into the input. What does not fit stays
+ * inside OpenSSL until the command ends. Returns -1 when the session died. */
+static int tls_take_plaintext(struct client_session *s)
+{
+    for (;;) {
+        size_t room = input_room(s);
+        if (room == 0)
+            return 0;
+        long n = tls_stream_read(&s->tls, s->in + s->in_len, room);
+        if (n < 0) {
+            session_close(s);
+            return -1;
+        }
+        if (n == 0)
+            return 0;
+        s->in_len += (size_t)n;
+    }
+}
+
+/* Ciphertext arrived: finish the handshake, then decrypt. */
+static int tls_input(struct client_session *s, const uint8_t *data, size_t len)
+{
+    if (tls_stream_feed(&s->tls, data, len) != 0) {
+        session_close(s);
+        return -1;
+    }
+    if (!s->tls.handshake_done) {
+        int rc = tls_stream_handshake(&s->tls);
+        tls_flush(s, NULL);
+        if (rc < 0) {
+            char err[160];
+            log_info("session %u: TLS handshake with %s failed: %s", s->id, s->peer,
+                     tls_stream_error(err, sizeof err));
+            session_close(s);
+            return -1;
+        }
+        if (rc == 0)
+            return 0;
+    }
+    return tls_take_plaintext(s);
+}
+
+int session_start_tls(struct client_session *s, const uint8_t *rest, size_t len)
+{
+    const struct config_gen *g = s->gen;
+    s->tls_rbuf = malloc(CLIENT_IN_MIN);
+    if (!s->tls_rbuf || tls_stream_init(&s->tls, g->tls_server, true, NULL) != 0) {
+        session_close(s);
+        return -1;
+    }
+    s->tls_on = true;
+    return len ? tls_input(s, rest, len) : 0;
+}
+
 static void on_login_input(struct client_session *s)
 {
     size_t wire, payload;
     if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
         if (s->in_len >= LOGIN_PACKET_MAX)
             session_close(s);
+        return;
+    }
+    if (!s->tls_on && s->state == CS_GREETING_SENT && payload == 32 && s->gen->tls_server &&
+        (read_u32(s->in + PACKET_HEADER_LEN) & CLIENT_SSL)) {
+        /* SSL request: the TLS handshake follows, maybe in the same read. */
+        uint8_t rest[CLIENT_IN_MIN];
+        size_t extra = s->in_len - wire;
+        if (extra > sizeof rest) {
+            session_close(s);
+            return;
+        }
+        memcpy(rest, s->in + wire, extra);
+        s->in_len = 0;
+        if (session_start_tls(s, rest, extra) == 0 && s->in_len > 0)
+            on_login_input(s);
         return;
     }
     if (wire != payload + PACKET_HEADER_LEN || wire != s->in_len) {
@@ -444,7 +607,12 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         session_close(s);
         return;
     }
-    s->in_len += (size_t)n;
+    if (s->tls_on) {
+        if (tls_input(s, s->tls_rbuf, (size_t)n) != 0)
+            return;
+    } else {
+        s->in_len += (size_t)n;
+    }
     if ((s->state == CS_GREETING_SENT || s->state == CS_AUTH_SWITCH) && !s->changing_user)
         on_login_input(s);
     else if (s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user))
@@ -727,6 +895,8 @@ void session_finish_command(struct client_session *s)
     s->in_len -= s->cmd_wire;
     s->cmd_wire = 0;
     s->state = CS_IDLE;
+    if (s->tls_on && tls_take_plaintext(s) != 0)
+        return;
     if (s->w->stopping) {
         session_close(s); /* shutting down: the statement it was running is done */
         return;

@@ -14,6 +14,7 @@
 #include "proxy/log.h"
 #include "proxy/monitor.h"
 #include "proxy/proxy.h"
+#include "proxy/tls_stream.h"
 #include "proxy/worker.h"
 
 #define MAX_WORKERS 1024
@@ -87,6 +88,40 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* TLS contexts the file asks for; a certificate OpenSSL refuses rejects the
+ * file like any other problem. */
+static int make_tls_contexts(struct config_gen *g)
+{
+    const struct proxy_config *c = &g->cfg;
+    char err[256];
+    bool on = false, verify = false;
+    for (size_t i = 0; i < c->n_backends; i++) {
+        on |= c->backends[i].tls == BACKEND_TLS_ON;
+        verify |= c->backends[i].tls == BACKEND_TLS_VERIFY;
+    }
+    if (c->tls_cert[0] && !(g->tls_server = tls_server_context(c->tls_cert, c->tls_key, err, sizeof err))) {
+        log_error("[tls] cert %s / key %s: %s", c->tls_cert, c->tls_key, err);
+        return -1;
+    }
+    if (on && !(g->tls_client = tls_client_context(NULL, err, sizeof err))) {
+        log_error("TLS to backends: %s", err);
+        return -1;
+    }
+    if (verify && !(g->tls_client_verify = tls_client_context(c->tls_ca, err, sizeof err))) {
+        log_error("[tls] ca %s: %s", c->tls_ca, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_gen(struct config_gen *g)
+{
+    SSL_CTX_free(g->tls_server);
+    SSL_CTX_free(g->tls_client);
+    SSL_CTX_free(g->tls_client_verify);
+    free(g);
+}
+
 /* A new configuration generation from path, or NULL (problems logged). */
 static struct config_gen *load_gen(const char *path, uint64_t number, bool to_log)
 {
@@ -94,8 +129,9 @@ static struct config_gen *load_gen(const char *path, uint64_t number, bool to_lo
     if (!g)
         return NULL;
     g->number = number;
-    if (load_config(path, &g->cfg, to_log) != 0 || resolve_backends(g) != 0) {
-        free(g);
+    if (load_config(path, &g->cfg, to_log) != 0 || resolve_backends(g) != 0 ||
+        make_tls_contexts(g) != 0) {
+        free_gen(g);
         return NULL;
     }
     return g;
@@ -138,7 +174,7 @@ static void free_gens(struct config_gen *g)
 {
     while (g) {
         struct config_gen *older = g->older;
-        free(g);
+        free_gen(g);
         g = older;
     }
 }
@@ -247,7 +283,7 @@ int main(int argc, char **argv)
         return 1;
     if (check) {
         printf("%s: OK (%zu backends, %zu users)\n", path, gen->cfg.n_backends, gen->cfg.n_users);
-        free(gen);
+        free_gen(gen);
         return 0;
     }
     return run(path, gen);

@@ -15,8 +15,13 @@
  * one; older ones are kept until exit because sessions finish their
  * statement with the generation they started it under and logins point
  * into their accounts. */
+struct ssl_ctx_st;
+
 struct config_gen {
     struct proxy_config cfg;
+    struct ssl_ctx_st *tls_server;        /* [tls] cert/key: clients may use TLS */
+    struct ssl_ctx_st *tls_client;        /* backends with tls = on */
+    struct ssl_ctx_st *tls_client_verify; /* backends with tls = verify ([tls] ca) */
     struct sockaddr_storage backend_addr[CONFIG_MAX_BACKENDS]; /* resolved when loaded */
     uint64_t number;
     struct config_gen *older;

@@ -15,6 +15,7 @@
 #include "proxy/prepared_stmt.h"
 #include "proxy/session_log.h"
 #include "proxy/session_registry.h"
+#include "proxy/tls_stream.h"
 #include "router/classify.h"
 #include "router/route.h"
 
@@ -52,6 +53,10 @@ struct client_session {
     struct session_login login;
     struct session_entry entry; /* in the proxy's registry once logged in */
     bool registered;
+
+    bool tls_on;          /* the client asked for TLS: everything below is plaintext */
+    struct tls_stream tls;
+    uint8_t *tls_rbuf;    /* ciphertext as read from the socket */
 
     uint8_t *in; /* bytes read from the client, commands not yet finished */
     size_t in_len, in_cap;
@@ -124,6 +129,10 @@ void session_route(struct client_session *s);
 void session_reset_backends(struct client_session *s);
 void session_set_busy(struct client_session *s, int index);
 void session_start_reading(struct client_session *s);
+
+/* The client sent an SSL request: start TLS on its connection; bytes after
+ * the request (already part of the TLS handshake) are in rest. */
+int session_start_tls(struct client_session *s, const uint8_t *rest, size_t len);
 
 /* client_auth.c */
 void session_send_greeting(struct client_session *s);
