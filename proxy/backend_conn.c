@@ -12,6 +12,8 @@
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
+#define TLS_RBUF_SIZE (16 * 1024)
+
 /* Capabilities that change the format of what the server sends: the backend
  * must speak exactly what the client negotiated with the proxy, or the bytes
  * the proxy forwards would not be what the client expects. */
@@ -37,8 +39,12 @@ static const char *bc_name(const struct backend_conn *bc)
 /* Both handles closed and no write referencing us in flight: free. */
 static void bc_maybe_free(struct backend_conn *bc)
 {
-    if (bc->state == BC_CLOSING && bc->handles_open == 0 && !bc->write_pending)
-        free(bc);
+    if (bc->state != BC_CLOSING || bc->handles_open != 0 || bc->write_pending)
+        return;
+    if (bc->tls_on)
+        tls_stream_free(&bc->tls);
+    free(bc->tls_rbuf);
+    free(bc);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -84,11 +90,17 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct backend_conn *bc = h->data;
+    if (bc->tls_on) {
+        buf->base = (char *)bc->tls_rbuf;
+        buf->len = TLS_RBUF_SIZE;
+        return;
+    }
     buf->base = (char *)bc->rbuf + bc->rlen;
     buf->len = BACKEND_RBUF_SIZE - bc->rlen;
 }
 
 static void process_input(struct backend_conn *bc);
+static void tls_read_input(struct backend_conn *bc, const uint8_t *data, size_t n);
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
@@ -108,6 +120,10 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
             return;
         }
         bc_fail(bc, CR_SERVER_LOST, "HY000", "lost connection to backend: %s", uv_strerror((int)n));
+        return;
+    }
+    if (bc->tls_on) {
+        tls_read_input(bc, bc->tls_rbuf, (size_t)n);
         return;
     }
     bc->rlen += (size_t)n;
@@ -160,10 +176,14 @@ static void on_command_written(uv_write_t *req, int status)
     }
 }
 
+static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len);
+
 /* Returns 1 when everything was written now, 0 when the rest is queued, -1 on
  * error (already reported). */
 static int bc_write(struct backend_conn *bc, const uint8_t *data, size_t len)
 {
+    if (bc->tls_on)
+        return tls_send(bc, data, len);
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
     if (n == (int)len)
@@ -222,6 +242,79 @@ static const char *auth_reply(struct backend_conn *bc, const char *plugin, size_
     native_password_reply(login->stage1, scramble, 20, out);
     *out_len = SHA1_LEN;
     return AUTH_PLUGIN_NATIVE;
+}
+
+/* [backend.*] tls: an SSL request (seq + 1) instead of the login, then the
+ * TLS handshake; the login (seq + 2) goes out encrypted once it is done. */
+static void start_backend_tls(struct backend_conn *bc, struct handshake_response_out *out,
+                              const struct server_handshake *hs, uint8_t seq, size_t need)
+{
+    const struct backend_config *cfg = bc_config(bc);
+    if (!(hs->capabilities & CLIENT_SSL)) {
+        bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+                "backend '%s' does not offer TLS, but [backend.%s] tls = %s", cfg->name, cfg->name,
+                cfg->tls == BACKEND_TLS_VERIFY ? "verify" : "on");
+        return;
+    }
+    out->capabilities |= CLIENT_SSL;
+    bc->login_len = handshake_response_build(bc->big_cmd, need, seq + 2, out);
+    uint8_t req[32] = {0};
+    write_u32(req, out->capabilities);
+    write_u32(req + 4, out->max_packet);
+    req[8] = out->charset;
+    size_t n = raw_packet_build(bc->cmd_buf, sizeof bc->cmd_buf, seq + 1, req, sizeof req);
+    const struct config_gen *gen = client_session_config_gen(bc->session);
+    SSL_CTX *ctx = cfg->tls == BACKEND_TLS_VERIFY ? gen->tls_client_verify : gen->tls_client;
+    bc->tls_rbuf = malloc(TLS_RBUF_SIZE);
+    if (bc->login_len == 0 || !bc->tls_rbuf || !ctx || bc_write(bc, bc->cmd_buf, n) < 0 ||
+        tls_stream_init(&bc->tls, ctx, false, cfg->host) != 0) {
+        if (bc->state != BC_CLOSING)
+            bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "cannot start TLS to the backend");
+        return;
+    }
+    bc->tls_on = true;
+    bc->seq = seq + 2;
+    bc->state = BC_TLS_HANDSHAKE;
+    tls_stream_handshake(&bc->tls);
+    tls_send(bc, NULL, 0);
+}
+
+/* Ciphertext from the backend: finish the handshake (then send the login),
+ * and decrypt what fits into rbuf; the rest waits inside OpenSSL until the
+ * buffer has room again (backend_conn_resume). */
+static void tls_read_input(struct backend_conn *bc, const uint8_t *data, size_t n)
+{
+    char err[200];
+    if (tls_stream_feed(&bc->tls, data, n) != 0) {
+        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+        return;
+    }
+    if (bc->state == BC_TLS_HANDSHAKE) {
+        int rc = tls_stream_handshake(&bc->tls);
+        if (rc < 0) {
+            bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+                    "TLS handshake with backend failed: %s (check [tls] ca and tls = verify)",
+                    tls_stream_error(err, sizeof err));
+            return;
+        }
+        if (tls_send(bc, NULL, 0) < 0 || rc == 0)
+            return;
+        bc->state = BC_AUTH;
+        if (tls_send(bc, bc->big_cmd, bc->login_len) < 0)
+            return;
+    }
+    while (bc->state != BC_CLOSING && !bc->write_pending && bc->rlen < BACKEND_RBUF_SIZE) {
+        long got = tls_stream_read(&bc->tls, bc->rbuf + bc->rlen, BACKEND_RBUF_SIZE - bc->rlen);
+        if (got < 0) {
+            bc_fail(bc, CR_SERVER_LOST, "HY000", "TLS connection to backend broke: %s",
+                    tls_stream_error(err, sizeof err));
+            return;
+        }
+        if (got == 0)
+            return;
+        bc->rlen += (size_t)got;
+        process_input(bc);
+    }
 }
 
 static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, uint8_t seq)
@@ -287,6 +380,10 @@ static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, u
     size_t n = bc->big_cmd ? handshake_response_build(bc->big_cmd, need, seq + 1, &out) : 0;
     if (n == 0) {
         bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "cannot build the login packet");
+        return;
+    }
+    if (bc_config(bc)->tls != BACKEND_TLS_OFF) {
+        start_backend_tls(bc, &out, &hs, seq, need);
         return;
     }
     bc->seq = seq + 1;
@@ -463,6 +560,8 @@ void backend_conn_resume(struct backend_conn *bc)
         return;
     }
     process_input(bc);
+    if (bc->tls_on)
+        tls_read_input(bc, NULL, 0); /* what waited inside OpenSSL */
     if (bc->state != BC_CLOSING && !bc->write_pending)
         start_reading(bc);
 }
@@ -506,12 +605,61 @@ static void on_copy_written(uv_write_t *req, int status)
         bc_maybe_free(bc);
         return;
     }
-    if (status < 0)
+    if (status < 0) {
         bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(status));
+        return;
+    }
+    if (bc->state == BC_BUSY && bc->no_response && bc->writes_in_flight == 0) {
+        bc->state = BC_READY;
+        client_session_response_done(bc->session, bc);
+    }
+}
+
+/* Encrypt and send; ciphertext is always a copy. Same returns as bc_write. */
+static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len)
+{
+    if (len && tls_stream_write(&bc->tls, data, len) != 0) {
+        char err[160];
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "TLS to backend failed: %s",
+                tls_stream_error(err, sizeof err));
+        return -1;
+    }
+    size_t n = tls_stream_pending(&bc->tls);
+    if (n == 0)
+        return 1;
+    struct bc_copy *c = malloc(sizeof *c + n);
+    if (!c) {
+        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+        return -1;
+    }
+    n = tls_stream_take(&bc->tls, c->data, n);
+    uv_buf_t b = uv_buf_init((char *)c->data, (unsigned)n);
+    int w = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
+    if (w == (int)n) {
+        free(c);
+        return 1;
+    }
+    if (w < 0 && w != UV_EAGAIN) {
+        free(c);
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(w));
+        return -1;
+    }
+    size_t done = w > 0 ? (size_t)w : 0;
+    c->bc = bc;
+    b = uv_buf_init((char *)c->data + done, (unsigned)(n - done));
+    if (uv_write(&c->req, (uv_stream_t *)&bc->tcp, &b, 1, on_copy_written) != 0) {
+        free(c);
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend");
+        return -1;
+    }
+    bc->writes_in_flight++;
+    return 0;
 }
 
 int backend_conn_send_copy(struct backend_conn *bc, const uint8_t *bytes, size_t len)
 {
+    if (bc->tls_on)
+        return tls_send(bc, bytes, len) < 0 ? -1 : 0;
     uv_buf_t b = uv_buf_init((char *)bytes, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
     if (n == (int)len)

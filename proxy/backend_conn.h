@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "protocol/result_tracker.h"
+#include "proxy/tls_stream.h"
 
 #define BACKEND_RBUF_SIZE (64 * 1024)
 
@@ -21,6 +22,7 @@ struct client_session;
 enum backend_conn_state {
     BC_CONNECTING,
     BC_GREETING,   /* waiting for the server's handshake */
+    BC_TLS_HANDSHAKE, /* SSL request sent, TLS handshake running ([backend.*] tls) */
     BC_AUTH,       /* handshake response sent, waiting for OK / switch / more data */
     BC_READY,      /* idle, logged in */
     BC_BUSY,       /* a command is running */
@@ -55,6 +57,11 @@ struct backend_conn {
     uint64_t resp_off;        /* bytes of the current response consumed so far */
     uint8_t resp_first;       /* first payload byte of the response */
     struct result_tracker tracker;
+
+    bool tls_on;          /* everything after the SSL request goes through tls */
+    struct tls_stream tls;
+    uint8_t *tls_rbuf;    /* ciphertext as read */
+    size_t login_len;     /* with TLS: the login packet in big_cmd, sent after the handshake */
 
     uint8_t cmd_buf[512]; /* proxy-built packets (auth, small replay commands) */
     uint8_t *big_cmd;     /* replay commands that do not fit cmd_buf */
