@@ -873,10 +873,14 @@ static void note_command_end(struct client_session *s)
                  (unsigned long long)(us / 1000));
         return;
     }
-    bool hide = may_hold_secret(s->arg, s->arg_len);
+    if (may_hold_secret(s->arg, s->arg_len)) {
+        log_warn("slow: session %u: %llu ms on %s: (statement hidden: it may hold a password)",
+                 s->id, (unsigned long long)(us / 1000), session_backend_name(s, s->target));
+        return;
+    }
     log_warn("slow: session %u: %llu ms on %s: %.*s", s->id, (unsigned long long)(us / 1000),
-             session_backend_name(s, s->target), hide ? 40 : (int)(s->arg_len > 300 ? 300 : s->arg_len),
-             hide ? "(statement hidden: it may hold a password)" : (const char *)s->arg);
+             session_backend_name(s, s->target), (int)(s->arg_len > 300 ? 300 : s->arg_len),
+             (const char *)s->arg);
 }
 
 /* The command is over: drop its bytes and look at what the client sent next. */

@@ -639,3 +639,51 @@ class Loop:
 
     def since(self, t):
         return [r for ts, r in self.results if ts >= t]
+
+
+# --------------------------------------------------------------------------- added helpers
+# (firewall, limits, logs: test_firewall_limits.py)
+
+def http_only_admin_section(admin_port, http_port, user="admin", password="admin_pw"):
+    """An [admin] section (admin port and HTTP /metrics on loopback) for XProxy(extra=...)."""
+    return (f"[admin]\nlisten = 127.0.0.1:{admin_port}\nuser = {user}\npassword = {password}\n"
+            f"http_listen = 127.0.0.1:{http_port}\n")
+
+
+def metrics_text(http_port, timeout=10):
+    """GET /metrics on 127.0.0.1:http_port; the body (fails the test unless the answer is 200)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=timeout)
+    try:
+        conn.request("GET", "/metrics")
+        r = conn.getresponse()
+        body = r.read().decode()
+    finally:
+        conn.close()
+    assert r.status == 200, f"GET /metrics answered {r.status}: {body[:200]}"
+    return body
+
+
+def metric_value(http_port, sample):
+    """Value of one sample of /metrics, named with its labels exactly as printed, e.g.
+    'switchyard_refused_connections_total{reason="firewall"}'; None when absent."""
+    for line in metrics_text(http_port).splitlines():
+        if line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        if name == sample:
+            return float(value)
+    return None
+
+
+def read_raw_packet(sock):
+    """(sequence id, payload) of one MySQL packet read from a socket; fails on EOF."""
+    def need(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            assert chunk, f"connection closed after {len(buf)} of {n} bytes"
+            buf += chunk
+        return buf
+    head = need(4)
+    return head[3], need(head[0] | head[1] << 8 | head[2] << 16)
