@@ -16,7 +16,7 @@ PKGS=(
     libuv1-dev libmariadb-dev libinih-dev libcmocka-dev libssl-dev
     mariadb-server mariadb-client sysbench haproxy
     python3 python3-pymysql python3-pytest
-    procps iproute2
+    procps iproute2 openssl
 )
 
 missing=()

@@ -8,8 +8,17 @@
 # Data, sockets, logs and pid files live under ${SY_SANDBOX_DIR:-/tmp/switchyard-sandbox}:
 #   $DIR/NAME/data  $DIR/NAME/tmp  $DIR/NAME/my.cnf  $DIR/NAME.sock  $DIR/NAME.pid  $DIR/NAME.err
 #
+# TLS: every server has ssl_cert/ssl_key/ssl_ca from $DIR/tls (ca.pem, server-cert.pem,
+# server-key.pem; a CA and a server certificate for IP:127.0.0.1 and DNS:localhost that
+# 'start' makes with openssl when missing). Plaintext clients still work
+# (require_secure_transport stays off).
+#
 # Usage: sandbox.sh start | stop | status | check | destroy
 #        sandbox.sh kill NAME | restart NAME | wait-replica NAME
+#        sandbox.sh tls-ca    (prints the path of the CA that signed the servers' certificate)
+#        sandbox.sh enable-tls CERT KEY CA   (install these files as the servers' TLS files
+#                                  and restart each running server once: MariaDB 10.11 reads
+#                                  ssl_* only at startup)
 #        sandbox.sh sql NAME "SQL" [extra mariadb client args]
 #        sandbox.sh reset-roles   (primary writable, replicas read_only and replicating
 #                                  from the primary with no delay; after switchover tests)
@@ -30,6 +39,8 @@ REPL_TIMEOUT=${SY_SANDBOX_REPL_TIMEOUT:-60}
 MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
 INSTALL_DB=$(command -v mariadb-install-db || echo /usr/bin/mariadb-install-db)
 CLIENT=$(command -v mariadb || command -v mysql)
+
+TLS_DIR=$DIR/tls
 
 log() { echo "sandbox: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -63,9 +74,33 @@ pid_of() {
 is_running() { pid_of "$1" >/dev/null; }
 accepts() { q "$1" "SELECT 1" >/dev/null 2>&1; }
 
+# A CA and a server certificate (SAN IP:127.0.0.1, DNS:localhost) in $TLS_DIR, made once.
+ensure_tls() {
+    [[ -s $TLS_DIR/ca.pem && -s $TLS_DIR/server-cert.pem && -s $TLS_DIR/server-key.pem ]] && return 0
+    command -v openssl >/dev/null || die "openssl is needed to make the sandbox's TLS certificates"
+    local t; t=$(mktemp -d "$DIR/.tls.XXXXXX")
+    {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
+            -keyout "$t/ca-key.pem" -out "$t/ca.pem" -subj "/CN=switchyard sandbox CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+        openssl req -newkey rsa:2048 -nodes -sha256 -keyout "$t/server-key.pem" \
+            -out "$t/server.csr" -subj "/CN=localhost" &&
+        printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+            "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" > "$t/ext.cnf" &&
+        openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" \
+            -CAcreateserial -days 3650 -sha256 -extfile "$t/ext.cnf" -out "$t/server-cert.pem"
+    } > "$t/openssl.log" 2>&1 || { cat "$t/openssl.log" >&2; rm -rf "$t"; die "making TLS certificates failed"; }
+    rm -f "$t/server.csr" "$t/ext.cnf" "$t/ca.srl" "$t/openssl.log"
+    rm -rf "$TLS_DIR"
+    mv "$t" "$TLS_DIR"
+    chmod 755 "$TLS_DIR"
+    log "made TLS certificates in $TLS_DIR"
+}
+
 write_cnf() {
     local name=$1 d="$DIR/$1"
     mkdir -p "$d/data" "$d/tmp"
+    ensure_tls
     {
         echo "[mariadbd]"
         echo "user=$(id -un)"
@@ -88,6 +123,9 @@ write_cnf() {
         echo "gtid_strict_mode=ON"
         echo "character_set_server=utf8mb4"
         echo "collation_server=utf8mb4_general_ci"
+        echo "ssl_ca=$TLS_DIR/ca.pem"
+        echo "ssl_cert=$TLS_DIR/server-cert.pem"
+        echo "ssl_key=$TLS_DIR/server-key.pem"
         if [[ $name == primary ]]; then
             echo "log_bin=$d/data/primary-bin"
             echo "binlog_format=ROW"
@@ -225,6 +263,7 @@ stop_one() {
 cmd_start() {
     local t0; t0=$(now)
     mkdir -p "$DIR"
+    ensure_tls   # before the parallel bootstraps, which all write my.cnf
     if healthy; then
         log "already running and healthy ($DIR)"
         return 0
@@ -331,6 +370,25 @@ cmd_reset_roles() {
     log "roles reset: primary writable, replicas read_only and replicating"
 }
 
+# MariaDB 10.11 has no runtime switch for ssl_cert/ssl_key/ssl_ca (read-only; FLUSH SSL
+# only re-reads the same files): install the files, then restart each running server once.
+cmd_enable_tls() {
+    local cert=${1:?usage: sandbox.sh enable-tls CERT KEY CA} key=${2:?usage: sandbox.sh enable-tls CERT KEY CA}
+    local ca=${3:?usage: sandbox.sh enable-tls CERT KEY CA} f
+    for f in "$cert" "$key" "$ca"; do [[ -r $f ]] || die "cannot read $f"; done
+    mkdir -p "$TLS_DIR"
+    cp "$ca" "$TLS_DIR/ca.pem.new" && cp "$cert" "$TLS_DIR/server-cert.pem.new" && cp "$key" "$TLS_DIR/server-key.pem.new"
+    mv "$TLS_DIR/ca.pem.new" "$TLS_DIR/ca.pem"
+    mv "$TLS_DIR/server-cert.pem.new" "$TLS_DIR/server-cert.pem"
+    mv "$TLS_DIR/server-key.pem.new" "$TLS_DIR/server-key.pem"
+    rm -f "$TLS_DIR/ca-key.pem"   # no longer the key of this CA
+    local n
+    for n in "${NAMES[@]}"; do
+        if is_running "$n"; then cmd_restart "$n"; else write_cnf "$n"; fi
+    done
+    log "TLS files installed from $cert, $key, $ca"
+}
+
 cmd_sql() {
     valid_name "${1:-}"
     local name=$1; shift
@@ -349,7 +407,9 @@ case "${1:-}" in
     wait-replica) valid_name "${2:-}"; wait_replica "$2" ;;
     sql) shift; cmd_sql "$@" ;;
     reset-roles) cmd_reset_roles ;;
+    tls-ca) mkdir -p "$DIR"; ensure_tls; echo "$TLS_DIR/ca.pem" ;;
+    enable-tls) shift; cmd_enable_tls "$@" ;;
     *)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
         exit 2 ;;
 esac
