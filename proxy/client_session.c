@@ -24,6 +24,7 @@
 #define COMMAND_PACKET_MAX (1024u * 1024u * 1024u) /* MariaDB's max_allowed_packet ceiling */
 
 static void process_commands(struct client_session *s);
+static void forget_backend(struct client_session *s, struct backend_conn *bc);
 static void stop_reading(struct client_session *s);
 static void dispatch(struct client_session *s);
 
@@ -794,6 +795,26 @@ static void adopt_config(struct client_session *s)
     s->gen = ng;
 }
 
+/* Once per new snapshot: drop idle connections to backends the monitor
+ * marked DOWN, so the next statement that needs one reconnects (and
+ * replays the session's state) wherever routing sends it. */
+static void drop_down_backends(struct client_session *s)
+{
+    struct topology *t = session_topology(s);
+    if (!t || t->version == s->topology_seen)
+        return;
+    s->topology_seen = t->version;
+    for (size_t i = 0; i < t->n && i < CONFIG_MAX_BACKENDS; i++) {
+        struct backend_conn *bc = s->bc[i];
+        if (!bc || bc->state != BC_READY || t->backend[i].state != BACKEND_DOWN)
+            continue;
+        log_info("session %u: closing its connection to %s: the monitor marked it down", s->id,
+                 session_backend_name(s, (int)i));
+        forget_backend(s, bc);
+        backend_conn_close(bc);
+    }
+}
+
 /* The worker's newest snapshot, if it describes this session's backends;
  * during a reload it may not, and then nothing is known about them. */
 struct topology *session_topology(const struct client_session *s)
@@ -1319,6 +1340,7 @@ static const struct route_decision to_primary = {ROUTE_PRIMARY, "command", false
 static void start_command(struct client_session *s, size_t wire, size_t payload)
 {
     adopt_config(s);
+    drop_down_backends(s);
     s->cmd_start_ns = uv_hrtime();
     stats_add(&stats_of(s)->bytes_from_clients, wire);
     s->state = CS_COMMAND;

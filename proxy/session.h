@@ -92,6 +92,7 @@ struct client_session {
     bool causal_mysql;     /* causal_gtid is a MySQL GTID set (else MariaDB domain-server-seq) */
     uint64_t causal_ok;    /* replicas known to have causal_gtid */
     uint64_t cmd_start_ns; /* uv_hrtime when the current command started */
+    uint64_t topology_seen; /* snapshot version it last checked for DOWN backends */
     uint64_t last_active_ms; /* uv_now when it last finished or started one */
     bool counted;          /* included in the connection counters */
     uint64_t window_until; /* primary_window: reads go to the writer until then (loop ms) */
