@@ -149,18 +149,20 @@ static void stop_reading(struct backend_conn *bc)
     bc->reading = false;
 }
 
-/* Writes that could not complete at once get a request of their own, so a
- * connection can have several in flight without sharing one. */
-struct bc_write {
+/* A write the socket could not take at once gets a request of its own, so a
+ * connection can have several in flight; data[] holds a copy when the
+ * bytes could not be kept valid by their owner. */
+struct bc_copy {
     uv_write_t req;
     struct backend_conn *bc;
+    uint8_t data[];
 };
 
-static void on_command_written(uv_write_t *req, int status)
+static void on_backend_written(uv_write_t *req, int status)
 {
-    struct bc_write *w = (struct bc_write *)req;
-    struct backend_conn *bc = w->bc;
-    free(w);
+    struct bc_copy *c = (struct bc_copy *)req;
+    struct backend_conn *bc = c->bc;
+    free(c);
     bc->writes_in_flight--;
     if (bc->state == BC_CLOSING) {
         bc_maybe_free(bc);
@@ -176,14 +178,32 @@ static void on_command_written(uv_write_t *req, int status)
     }
 }
 
-static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len);
-
-/* Returns 1 when everything was written now, 0 when the rest is queued, -1 on
- * error (already reported). */
-static int bc_write(struct backend_conn *bc, const uint8_t *data, size_t len)
+/* Queue what the socket did not take: c (with its data) when given, else a
+ * request pointing at the caller's bytes, which stay valid until the
+ * response (cmd_buf, big_cmd, the client's command). */
+static int queue_rest(struct backend_conn *bc, struct bc_copy *c, const uint8_t *rest, size_t len)
 {
-    if (bc->tls_on)
-        return tls_send(bc, data, len);
+    if (!c && !(c = malloc(sizeof *c))) {
+        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+        return -1;
+    }
+    c->bc = bc;
+    uv_buf_t b = uv_buf_init((char *)rest, (unsigned)len);
+    int rc = uv_write(&c->req, (uv_stream_t *)&bc->tcp, &b, 1, on_backend_written);
+    if (rc != 0) {
+        free(c);
+        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(rc));
+        return -1;
+    }
+    bc->writes_in_flight++;
+    return 0;
+}
+
+/* Write what the socket takes now and queue the rest; copy: keep a copy of
+ * the rest rather than rely on the caller's bytes. Returns 1 when all was
+ * written now, 0 when the rest is queued, -1 on error (already reported). */
+static int send_bytes(struct backend_conn *bc, const uint8_t *data, size_t len, bool copy)
+{
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
     if (n == (int)len)
@@ -193,23 +213,27 @@ static int bc_write(struct backend_conn *bc, const uint8_t *data, size_t len)
         return -1;
     }
     size_t done = n > 0 ? (size_t)n : 0;
-    struct bc_write *w = malloc(sizeof *w);
-    if (!w) {
-        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
-        return -1;
+    struct bc_copy *c = NULL;
+    if (copy) {
+        c = malloc(sizeof *c + len - done);
+        if (!c) {
+            bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+            return -1;
+        }
+        memcpy(c->data, data + done, len - done);
     }
-    w->bc = bc;
-    b = uv_buf_init((char *)data + done, (unsigned)(len - done));
-    int rc = uv_write(&w->req, (uv_stream_t *)&bc->tcp, &b, 1, on_command_written);
-    if (rc != 0) {
-        free(w);
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(rc));
-        return -1;
-    }
-    bc->writes_in_flight++;
-    /* The write is complete once the cb fires; the proxy-owned buffers it
-     * points at (cmd_buf, big_cmd) are not reused before the response. */
-    return 0;
+    return queue_rest(bc, c, c ? c->data : data + done, len - done);
+}
+
+static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len);
+
+/* Returns 1 when everything was written now, 0 when the rest is queued, -1 on
+ * error (already reported). */
+static int bc_write(struct backend_conn *bc, const uint8_t *data, size_t len)
+{
+    if (bc->tls_on)
+        return tls_send(bc, data, len);
+    return send_bytes(bc, data, len, false);
 }
 
 /* --- authentication ------------------------------------------------------ */
@@ -589,32 +613,6 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
     return bc->state == BC_CLOSING ? -1 : 0;
 }
 
-struct bc_copy {
-    uv_write_t req;
-    struct backend_conn *bc;
-    uint8_t data[];
-};
-
-static void on_copy_written(uv_write_t *req, int status)
-{
-    struct bc_copy *c = (struct bc_copy *)req;
-    struct backend_conn *bc = c->bc;
-    free(c);
-    bc->writes_in_flight--;
-    if (bc->state == BC_CLOSING) {
-        bc_maybe_free(bc);
-        return;
-    }
-    if (status < 0) {
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(status));
-        return;
-    }
-    if (bc->state == BC_BUSY && bc->no_response && bc->writes_in_flight == 0) {
-        bc->state = BC_READY;
-        client_session_response_done(bc->session, bc);
-    }
-}
-
 /* Encrypt and send; ciphertext is always a copy. Same returns as bc_write. */
 static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len)
 {
@@ -645,45 +643,13 @@ static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len)
         return -1;
     }
     size_t done = w > 0 ? (size_t)w : 0;
-    c->bc = bc;
-    b = uv_buf_init((char *)c->data + done, (unsigned)(n - done));
-    if (uv_write(&c->req, (uv_stream_t *)&bc->tcp, &b, 1, on_copy_written) != 0) {
-        free(c);
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend");
-        return -1;
-    }
-    bc->writes_in_flight++;
-    return 0;
+    return queue_rest(bc, c, c->data + done, n - done);
 }
 
 int backend_conn_send_copy(struct backend_conn *bc, const uint8_t *bytes, size_t len)
 {
-    if (bc->tls_on)
-        return tls_send(bc, bytes, len) < 0 ? -1 : 0;
-    uv_buf_t b = uv_buf_init((char *)bytes, (unsigned)len);
-    int n = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
-    if (n == (int)len)
-        return 0;
-    if (n < 0 && n != UV_EAGAIN) {
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(n));
-        return -1;
-    }
-    size_t done = n > 0 ? (size_t)n : 0;
-    struct bc_copy *c = malloc(sizeof *c + len - done);
-    if (!c) {
-        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
-        return -1;
-    }
-    c->bc = bc;
-    memcpy(c->data, bytes + done, len - done);
-    b = uv_buf_init((char *)c->data, (unsigned)(len - done));
-    if (uv_write(&c->req, (uv_stream_t *)&bc->tcp, &b, 1, on_copy_written) != 0) {
-        free(c);
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend");
-        return -1;
-    }
-    bc->writes_in_flight++;
-    return 0;
+    int rc = bc->tls_on ? tls_send(bc, bytes, len) : send_bytes(bc, bytes, len, true);
+    return rc < 0 ? -1 : 0;
 }
 
 void backend_conn_infile_done(struct backend_conn *bc)
