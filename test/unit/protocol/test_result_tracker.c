@@ -32,6 +32,8 @@ static void s_init(struct stream *s, size_t cap)
 static void s_packet(struct stream *s, const void *payload, size_t n)
 {
     assert_true(n < PACKET_MAX_PAYLOAD && s->len + 4 + n <= s->cap);
+    if (n >= PACKET_MAX_PAYLOAD || s->len + 4 + n > s->cap)
+        return; /* unreachable after the assert; tells the optimiser the bound */
     packet_write_header(s->buf + s->len, (uint32_t)n, s->seq++);
     memcpy(s->buf + s->len + 4, payload, n);
     s->len += 4 + n;
