@@ -326,7 +326,7 @@ static void set_backend(struct admin_conn *c, const struct admin_command *cmd, u
 /* The session's own worker closes it (its loop owns the socket). */
 static void kill_session(struct admin_conn *c, uint32_t id, uint8_t seq)
 {
-    struct session_kill_target t = session_registry_kill_any(&c->admin->proxy->sessions, id);
+    struct session_kill_target t = session_registry_kill(&c->admin->proxy->sessions, id, NULL, true);
     if (!t.found) {
         char msg[64];
         snprintf(msg, sizeof msg, "Unknown session id: %u", id);

@@ -1,5 +1,5 @@
 /* Copying the running proxy into an admin snapshot, and the admin actions
- * that change it (offline backends, killing sessions). */
+ * that change it (offline backends). */
 #include "proxy/admin_state.h"
 
 #include <stdio.h>
@@ -199,20 +199,3 @@ int admin_set_offline(struct proxy *p, const char *name, bool offline)
     return 0;
 }
 
-struct session_kill_target session_registry_kill_any(struct session_registry *r, uint32_t id)
-{
-    struct session_kill_target t = {.found = false, .busy_backend = -1};
-    pthread_mutex_lock(&r->lock);
-    for (struct session_entry *e = r->bucket[id % SESSION_REGISTRY_BUCKETS]; e; e = e->next) {
-        if (e->id != id)
-            continue;
-        t.found = true;
-        t.owner = true;
-        t.worker = e->worker;
-        t.busy_backend = atomic_load(&e->busy_backend);
-        atomic_store(&e->kill_requested, true);
-        break;
-    }
-    pthread_mutex_unlock(&r->lock);
-    return t;
-}

@@ -26,9 +26,5 @@ int admin_snapshot_take(struct proxy *p, struct topology **cached, bool sessions
  * the current configuration has that name. */
 int admin_set_offline(struct proxy *p, const char *name, bool offline);
 
-/* Mark session id to be closed by its worker, whoever owns it (the admin
- * is not an application account). Returns the target; found is false for
- * an unknown id. */
-struct session_kill_target session_registry_kill_any(struct session_registry *r, uint32_t id);
 
 #endif

@@ -50,7 +50,7 @@ struct session_kill_target session_registry_kill(struct session_registry *r, uin
         if (e->id != id)
             continue;
         t.found = true;
-        t.owner = strncmp(e->user, user, sizeof e->user) == 0;
+        t.owner = !user || strncmp(e->user, user, sizeof e->user) == 0;
         if (!t.owner)
             break;
         t.worker = e->worker;

@@ -54,7 +54,8 @@ struct session_kill_target {
 };
 
 /* Look up id; when the killer (user) owns it and kill_connection is set, mark
- * it to be closed by its worker. */
+ * it to be closed by its worker. user NULL: the admin, who owns every
+ * session. */
 struct session_kill_target session_registry_kill(struct session_registry *r, uint32_t id,
                                                  const char *user, bool kill_connection);
 

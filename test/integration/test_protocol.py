@@ -11,7 +11,8 @@ import pymysql
 import pymysql.cursors
 import pytest
 
-from sy_helpers import (PRIMARY_PORT, REPLICA_PORT_SET, connect, one, scalar, unique, wait_for)
+from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, REPLICA_PORT_SET, connect, one, scalar,
+                        unique, wait_for, xproxy)  # noqa: F401  (xproxy is a fixture)
 
 
 # --------------------------------------------------------------------------- auth
@@ -328,3 +329,19 @@ def test_multi_statement_with_write_goes_to_primary(sy, sandbox):
         assert results[:2] == [((1,),), ((2,),)], results
         assert scalar(c, "SELECT 1") == 1
     assert sandbox.sql("primary", f"SELECT port FROM test.t_where WHERE tag='{tag}'") == [["3310"]]
+
+
+def test_backend_refuses_login_session_goes_on(xproxy):
+    """An account the proxy accepts but the servers do not know: the proxy's
+    login succeeds, the first statement gets the backend's own 1045 (not a
+    hang or a dropped connection), and the next statement gets it again."""
+    sy = xproxy(users={APP_USER: APP_PW, "ghost": "ghost_pw"})
+    with pymysql.connect(host="127.0.0.1", port=sy.port, user="ghost", password="ghost_pw",
+                         autocommit=True, connect_timeout=5, read_timeout=10) as c:
+        for sql in ("SELECT 1", "INSERT INTO test.t_where (port, tag) VALUES (1, 'ghost')"):
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                with c.cursor() as cur:
+                    cur.execute(sql)
+            assert e.value.args[0] == 1045, e.value.args
+            assert "ghost" in e.value.args[1]
+        c.ping(reconnect=False)  # answered by the proxy: the session is still alive
