@@ -742,6 +742,9 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
         uv_close((uv_handle_t *)&bc->tcp, on_handle_closed);
         return NULL;
     }
+    /* The loop's clock may be stale by however long this command's own
+     * work took (classifying a 20 MiB statement): count from now. */
+    uv_update_time(loop);
     uv_timer_start(&bc->timer, on_timeout, (uint64_t)gen->cfg.monitor_connect_timeout_ms, 0);
     return bc;
 }

@@ -1345,7 +1345,9 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     stats_add(&stats_of(s)->bytes_from_clients, wire);
     s->state = CS_COMMAND;
     s->cmd_wire = wire;
-    s->cmd_seq = packet_seq(s->in);
+    /* A split command (>= 16 MiB) takes one sequence id per chunk: the
+     * answer follows the last one. */
+    s->cmd_seq = (uint8_t)(packet_seq(s->in) + (wire - payload) / PACKET_HEADER_LEN - 1);
     s->forwarded = false;
     s->tried = 0;
     s->stmt = NULL;

@@ -11,8 +11,8 @@ import pymysql
 import pymysql.cursors
 import pytest
 
-from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, REPLICA_PORT_SET, connect, one, scalar,
-                        unique, wait_for, xproxy)  # noqa: F401  (xproxy is a fixture)
+from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, REPLICA_PORT_SET, REPLICA_PORTS, connect,
+                        one, scalar, unique, wait_for, xproxy)  # noqa: F401  (xproxy is a fixture)
 
 
 # --------------------------------------------------------------------------- auth
@@ -260,11 +260,14 @@ def test_20mib_round_trip(sy, sandbox):
                 assert cur.execute("INSERT INTO test.big (tag, b) VALUES (%s, %s)", (tag, payload)) == 1
             assert sandbox.sql("primary", f"SELECT LENGTH(b) FROM test.big WHERE tag='{tag}'") == [[str(size)]]
 
-            # > 16 MiB server -> proxy -> client, from a replica...
-            def fetch():
-                row = one(c, "SELECT b, @@port FROM test.big WHERE tag=%s", (tag,))
-                return row
-            row = wait_for(fetch, 20, interval=0.2, what="the 20 MiB row on a replica")
+            # > 16 MiB server -> proxy -> client, from a replica. Applying 20 MiB
+            # may take a loaded machine longer than the causal-read wait (the
+            # read would then rightly go to the primary): let both replicas
+            # have the row first.
+            for name in REPLICA_PORTS:
+                wait_for(lambda: sandbox.sql(name, f"SELECT LENGTH(b) FROM test.big WHERE tag='{tag}'")
+                         == [[str(size)]], 120, interval=0.2, what=f"the 20 MiB row on {name}")
+            row = one(c, "SELECT b, @@port FROM test.big WHERE tag=%s", (tag,))
             assert row[1] in REPLICA_PORT_SET
             assert len(row[0]) == size and row[0] == payload.encode()
             # ... and from the primary.
