@@ -39,8 +39,16 @@ os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
 os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
 
 
+# Every deadline is stretched by this factor: a condition is polled until it
+# holds, so a longer deadline costs nothing when things work, and CI is a
+# loaded 2-core machine running the proxy under ASan.
+DEADLINE_SCALE = float(os.environ.get("SY_DEADLINE_SCALE", "4"))
+
+
 def wait_for(pred, timeout, interval=0.05, what="condition"):
-    """Poll pred() until it returns a truthy value; return it, or fail after timeout."""
+    """Poll pred() until it returns a truthy value; return it, or fail after timeout
+    (times DEADLINE_SCALE)."""
+    timeout *= DEADLINE_SCALE
     deadline = time.monotonic() + timeout
     last_exc = None
     while True:
