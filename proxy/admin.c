@@ -20,7 +20,7 @@
 #include "proxy/metrics_http.h"
 #include "proxy/worker.h"
 
-#define ADMIN_MAX_CONNECTIONS 64 /* per port: admin and HTTP each have their own */
+#define ADMIN_MAX_CONNECTIONS 64 /* the admin port's own; HTTP has HTTP_MAX_CONNECTIONS */
 #define ADMIN_MAX_PACKET 65536    /* admin statements are short */
 #define ADMIN_LOGIN_DEADLINE_MS 10000
 #define ADMIN_MAX_ANSWER (64u << 20)
