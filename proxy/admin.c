@@ -20,7 +20,7 @@
 #include "proxy/metrics_http.h"
 #include "proxy/worker.h"
 
-#define ADMIN_MAX_CONNECTIONS 64
+#define ADMIN_MAX_CONNECTIONS 64 /* the admin port's own; HTTP has HTTP_MAX_CONNECTIONS */
 #define ADMIN_MAX_PACKET 65536    /* admin statements are short */
 #define ADMIN_LOGIN_DEADLINE_MS 10000
 #define ADMIN_MAX_ANSWER (64u << 20)
@@ -42,8 +42,7 @@ struct admin {
     bool has_http;
     uv_async_t stop_async;
     struct topology *topology; /* the admin thread's reference */
-    struct admin_link conns;   /* circular list head */
-    int n_conns;
+    struct admin_conn_list mysql_conns, http_conns;
 };
 
 enum admin_conn_state { AC_LOGIN, AC_AUTH_SWITCH, AC_COMMAND, AC_CLOSING };
@@ -72,22 +71,50 @@ struct admin_write {
 
 /* ---- shared with metrics_http.c ---- */
 
-bool admin_link_add(struct admin *a, struct admin_link *l)
+/* Closes the oldest connection of list that is not busy, if any. */
+static void make_room(struct admin_conn_list *list)
 {
-    l->next = a->conns.next;
-    l->prev = &a->conns;
-    a->conns.next->prev = l;
-    a->conns.next = l;
-    a->n_conns++;
-    return a->n_conns <= ADMIN_MAX_CONNECTIONS;
+    for (struct admin_link *l = list->head.prev; l != &list->head; l = l->prev) {
+        if (!l->busy) {
+            l->close(l);
+            return;
+        }
+    }
 }
 
-void admin_link_remove(struct admin *a, struct admin_link *l)
+bool admin_link_add(struct admin *a, enum admin_port port, struct admin_link *l)
+{
+    struct admin_conn_list *list = port == ADMIN_PORT_HTTP ? &a->http_conns : &a->mysql_conns;
+    if (list->count >= list->max)
+        make_room(list);
+    l->list = list;
+    l->next = list->head.next;
+    l->prev = &list->head;
+    list->head.next->prev = l;
+    list->head.next = l;
+    list->count++;
+    return list->count <= list->max;
+}
+
+void admin_link_remove(struct admin_link *l)
 {
     l->prev->next = l->next;
     l->next->prev = l->prev;
     l->prev = l->next = l;
-    a->n_conns--;
+    l->list->count--;
+}
+
+static void conn_list_init(struct admin_conn_list *list, int max)
+{
+    list->head.prev = list->head.next = &list->head;
+    list->count = 0;
+    list->max = max;
+}
+
+static void conn_list_close_all(struct admin_conn_list *list)
+{
+    while (list->head.next != &list->head)
+        list->head.next->close(list->head.next);
 }
 
 bool admin_peer_allowed(struct admin *a, const struct sockaddr *sa, char *peer, size_t cap)
@@ -147,7 +174,7 @@ static void conn_close(struct admin_link *l)
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     c->state = AC_CLOSING;
-    admin_link_remove(c->admin, &c->link);
+    admin_link_remove(&c->link);
     uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
     uv_close((uv_handle_t *)&c->deadline, on_conn_handle_closed);
 }
@@ -176,6 +203,7 @@ static void conn_send(struct admin_conn *c, const uint8_t *data, size_t len, boo
     memcpy(w->data, data, len);
     uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
     if (close_after) {
+        c->link.busy = true; /* its last words go out whole */
         c->state = AC_CLOSING;
         uv_read_stop((uv_stream_t *)&c->tcp);
     }
@@ -240,6 +268,7 @@ static void check_login(struct admin_conn *c, const uint8_t *reply, size_t len, 
     }
     uv_timer_stop(&c->deadline);
     c->state = AC_COMMAND;
+    c->link.busy = true;
     log_info("admin: '%s' logged in from %s", c->user, c->peer);
     send_ok(c, seq + 1);
 }
@@ -504,8 +533,11 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)&c->deadline, on_conn_handle_closed);
         return;
     }
-    if (!admin_link_add(a, &c->link)) {
-        send_err(c, 0, ER_CON_COUNT_ERROR, "08004", "Too many admin connections", true);
+    if (!admin_link_add(a, ADMIN_PORT_MYSQL, &c->link)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Too many admin connections: %d are logged in; close one",
+                 ADMIN_MAX_CONNECTIONS);
+        send_err(c, 0, ER_CON_COUNT_ERROR, "08004", msg, true);
         return;
     }
     greet(c);
@@ -520,8 +552,8 @@ static void on_stop(uv_async_t *h)
     if (a->has_http)
         uv_close((uv_handle_t *)&a->http_listener, NULL);
     uv_close((uv_handle_t *)&a->stop_async, NULL);
-    while (a->conns.next != &a->conns)
-        a->conns.next->close(a->conns.next);
+    conn_list_close_all(&a->mysql_conns);
+    conn_list_close_all(&a->http_conns);
 }
 
 static void admin_main(void *arg)
@@ -581,7 +613,8 @@ int admin_start(struct admin **out, struct proxy *p)
         return -1;
     }
     a->proxy = p;
-    a->conns.prev = a->conns.next = &a->conns;
+    conn_list_init(&a->mysql_conns, ADMIN_MAX_CONNECTIONS);
+    conn_list_init(&a->http_conns, HTTP_MAX_CONNECTIONS);
     a->stop_async.data = a;
     if (uv_async_init(&a->loop, &a->stop_async, on_stop) != 0 || admin_listen(a, cfg) != 0 ||
         uv_thread_create(&a->thread, admin_main, a) != 0) {

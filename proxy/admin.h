@@ -27,15 +27,26 @@ void admin_stop(struct admin *a);
 
 /* ---- for metrics_http.c, which runs on the admin loop ---- */
 
-/* Every open admin or HTTP connection, so the stop can close them all. */
+/* Every open admin or HTTP connection, in the list of its port, so a full
+ * port can make room and the stop can close them all. */
 struct admin_link {
     struct admin_link *prev, *next;
+    struct admin_conn_list *list;
     void (*close)(struct admin_link *l);
+    bool busy; /* logged in, or answering: never closed to make room */
 };
-/* Adds l; false when that makes too many connections: the caller then
+/* The connections of one port, newest first, and how many it keeps. */
+struct admin_conn_list {
+    struct admin_link head; /* circular */
+    int count, max;
+};
+enum admin_port { ADMIN_PORT_MYSQL, ADMIN_PORT_HTTP };
+/* Adds l to the connections of port. A full port first closes its oldest
+ * connection that is not busy, so idle connections can never lock out a
+ * new one; false when every one is busy: the caller then refuses l and
  * closes it (its close removes it again). */
-bool admin_link_add(struct admin *a, struct admin_link *l);
-void admin_link_remove(struct admin *a, struct admin_link *l);
+bool admin_link_add(struct admin *a, enum admin_port port, struct admin_link *l);
+void admin_link_remove(struct admin_link *l);
 
 /* The client address as text into peer; true when [admin] allow lets it
  * in. */

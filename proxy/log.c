@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "config/json.h"
@@ -32,6 +33,43 @@ static void timestamp(char *ts, size_t cap)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
 }
 
+/* One byte as the text log shows it into esc (room for 4); its length. */
+static size_t escape_byte(unsigned char c, char *esc)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+    if (named) {
+        memcpy(esc, named, 2);
+        return 2;
+    }
+    if (c >= 0x20 && c != 0x7f) {
+        esc[0] = (char)c;
+        return 1;
+    }
+    esc[0] = '\\';
+    esc[1] = 'x';
+    esc[2] = hex[c >> 4];
+    esc[3] = hex[c & 15];
+    return 4;
+}
+
+size_t log_escape_controls(char *out, size_t cap, const char *in)
+{
+    size_t n = 0;
+    if (cap == 0)
+        return 0;
+    for (; *in; in++) {
+        char esc[4];
+        size_t len = escape_byte((unsigned char)*in, esc);
+        if (n + len >= cap)
+            break;
+        memcpy(out + n, esc, len);
+        n += len;
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* Formats the whole line first so concurrent threads never interleave. */
 void log_msg(enum log_level level, const char *fmt, ...)
 {
@@ -51,6 +89,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
         fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n", ts, json_names[level],
                 esc);
     } else {
-        fprintf(stderr, "%s %-5s %s\n", ts, text_names[level], msg);
+        char esc[4 * sizeof msg]; /* \xNN is the longest escape */
+        log_escape_controls(esc, sizeof esc, msg);
+        fprintf(stderr, "%s %-5s %s\n", ts, text_names[level], esc);
     }
 }

@@ -200,22 +200,24 @@ static int run(const char *path, struct config_gen *gen)
     struct worker *workers = calloc((size_t)n, sizeof *workers);
     if (!workers)
         return 1;
+    proxy.workers = workers;
+    proxy.n_workers = n;
     for (int i = 0; i < n; i++) {
         if (worker_init(&workers[i], i, &proxy) != 0)
             return 1;
     }
-    proxy.workers = workers;
-    proxy.n_workers = n;
     struct monitor *mon;
     if (monitor_start(&mon, cfg, &proxy.topology) != 0)
+        return 1;
+    /* Every listener is bound before any worker accepts: a start that fails
+     * on a taken admin or HTTP address has served no one. */
+    struct admin *admin;
+    if (admin_start(&admin, &proxy) != 0)
         return 1;
     for (int i = 0; i < n; i++) {
         if (worker_start(&workers[i]) != 0)
             return 1;
     }
-    struct admin *admin;
-    if (admin_start(&admin, &proxy) != 0)
-        return 1;
     log_info("switchyard %s listening on %s:%u with %d worker%s, %zu backends", SY_VERSION,
              cfg->listen_host, cfg->listen_port, n, n == 1 ? "" : "s", cfg->n_backends);
 

@@ -13,8 +13,9 @@
 #include "proxy/admin.h"
 #include "proxy/log.h"
 
-/* A client gets this long to send its request. */
-#define HTTP_DEADLINE_MS 10000
+/* A client gets this long to send its request: monitoring systems send it
+ * at once, and an idle connection must not hold a slot. */
+#define HTTP_DEADLINE_MS 1000
 
 /* ---- text buffer ---- */
 
@@ -336,7 +337,6 @@ struct http_conn {
     uv_tcp_t tcp;
     uv_timer_t deadline;
     int handles; /* open libuv handles; freed when both are closed */
-    bool answered;
     size_t in_len;
     char in[HTTP_MAX_HEAD];
 };
@@ -359,7 +359,7 @@ static void http_close(struct admin_link *l)
     struct http_conn *c = (struct http_conn *)l;
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
-    admin_link_remove(c->admin, &c->link);
+    admin_link_remove(&c->link);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->deadline, on_handle_closed);
 }
@@ -376,7 +376,7 @@ static void on_written(uv_write_t *req, int status)
 /* Sends text (taking it over) and closes once it is out. */
 static void send_and_close(struct http_conn *c, struct text_buf *text)
 {
-    c->answered = true;
+    c->link.busy = true; /* answered: the request is read */
     uv_read_stop((uv_stream_t *)&c->tcp);
     struct http_write *w = calloc(1, sizeof *w);
     if (!w || text->failed) {
@@ -428,7 +428,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         http_close(&c->link);
         return;
     }
-    if (c->answered)
+    if (c->link.busy)
         return;
     c->in_len += (size_t)n;
     struct http_request req;
@@ -450,7 +450,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void on_deadline(uv_timer_t *t)
 {
     struct http_conn *c = t->data;
-    if (!c->answered)
+    if (!c->link.busy)
         http_close(&c->link);
 }
 
@@ -493,7 +493,7 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)&c->deadline, on_handle_closed);
         return;
     }
-    if (!admin_link_add(a, &c->link)) {
+    if (!admin_link_add(a, ADMIN_PORT_HTTP, &c->link)) {
         answer_error(c, 503);
         return;
     }

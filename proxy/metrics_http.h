@@ -29,6 +29,10 @@ void metrics_format(struct text_buf *out, const struct admin_snapshot *snap);
  * writable, else 503 with why. Returns the status; body is NUL-terminated. */
 int health_format(const struct admin_snapshot *snap, char *body, size_t cap);
 
+/* HTTP connections open at once; a new one closes the oldest that has not
+ * sent its request yet. */
+#define HTTP_MAX_CONNECTIONS 128
+
 /* Longest request head accepted (request line and headers). */
 #define HTTP_MAX_HEAD 8192
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,10 +11,28 @@
 #include "proxy/client_session.h"
 #include "proxy/log.h"
 
+/* Whether some other socket listens on addr. A socket without SO_REUSEPORT
+ * cannot bind an address that any socket listens on, with or without that
+ * option; SO_REUSEADDR keeps connections in TIME_WAIT or still draining from
+ * an earlier run from counting. */
+static bool address_taken(const struct addrinfo *addr)
+{
+    int fd = socket(addr->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false; /* the real bind reports what is wrong */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool taken = bind(fd, addr->ai_addr, addr->ai_addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
 /* libuv cannot set SO_REUSEPORT, so the socket is made by hand and handed to
  * uv_tcp_open: every worker binds the same address and the kernel spreads
- * new connections across them. */
-static int listen_socket(const char *host, uint16_t port)
+ * new connections across them. The kernel would spread them across another
+ * process listening there just as well, so the first worker makes sure no
+ * one does. */
+static int listen_socket(const char *host, uint16_t port, bool first)
 {
     char service[8];
     snprintf(service, sizeof service, "%u", port);
@@ -23,6 +42,13 @@ static int listen_socket(const char *host, uint16_t port)
     int rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0) {
         log_error("cannot resolve listen address %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    if (first && address_taken(res)) {
+        log_error("cannot listen on %s:%u: another process already listens there (another "
+                  "switchyard?); stop it or change [proxy] listen",
+                  host, port);
+        freeaddrinfo(res);
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -102,7 +128,7 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     wrr_init(&w->wrr);
     wrr_init(&w->writer_wrr);
     const struct proxy_config *cfg = &proxy_config_gen(proxy)->cfg;
-    int fd = listen_socket(cfg->listen_host, cfg->listen_port);
+    int fd = listen_socket(cfg->listen_host, cfg->listen_port, index == 0);
     if (fd < 0)
         return -1;
     int rc = uv_loop_init(&w->loop);

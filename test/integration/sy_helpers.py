@@ -240,6 +240,16 @@ def make_ini(port, **settings):
     return "\n".join(lines) + "\n"
 
 
+def listen_addresses(ini_text):
+    """(host, port) of every listener an INI configures: [proxy] listen, [admin] listen and
+    http_listen. The proxy is ready when all of them accept."""
+    found = []
+    for m in re.finditer(r"^\s*(?:http_)?listen\s*=\s*(\S+):(\d+)\s*(?:[;#].*)?$", ini_text, re.M):
+        host = m.group(1).strip("[]")
+        found.append(("127.0.0.1" if host in ("0.0.0.0", "*", "") else host, int(m.group(2))))
+    return found
+
+
 class Proxy:
     def __init__(self, workdir, **settings):
         self.port = free_port()
@@ -260,12 +270,13 @@ class Proxy:
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 20
-        while not port_accepts(self.port):
-            if self.proc.poll() is not None:
-                pytest.fail(f"switchyard exited with {self.proc.returncode} at startup:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"switchyard does not listen on {self.port} after 20s:\n{self.log_tail()}")
-            time.sleep(0.05)
+        for host, port in listen_addresses(self.ini.read_text()) or [("127.0.0.1", self.port)]:
+            while not port_accepts(port, host):
+                if self.proc.poll() is not None:
+                    pytest.fail(f"switchyard exited with {self.proc.returncode} at startup:\n{self.log_tail()}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"switchyard does not listen on {host}:{port} after 20s:\n{self.log_tail()}")
+                time.sleep(0.05)
         if wait_replicas:
             self.wait_replicas_eligible(set(REPLICA_PORTS[n] for n in self.settings["replicas"]))
         return self

@@ -51,7 +51,11 @@ def login_error(port, user=APP_USER, password=APP_PW):
 
 def test_deny_refuses_before_reading(xproxy):
     p = start(xproxy, {"deny": "127.0.0.1/32"}, wait_replicas=False)
-    # (start()'s probe of the port was refused already: count from here)
+    # start() returns once every listener accepts; its one probe of the app port is refused
+    # asynchronously: count from after that refusal
+    wait_for(lambda: metric_value(p.http_port, FIREWALL) == 1
+             and "firewall: refused 127.0.0.1" in p.log_text(), 10,
+             what="start()'s probe to be refused and counted")
     base, mark = metric_value(p.http_port, FIREWALL), len(p.log_text())
     # raw socket: the very first packet is ERR 1130 (no greeting), then the proxy closes
     with socket.create_connection(("127.0.0.1", p.port), timeout=5) as s:

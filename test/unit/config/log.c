@@ -1,4 +1,5 @@
-/* proxy/log.c output: text lines unchanged, JSON one object per line. */
+/* proxy/log.c output: text lines with control characters escaped, JSON one
+ * object per line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,6 +95,31 @@ static void test_json_long(void **state)
     log_set_format(LOG_FORMAT_TEXT);
 }
 
+/* A client-supplied string with a newline cannot forge a second line. */
+static void test_text_escapes_controls(void **state)
+{
+    (void)state;
+    log_set_format(LOG_FORMAT_TEXT);
+    log_set_level(LOG_INFO);
+    CAPTURE(log_info("access denied for user '%s'", "bob\n2026-01-01T00:00:00.000Z INFO  FAKE\r\x1b[2J\x7f\t"));
+    expect_timestamp(captured);
+    assert_string_equal(captured + 24, " INFO  access denied for user "
+                                       "'bob\\n2026-01-01T00:00:00.000Z INFO  FAKE\\r\\x1b[2J\\x7f\\t'\n");
+}
+
+static void test_escape_controls_cut(void **state)
+{
+    (void)state;
+    char out[8];
+    assert_int_equal(log_escape_controls(out, sizeof out, "ab\x01\x02"), 6);
+    assert_string_equal(out, "ab\\x01");
+    assert_int_equal(log_escape_controls(out, sizeof out, "abcdef\n"), 6);
+    assert_string_equal(out, "abcdef"); /* never half an escape */
+    assert_int_equal(log_escape_controls(out, sizeof out, "caf\xc3\xa9"), 5);
+    assert_string_equal(out, "caf\xc3\xa9"); /* UTF-8 passes unchanged */
+    assert_int_equal(log_escape_controls(out, 0, "x"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -101,6 +127,8 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_level_filter),
         cmocka_unit_test(test_json_long),
+        cmocka_unit_test(test_text_escapes_controls),
+        cmocka_unit_test(test_escape_controls_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
