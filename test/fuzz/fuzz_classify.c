@@ -80,8 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (size > 0)
         memcpy(sql, data, size);
-    classify_query(sql, size, &a);
-    classify_query(sql, size, &b);
+    classify_query(sql, size, sql_charset_default(), &a);
+    classify_query(sql, size, sql_charset_default(), &b);
     check_proxy_command(sql, size);
     free(sql);
     if (a.reason == NULL || a.is_read != b.is_read || a.flags != b.flags || a.reason != b.reason ||
