@@ -200,6 +200,7 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
     s->login.caps = r.capabilities & PROXY_CAPS;
     s->login.max_packet = r.max_packet;
     s->login.charset = r.charset ? r.charset : DEFAULT_CHARSET;
+    s->route.charset = sql_charset_by_collation(s->login.charset);
     if (r.database && (r.capabilities & CLIENT_CONNECT_WITH_DB))
         snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)r.database_len, r.database);
     if (r.attrs && r.attrs_len > 0 && (r.capabilities & CLIENT_CONNECT_ATTRS)) {
@@ -247,6 +248,7 @@ void session_change_user(struct client_session *s)
              cu.database ? cu.database : "");
     if (cu.charset)
         s->login.charset = (uint8_t)cu.charset;
+    s->route.charset = sql_charset_by_collation(s->login.charset);
     free(s->login.attrs);
     s->login.attrs = NULL;
     s->login.attrs_len = 0;

@@ -107,9 +107,7 @@ int session_choose_writer(struct client_session *s)
     if (pinned && w != s->writer) {
         int old = s->writer;
         s->writer = w;
-        enum route_override keep = s->route.override;
-        session_route_state_init(&s->route, cfg->read_only_transactions_on_replica);
-        s->route.override = keep;
+        session_route_state_restart(&s->route, cfg->read_only_transactions_on_replica);
         session_fail_command(s, CR_SERVER_LOST, "HY000",
                              "switchyard: writes moved from '%s' to '%s' while this session "
                              "was bound to it (%s); that state is lost: roll back and retry",
@@ -260,9 +258,7 @@ void session_reset_backends(struct client_session *s)
     session_log_clear(&s->log);
     stmt_registry_free(&s->stmts);
     stmt_registry_init(&s->stmts);
-    enum route_override keep = s->route.override;
-    session_route_state_init(&s->route, session_config(s)->read_only_transactions_on_replica);
-    s->route.override = keep;
+    session_route_state_restart(&s->route, session_config(s)->read_only_transactions_on_replica);
     s->replay_failed = 0;
     s->last_backend = -1;
     s->trx_backend = -1;
@@ -826,8 +822,9 @@ struct topology *session_topology(const struct client_session *s)
 /* --- choosing a backend -------------------------------------------------- */
 
 /* Weighted round-robin over the replicas the monitor says are readable and
- * that have not failed for this session or this command. */
-static int pick_replica(struct client_session *s)
+ * that have not failed for this session or this command; only the one the
+ * decision names, if it names one (PROXY SET route = replica NAME). */
+static int pick_replica(struct client_session *s, const struct route_decision *d)
 {
     const struct proxy_config *cfg = session_config(s);
     struct topology *t = session_topology(s);
@@ -835,6 +832,7 @@ static int pick_replica(struct client_session *s)
     for (size_t i = 0; i < cfg->n_backends; i++) {
         uint64_t bit = 1ull << i;
         bool ok = cfg->backends[i].role == ROLE_REPLICA && t && i < t->n &&
+                  (d->replica < 0 || (size_t)d->replica == i) &&
                   backend_readable(&t->backend[i]) && !(s->replay_failed & bit) &&
                   !(s->tried & bit) && !proxy_backend_offline(s->w->proxy, cfg->backends[i].name);
         weights[i] = ok ? cfg->backends[i].weight : 0;
@@ -854,7 +852,7 @@ int session_peek_target(struct client_session *s, const struct route_decision *d
         return s->trx_backend >= 0 ? s->trx_backend : session_primary_index(s);
     case ROUTE_REPLICA: {
         struct wrr_state saved = s->w->wrr;
-        int r = pick_replica(s);
+        int r = pick_replica(s, d);
         s->w->wrr = saved;
         if (r >= 0)
             return r;
@@ -1003,7 +1001,16 @@ static void route_read(struct client_session *s)
         session_run_on(s, s->writer);
         return;
     }
-    int r = pick_replica(s);
+    int r = pick_replica(s, &s->decision);
+    if (r < 0 && s->decision.replica >= 0) {
+        session_fail_command(s, ER_UNKNOWN_ERROR, "HY000",
+                             "switchyard: replica '%s' (PROXY SET route = replica %s) is not "
+                             "eligible now (down, broken or lagging); retry later, or PROXY SET "
+                             "route = replica to read from any replica",
+                             session_backend_name(s, s->decision.replica),
+                             session_backend_name(s, s->decision.replica));
+        return;
+    }
     if (r < 0) {
         read_fallback(s);
         return;
@@ -1226,7 +1233,7 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         return;
     }
     /* Only running a statement has its effects, not preparing it. */
-    static const struct classification none = {false, 0, "", 0, 0, 0};
+    static const struct classification none = {.reason = ""};
     const struct classification *c = &none;
     if (s->cmd == COM_QUERY)
         c = &s->cls;
@@ -1326,7 +1333,7 @@ static void query_command(struct client_session *s)
 {
     if (proxy_statement(s))
         return;
-    classify_query((const char *)s->arg, s->arg_len, &s->cls);
+    classify_query((const char *)s->arg, s->arg_len, s->route.charset, &s->cls);
     if (s->cls.flags & CLS_KILL) {
         kill_statement(s);
         return;
@@ -1335,7 +1342,7 @@ static void query_command(struct client_session *s)
     session_route(s);
 }
 
-static const struct route_decision to_primary = {ROUTE_PRIMARY, "command", false};
+static const struct route_decision to_primary = {ROUTE_PRIMARY, "command", false, -1};
 
 static void start_command(struct client_session *s, size_t wire, size_t payload)
 {

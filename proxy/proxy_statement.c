@@ -9,17 +9,48 @@
 #include "router/proxy_command.h"
 
 #define ER_PARSE_ERROR 1064
+#define ER_WRONG_VALUE_FOR_VAR 1231
 
-static const char *override_name(enum route_override o)
+/* What PROXY SHOW route answers: primary, replica, replica NAME or auto. */
+static const char *override_name(struct client_session *s, char *buf, size_t size)
 {
-    switch (o) {
+    switch (s->route.override) {
     case ROUTE_FORCE_PRIMARY:
         return "primary";
     case ROUTE_FORCE_REPLICA:
-        return "replica";
+        if (s->route.override_replica < 0)
+            return "replica";
+        snprintf(buf, size, "replica %s", session_backend_name(s, s->route.override_replica));
+        return buf;
     default:
         return "auto";
     }
+}
+
+/* PROXY SET route = ...: a named replica must be a [backend.NAME] with
+ * role = replica. */
+static void set_route(struct client_session *s, const struct proxy_command *pc)
+{
+    int named = -1;
+    if (pc->replica != NULL) {
+        const struct proxy_config *cfg = session_config(s);
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+            const char *name = cfg->backends[i].name;
+            if (strlen(name) == pc->replica_len && memcmp(name, pc->replica, pc->replica_len) == 0)
+                named = (int)i;
+        }
+        if (named < 0 || cfg->backends[named].role != ROLE_REPLICA) {
+            session_fail_command(s, ER_WRONG_VALUE_FOR_VAR, "42000",
+                                 "switchyard: '%.*s' is not a replica: name a [backend.NAME] "
+                                 "section with role = replica, or use PROXY SET route = replica",
+                                 (int)(pc->replica_len > 64 ? 64 : pc->replica_len), pc->replica);
+            return;
+        }
+    }
+    s->route.override = pc->route;
+    s->route.override_replica = named;
+    session_send_ok(s, s->cmd_seq + 1);
+    session_finish_command(s);
 }
 
 /* A one-row result set of text columns. */
@@ -47,7 +78,7 @@ static void send_row(struct client_session *s, const char *const *names,
 static void explain(struct client_session *s, const char *sql, size_t len)
 {
     struct classification c;
-    classify_query(sql, len, &c);
+    classify_query(sql, len, s->route.charset, &c);
     struct route_decision d = route_statement(&c, &s->route);
     int b = session_peek_target(s, &d);
     const char *role = "none";
@@ -69,13 +100,12 @@ bool proxy_statement(struct client_session *s)
     case PROXY_CMD_NONE:
         return false;
     case PROXY_CMD_SET_ROUTE:
-        s->route.override = pc.route;
-        session_send_ok(s, s->cmd_seq + 1);
-        session_finish_command(s);
+        set_route(s, &pc);
         return true;
     case PROXY_CMD_SHOW_ROUTE: {
         static const char *const names[] = {"route"};
-        const char *values[] = {override_name(s->route.override)};
+        char buf[CONFIG_NAME_MAX + 16];
+        const char *values[] = {override_name(s, buf, sizeof buf)};
         send_row(s, names, values, 1);
         return true;
     }

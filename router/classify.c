@@ -48,6 +48,10 @@ static const char R_HINT[] = "hint";
 static const char R_MULTI_WRITE[] = "multi-statement with a write";
 static const char R_MULTI_READ[] = "multi-statement of reads";
 static const char R_EMPTY[] = "empty statement";
+static const char R_CALL[] = "CALL";
+static const char R_EXECUTE[] = "EXECUTE";
+static const char R_SERVER_VAR[] = "server role or position variable";
+static const char R_UNKNOWN_CHARSET[] = "unknown character set";
 
 /* Flags that make the proxy's bookkeeping depend on the primary: a replica
  * hint does not override them. */
@@ -55,7 +59,7 @@ static const char R_EMPTY[] = "empty statement";
     (CLS_SESSION_STATE | CLS_USE | CLS_BEGIN | CLS_READ_ONLY_TRX | CLS_TEMP_TABLE |              \
      CLS_LOCK_TABLES | CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_AUTOCOMMIT | CLS_SET_GLOBAL |    \
      CLS_KILL | CLS_DROP_TEMP_TABLE | CLS_RELEASE_LOCK | CLS_RELEASE_ALL_LOCKS | CLS_XA_START | \
-     CLS_XA_END | CLS_LAST_STMT_INFO)
+     CLS_XA_END | CLS_LAST_STMT_INFO | CLS_HIDDEN_STATE | CLS_CHARSET)
 
 /* Flags that end something the session holds. A text that also creates a
  * routine, trigger or event may carry them in a body that does not run now
@@ -83,6 +87,7 @@ enum stmt_kind {
     SK_FLUSH,
     SK_DROP,
     SK_XA,
+    SK_PREPARE,
     SK_WRITE, /* decided: a write; only flags are still collected */
 };
 
@@ -102,17 +107,21 @@ struct stmt {
     const char *marker; /* first write marker inside a read-like statement */
     const char *last_info; /* first "about the previous statement" marker */
     uint32_t flags;
-    unsigned locks_taken, locks_released, tables_dropped;
+    unsigned locks_taken, locks_released, tables_dropped, tables_created;
     struct sql_token w0, w1; /* previous token, and the one before */
     int scope;               /* SET: carried GLOBAL/SESSION keyword */
     bool set_session, set_global, set_autocommit;
     bool routine; /* CREATE of a procedure, function, trigger or event */
+    bool charset_next; /* SET: the next value names the client character set */
+    bool sets_charset;
+    const struct sql_charset *charset; /* sets_charset: NULL when not known */
 };
 
 struct summary {
     unsigned nstmts, nwrites, nlast;
-    unsigned locks_taken, locks_released, tables_dropped;
-    bool multi, after_semicolon, saw_routine;
+    unsigned locks_taken, locks_released, tables_dropped, tables_created;
+    bool multi, after_semicolon, saw_routine, sets_charset;
+    const struct sql_charset *charset;
     uint32_t flags;
     const char *first_read, *first_write;
 };
@@ -259,6 +268,12 @@ static bool name_any(const char *name, size_t len, const char *const *words)
     return false;
 }
 
+/* Global-only variables that tell which role a server has or how far it
+ * got: asked of "the database", they mean the primary. */
+static const char *const server_role_vars[] = {
+    "READ_ONLY",        "SUPER_READ_ONLY", "GTID_BINLOG_POS", "GTID_CURRENT_POS",
+    "GTID_SLAVE_POS",   "GTID_EXECUTED",   "GTID_BINLOG_STATE", NULL};
+
 /* Variables whose value belongs to this connection: the diagnostics of the
  * previous statement (wherever it ran), or what it did on the primary
  * (inserts and GTIDs only happen there). */
@@ -268,11 +283,13 @@ static void scan_sysvar(struct stmt *st, const struct sql_token *t)
     static const char *const primary[] = {"LAST_INSERT_ID", "IDENTITY", "LAST_GTID", NULL};
     const char *name;
     size_t len;
-    (void)sysvar_scope(t, &name, &len);
+    int scope = sysvar_scope(t, &name, &len);
     if (name_any(name, len, diag))
         mark_last_info(st, R_DIAG_VAR);
     else if (name_any(name, len, primary))
         mark(st, R_SESSION_VAR);
+    else if (scope != SCOPE_SESSION && name_any(name, len, server_role_vars))
+        mark(st, R_SERVER_VAR);
 }
 
 /* Hot path: switch on the length first so most words cost one compare. */
@@ -339,8 +356,8 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
 
 static const char *const write_words[] = {
     "INSERT",   "UPDATE",    "DELETE",   "REPLACE",  "ALTER",    "TRUNCATE", "RENAME",
-    "CALL",     "LOAD",      "HANDLER",  "GRANT",    "REVOKE",   "COMMIT",   "ROLLBACK",
-    "SAVEPOINT", "RELEASE",  "PREPARE",  "EXECUTE",  "DEALLOCATE", "DO",     "OPTIMIZE",
+    "LOAD",      "HANDLER",  "GRANT",    "REVOKE",   "COMMIT",   "ROLLBACK",
+    "SAVEPOINT", "RELEASE",  "DEALLOCATE", "DO",     "OPTIMIZE",
     "REPAIR",   "CHECK",     "CHECKSUM", "ANALYZE",  "RESET",    "PURGE",    "INSTALL",
     "UNINSTALL", "SIGNAL",   "RESIGNAL", "CHANGE",   "STOP",     "BINLOG",   "VALUES",
     "BACKUP",   "CACHE",     "SHUTDOWN", "GET",      NULL};
@@ -371,6 +388,9 @@ static const struct first_rule first_rules[] = {
     {"DROP", SK_DROP, false, R_WRITE, 0},
     {"XA", SK_XA, false, R_WRITE, 0},
     {"KILL", SK_WRITE, false, R_KILL, CLS_KILL},
+    {"CALL", SK_WRITE, false, R_CALL, CLS_HIDDEN_STATE},
+    {"EXECUTE", SK_WRITE, false, R_EXECUTE, CLS_HIDDEN_STATE},
+    {"PREPARE", SK_PREPARE, false, R_WRITE, 0},
 };
 
 static enum step start_kind(struct stmt *st, const struct sql_token *t)
@@ -456,7 +476,8 @@ static enum step feed_with(struct stmt *st, const struct sql_token *t)
 static const char *const show_primary_words[] = {
     "PROCESSLIST", "STATUS",   "VARIABLES", "PROFILE", "PROFILES", "MASTER",
     "BINLOG",      "BINARY",   "REPLICA",   "SLAVE",   "RELAYLOG", "ALL",
-    "EXPLAIN",     "ANALYZE",  "SESSION",   "LOCAL",   NULL};
+    "EXPLAIN",     "ANALYZE",  "SESSION",   "LOCAL",   "GLOBAL",   "ENGINE",
+    "ENGINES",     "OPEN",     "INNODB",    "MUTEX",   NULL};
 
 /* SHOW WARNINGS, SHOW ERRORS, SHOW COUNT(*) WARNINGS / ERRORS. */
 static const char *const show_diag_words[] = {"WARNINGS", "ERRORS", "COUNT", NULL};
@@ -552,7 +573,10 @@ static enum step set_item(struct stmt *st, const struct sql_token *t)
         set_var(st, false, false);
     } else if (t->kind == SQL_TOK_SYS_VAR) {
         int scope = sysvar_scope(t, &name, &len);
+        if (scope == SCOPE_NONE)
+            scope = st->scope;
         set_var(st, scope == SCOPE_GLOBAL, sql_text_eq(name, len, "AUTOCOMMIT"));
+        st->charset_next = scope != SCOPE_GLOBAL && sql_text_eq(name, len, "CHARACTER_SET_CLIENT");
     } else if (t->kind != SQL_TOK_WORD || t->after_dot) {
         return to_write(st, R_UNKNOWN);
     } else if (sql_tok_kw(t, "GLOBAL") || sql_tok_kw(t, "PERSIST") || sql_tok_kw(t, "PERSIST_ONLY")) {
@@ -565,8 +589,11 @@ static enum step set_item(struct stmt *st, const struct sql_token *t)
         st->sub = S_VALUE; /* plain SET TRANSACTION: next transaction only */
     } else if (sql_tok_kw(t, "NAMES") || sql_tok_kw(t, "CHARSET") || sql_tok_kw(t, "CHARACTER")) {
         set_var(st, false, false);
+        st->charset_next = true;
     } else {
         set_var(st, st->scope == SCOPE_GLOBAL, sql_tok_kw(t, "AUTOCOMMIT"));
+        st->charset_next =
+            st->scope != SCOPE_GLOBAL && sql_tok_kw(t, "CHARACTER_SET_CLIENT");
     }
     return STEP_ADVANCE;
 }
@@ -591,6 +618,20 @@ static bool set_value_computed(const struct stmt *st, const struct sql_token *t)
            !kw_any(&st->w0, pure_functions);
 }
 
+/* The value of SET NAMES x, CHARACTER SET x, character_set_client = x: a
+ * name the lexer knows, or (DEFAULT, an expression, an unknown name) NULL. */
+static void charset_value(struct stmt *st, const struct sql_token *t)
+{
+    if (sql_tok_punct(t, '=') || (t->kind == SQL_TOK_PUNCT && t->len == 2) ||
+        sql_tok_kw(t, "SET"))
+        return; /* "=", ":=", the SET of CHARACTER SET */
+    st->charset_next = false;
+    st->sets_charset = true;
+    st->charset = NULL;
+    if (t->kind == SQL_TOK_WORD || t->kind == SQL_TOK_STRING || t->kind == SQL_TOK_QUOTED)
+        st->charset = sql_charset_by_name(t->text, t->len);
+}
+
 static enum step feed_set(struct stmt *st, const struct sql_token *t)
 {
     if (st->ntok == 0) {
@@ -604,6 +645,8 @@ static enum step feed_set(struct stmt *st, const struct sql_token *t)
     }
     if (st->sub == S_ITEM)
         return set_item(st, t);
+    if (st->charset_next)
+        charset_value(st, t);
     if (set_value_computed(st, t))
         st->flags |= CLS_UNREPLAYABLE;
     if (sql_tok_punct(t, '('))
@@ -665,6 +708,7 @@ static enum step feed_create(struct stmt *st, const struct sql_token *t)
     if (temp) {
         st->flags |= CLS_TEMP_TABLE;
         st->reason = R_TEMP;
+        st->tables_created++;
     }
     return STEP_ADVANCE;
 }
@@ -736,6 +780,15 @@ static enum step feed_xa(struct stmt *st, const struct sql_token *t)
     return STEP_ADVANCE;
 }
 
+/* PREPARE name FROM 'text' prepares what the text says (its EXECUTE is
+ * caught later); FROM @var prepares text the proxy never sees. */
+static enum step feed_prepare(struct stmt *st, const struct sql_token *t)
+{
+    if (sql_tok_kw(&st->w0, "FROM") && t->kind != SQL_TOK_STRING)
+        st->flags |= CLS_HIDDEN_STATE;
+    return STEP_ADVANCE;
+}
+
 static enum step dispatch(struct stmt *st, const struct sql_token *t)
 {
     switch (st->kind) {
@@ -767,6 +820,8 @@ static enum step dispatch(struct stmt *st, const struct sql_token *t)
         return feed_drop(st, t);
     case SK_XA:
         return feed_xa(st, t);
+    case SK_PREPARE:
+        return feed_prepare(st, t);
     default:
         return STEP_ADVANCE;
     }
@@ -828,7 +883,12 @@ static void stmt_finish(const struct stmt *st, struct summary *sum)
     sum->locks_taken += st->locks_taken;
     sum->locks_released += st->locks_released;
     sum->tables_dropped += st->tables_dropped;
+    sum->tables_created += st->tables_created;
     sum->saw_routine |= st->routine;
+    if (st->sets_charset) {
+        sum->sets_charset = true;
+        sum->charset = st->charset;
+    }
     if (!read) {
         sum->nwrites++;
         if (sum->first_write == NULL)
@@ -847,9 +907,14 @@ static uint16_t clamp16(unsigned n)
 static void summarize_effects(const struct summary *sum, struct classification *out)
 {
     out->named_locks_taken = clamp16(sum->locks_taken);
+    out->temp_tables_created = clamp16(sum->tables_created);
     if (sum->saw_routine) {
-        out->flags &= ~RELEASING_FLAGS;
+        out->flags &= ~RELEASING_FLAGS; /* and a SET NAMES in a body does not run now */
         return;
+    }
+    if (sum->sets_charset) {
+        out->flags |= CLS_CHARSET;
+        out->charset = sum->charset;
     }
     out->named_locks_released = clamp16(sum->locks_released);
     out->temp_tables_dropped = clamp16(sum->tables_dropped);
@@ -881,8 +946,10 @@ static void summarize(const struct summary *sum, uint32_t hints, struct classifi
     summarize_effects(sum, out);
 }
 
-/* One lexing of the text under the given lexer mode. */
-static void classify_pass(const char *sql, size_t len, unsigned mode, struct classification *out,
+/* One lexing of the text under the given lexer mode. The server lexes each
+ * statement of a batch in the character set the previous ones left. */
+static void classify_pass(const char *sql, size_t len, unsigned mode,
+                          const struct sql_charset *cs, struct classification *out,
                           unsigned *ambiguity)
 {
     struct sql_lexer lx;
@@ -890,7 +957,7 @@ static void classify_pass(const char *sql, size_t len, unsigned mode, struct cla
     struct stmt st;
     struct summary sum = {0};
     *out = (struct classification){0};
-    sql_lexer_init(&lx, sql, len, mode);
+    sql_lexer_init(&lx, sql, len, mode, cs);
     stmt_reset(&st);
     for (sql_lexer_next(&lx, &t); t.kind != SQL_TOK_EOF; sql_lexer_next(&lx, &t)) {
         if (t.kind == SQL_TOK_ERROR) {
@@ -905,6 +972,8 @@ static void classify_pass(const char *sql, size_t len, unsigned mode, struct cla
         sum.multi |= sum.after_semicolon;
         if (sql_tok_punct(&t, ';')) {
             stmt_finish(&st, &sum);
+            if (st.sets_charset && st.charset != NULL)
+                lx.cs = st.charset;
             stmt_reset(&st);
             sum.after_semicolon = true;
         } else {
@@ -944,12 +1013,20 @@ static void adopt(struct classification *out, const struct classification *alt)
  * lexes (NO_BACKSLASH_ESCAPES; versioned or MariaDB-only executable
  * comments). Interpretations that do not lex at all are ignored: a server in
  * that mode rejects the statement, so it cannot write anything. */
-void classify_query(const char *sql, size_t len, struct classification *out)
+void classify_query(const char *sql, size_t len, const struct sql_charset *cs,
+                    struct classification *out)
 {
     unsigned amb = 0, unused;
     if (out == NULL)
         return;
-    classify_pass(sql, len, 0, out, &amb);
+    classify_pass(sql, len, 0, cs, out, &amb);
+    if (cs == NULL) {
+        /* bytes >= 0x80 may be spaces or halves of characters: trust nothing */
+        out->is_read = false;
+        out->reason = R_UNKNOWN_CHARSET;
+        out->flags &= ~CLS_LAST_STMT_INFO;
+        return;
+    }
     if (reach_of(out) == REACH_PRIMARY || amb == 0)
         return;
     /* SQL_AMB_x and SQL_LEX_x share bit values: try each mode made of seen ambiguities */
@@ -957,7 +1034,7 @@ void classify_query(const char *sql, size_t len, struct classification *out)
         struct classification alt;
         if ((mode & ~amb) != 0)
             continue;
-        classify_pass(sql, len, mode, &alt, &unused);
+        classify_pass(sql, len, mode, cs, &alt, &unused);
         if (alt.reason == R_UNPARSABLE || reach_of(&alt) <= reach_of(out))
             continue;
         adopt(out, &alt);

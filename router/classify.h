@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "router/sql_charset.h"
+
 /* Flags describing what a statement does beyond read/write. */
 #define CLS_HINT_PRIMARY 0x0001u   /* comment hint route=primary */
 #define CLS_HINT_REPLICA 0x0002u   /* comment hint route=replica */
@@ -36,6 +38,10 @@
 #define CLS_UNREPLAYABLE 0x100000u    /* changes session state in a way a replica cannot redo
                                          from the text: SELECT @a := ..., ... INTO @a,
                                          SET @a = (SELECT ...), SET x = f(...), SET x = @@y */
+#define CLS_HIDDEN_STATE 0x200000u    /* runs text the proxy cannot see, which may change session
+                                         state: CALL, EXECUTE [IMMEDIATE], PREPARE ... FROM @v */
+#define CLS_CHARSET 0x400000u         /* SET NAMES / CHARACTER SET / character_set_client:
+                                         .charset is how the following statements lex */
 
 struct classification {
     bool is_read;       /* may run on a replica */
@@ -45,9 +51,13 @@ struct classification {
     uint16_t temp_tables_dropped; /* table names in DROP TEMPORARY TABLE a, b */
     uint16_t named_locks_taken;   /* GET_LOCK( calls in the text */
     uint16_t named_locks_released; /* RELEASE_LOCK( calls in the text */
+    uint16_t temp_tables_created;  /* CREATE TEMPORARY TABLE statements in the text */
+    const struct sql_charset *charset; /* CLS_CHARSET: the new one, NULL when unknown */
 };
 
-/* Classify one COM_QUERY text of len bytes (not NUL-terminated). */
-void classify_query(const char *sql, size_t len, struct classification *out);
+/* Classify one COM_QUERY text of len bytes (not NUL-terminated), sent in the
+ * character set cs (character_set_client). cs NULL (unknown): never a read. */
+void classify_query(const char *sql, size_t len, const struct sql_charset *cs,
+                    struct classification *out);
 
 #endif

@@ -24,7 +24,7 @@ void parse_kill_statement(const char *sql, size_t len, struct kill_statement *ou
     *out = (struct kill_statement){.valid = false, .kill_connection = true};
     struct sql_lexer lx;
     struct sql_token t;
-    sql_lexer_init(&lx, sql, len, 0);
+    sql_lexer_init(&lx, sql, len, 0, NULL);
     sql_lexer_next(&lx, &t);
     if (!sql_tok_kw(&t, "KILL"))
         return;

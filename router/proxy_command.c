@@ -4,8 +4,8 @@
 
 #include "router/sql_lexer.h"
 
-static const char E_FORMS[] = "expected PROXY SET route = primary|replica|auto, PROXY SHOW route "
-                              "or PROXY EXPLAIN <statement>";
+static const char E_FORMS[] = "expected PROXY SET route = primary|replica [NAME]|auto, PROXY SHOW "
+                              "route or PROXY EXPLAIN <statement>";
 static const char E_EXPLAIN[] = "PROXY EXPLAIN needs a statement";
 
 static bool is_space(char c)
@@ -44,6 +44,22 @@ static bool route_value(const struct sql_token *t, enum route_override *route)
     return true;
 }
 
+/* After "replica": an optional backend name, then the end. */
+static bool replica_name(struct sql_lexer *lx, struct proxy_command *out)
+{
+    struct sql_lexer rest = *lx;
+    if (at_end(&rest))
+        return true;
+    struct sql_token t;
+    sql_lexer_next(lx, &t);
+    bool name = t.kind == SQL_TOK_WORD || t.kind == SQL_TOK_QUOTED || t.kind == SQL_TOK_STRING;
+    if (!name || t.len == 0 || !at_end(lx))
+        return false;
+    out->replica = t.text;
+    out->replica_len = t.len;
+    return true;
+}
+
 /* After PROXY SET: route = value */
 static void parse_set(struct sql_lexer *lx, struct proxy_command *out)
 {
@@ -51,8 +67,13 @@ static void parse_set(struct sql_lexer *lx, struct proxy_command *out)
     sql_lexer_next(lx, &name);
     sql_lexer_next(lx, &eq);
     sql_lexer_next(lx, &value);
-    if (sql_tok_kw(&name, "ROUTE") && sql_tok_punct(&eq, '=') &&
-        route_value(&value, &out->route) && at_end(lx))
+    bool ok = sql_tok_kw(&name, "ROUTE") && sql_tok_punct(&eq, '=') &&
+              route_value(&value, &out->route);
+    if (ok && out->route == ROUTE_FORCE_REPLICA)
+        ok = replica_name(lx, out);
+    else if (ok)
+        ok = at_end(lx);
+    if (ok)
         out->kind = PROXY_CMD_SET_ROUTE;
     else
         set_invalid(out, E_FORMS);
@@ -109,7 +130,7 @@ void parse_proxy_command(const char *sql, size_t len, struct proxy_command *out)
     *out = (struct proxy_command){.kind = PROXY_CMD_NONE, .route = ROUTE_AUTO};
     if (sql == NULL)
         return;
-    sql_lexer_init(&lx, sql, len, 0);
+    sql_lexer_init(&lx, sql, len, 0, NULL);
     sql_lexer_next(&lx, &t);
     if (sql_tok_kw(&t, "PROXY"))
         parse_after_proxy(&lx, sql, len, out);

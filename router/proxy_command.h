@@ -1,6 +1,6 @@
 /* Statements the proxy answers itself and never sends to a backend, so a
  * client without comment hints (the mysql CLI strips them) can still steer:
- *   PROXY SET route = primary | replica | auto
+ *   PROXY SET route = primary | replica [NAME] | auto
  *   PROXY SHOW route
  *   PROXY EXPLAIN <statement>
  * Keywords are case-insensitive; leading whitespace and comments, and one
@@ -23,6 +23,8 @@ enum proxy_command_kind {
 struct proxy_command {
     enum proxy_command_kind kind;
     enum route_override route;
+    const char *replica; /* PROXY SET route = replica NAME: NAME (points into sql), else NULL */
+    size_t replica_len;
     const char *stmt;
     size_t stmt_len;
     const char *error; /* static text */

@@ -15,6 +15,7 @@ static const char R_LOCKED[] = "LOCK TABLES is active";
 static const char R_NAMED[] = "session holds named locks";
 static const char R_XA[] = "XA transaction";
 static const char R_UNREPLAYABLE[] = "session state cannot be replayed on replicas";
+static const char R_HIDDEN[] = "after CALL or EXECUTE: state the proxy cannot see";
 static const char R_LAST[] = "about the previous statement";
 static const char R_RO_TRX_BEGIN[] = "START TRANSACTION READ ONLY";
 static const char R_HINT[] = "hint";
@@ -26,7 +27,7 @@ static const char R_NONE[] = "no classification";
     (CLS_SESSION_STATE | CLS_USE | CLS_BEGIN | CLS_TEMP_TABLE | CLS_DROP_TEMP_TABLE |            \
      CLS_LOCK_TABLES | CLS_UNLOCK_TABLES | CLS_NAMED_LOCK | CLS_RELEASE_LOCK |                   \
      CLS_RELEASE_ALL_LOCKS | CLS_XA_START | CLS_XA_END | CLS_KILL | CLS_AUTOCOMMIT |             \
-     CLS_SET_GLOBAL)
+     CLS_SET_GLOBAL | CLS_HIDDEN_STATE | CLS_CHARSET)
 
 void session_route_state_init(struct session_route_state *s, bool read_only_trx_on_replica)
 {
@@ -35,8 +36,20 @@ void session_route_state_init(struct session_route_state *s, bool read_only_trx_
     *s = (struct session_route_state){
         .autocommit = true,
         .override = ROUTE_AUTO,
+        .override_replica = -1,
         .read_only_trx_on_replica = read_only_trx_on_replica,
     };
+}
+
+void session_route_state_restart(struct session_route_state *s, bool read_only_trx_on_replica)
+{
+    if (s == NULL)
+        return;
+    struct session_route_state kept = *s;
+    session_route_state_init(s, read_only_trx_on_replica);
+    s->override = kept.override;
+    s->override_replica = kept.override_replica;
+    s->charset = kept.charset;
 }
 
 /* Why the session is pinned to the primary, or NULL. */
@@ -56,12 +69,14 @@ const char *session_route_pinned(const struct session_route_state *s)
         return R_XA;
     if (s->unreplayable_state)
         return R_UNREPLAYABLE;
+    if (s->hidden_state)
+        return R_HIDDEN;
     return NULL;
 }
 
 static struct route_decision decide(enum route_target target, const char *reason)
 {
-    return (struct route_decision){.target = target, .reason = reason};
+    return (struct route_decision){.target = target, .reason = reason, .replica = -1};
 }
 
 /* Steps 4-8 of route.h, for a session that is not pinned. */
@@ -70,15 +85,20 @@ static struct route_decision route_unpinned(const struct classification *c,
 {
     if (c->flags & CLS_LAST_STMT_INFO)
         return decide(ROUTE_LAST, R_LAST);
+    int forced = s->override == ROUTE_FORCE_REPLICA ? s->override_replica : -1;
     if ((c->flags & CLS_READ_ONLY_TRX) && s->read_only_trx_on_replica) {
         struct route_decision d = decide(ROUTE_REPLICA, R_RO_TRX_BEGIN);
         d.begins_read_only_trx = true;
+        d.replica = forced;
         return d;
     }
     if (c->flags & PRIMARY_ONLY_FLAGS)
         return decide(ROUTE_PRIMARY, c->reason);
-    if (s->override == ROUTE_FORCE_REPLICA)
-        return decide(ROUTE_REPLICA, R_FORCE_REPLICA);
+    if (s->override == ROUTE_FORCE_REPLICA) {
+        struct route_decision d = decide(ROUTE_REPLICA, R_FORCE_REPLICA);
+        d.replica = forced;
+        return d;
+    }
     if (c->flags & CLS_HINT_PRIMARY)
         return decide(ROUTE_PRIMARY, R_HINT);
     return decide(c->is_read ? ROUTE_REPLICA : ROUTE_PRIMARY, c->reason);
@@ -87,7 +107,7 @@ static struct route_decision route_unpinned(const struct classification *c,
 struct route_decision route_statement(const struct classification *c,
                                       const struct session_route_state *s)
 {
-    static const struct session_route_state fresh = {.autocommit = true};
+    static const struct session_route_state fresh = {.autocommit = true, .override_replica = -1};
     if (c == NULL)
         return decide(ROUTE_PRIMARY, R_NONE);
     if (s == NULL)
@@ -113,8 +133,7 @@ static unsigned sub_floor(unsigned a, unsigned b)
 static void apply_success(struct session_route_state *s, const struct classification *c,
                           const struct route_decision *d)
 {
-    if (c->flags & CLS_TEMP_TABLE)
-        s->temp_tables++;
+    s->temp_tables += c->temp_tables_created;
     s->temp_tables = sub_floor(s->temp_tables, c->temp_tables_dropped);
     if (c->flags & CLS_LOCK_TABLES)
         s->tables_locked = true;
@@ -133,6 +152,8 @@ static void apply_success(struct session_route_state *s, const struct classifica
         s->read_only_trx = true;
     if (c->flags & CLS_UNREPLAYABLE)
         s->unreplayable_state = true;
+    if (c->flags & CLS_CHARSET)
+        s->charset = c->charset;
 }
 
 void session_route_state_update(struct session_route_state *s, const struct classification *c,
@@ -143,6 +164,9 @@ void session_route_state_update(struct session_route_state *s, const struct clas
         return;
     if (succeeded && c != NULL)
         apply_success(s, c, d);
+    /* a failed CALL may have run part of the procedure */
+    if (c != NULL && (c->flags & CLS_HIDDEN_STATE))
+        s->hidden_state = true;
     if (has_status) {
         s->in_transaction = (status & SERVER_STATUS_IN_TRANS) != 0;
         s->autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;

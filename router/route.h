@@ -30,7 +30,11 @@ struct session_route_state {
     bool read_only_trx;       /* in a START TRANSACTION READ ONLY that runs on a replica */
     bool unreplayable_state;  /* state the replicas cannot be given (CLS_UNREPLAYABLE, or too
                                  much to replay): the session stays on the primary */
+    bool hidden_state;        /* ran CALL / EXECUTE (CLS_HIDDEN_STATE), successful or not: it
+                                 may have set variables or temporary tables the proxy cannot see */
     enum route_override override;
+    int override_replica;     /* ROUTE_FORCE_REPLICA: this backend index only; -1 any replica */
+    const struct sql_charset *charset; /* character_set_client; NULL unknown (see classify_query) */
     bool read_only_trx_on_replica; /* [routing] read_only_transactions = replica (default) */
 };
 
@@ -38,10 +42,14 @@ struct route_decision {
     enum route_target target;
     const char *reason;        /* static text, e.g. "inside a transaction", "plain SELECT" */
     bool begins_read_only_trx; /* START TRANSACTION READ ONLY sent to a replica */
+    int replica;               /* ROUTE_REPLICA: -1 any eligible replica, else only this index */
 };
 
-/* read_only_trx_on_replica starts as given. */
+/* read_only_trx_on_replica starts as given; no override, charset NULL. */
 void session_route_state_init(struct session_route_state *s, bool read_only_trx_on_replica);
+/* Start afresh (backends dropped, writer moved) but keep what the client
+ * chose: its PROXY SET route and its character set. */
+void session_route_state_restart(struct session_route_state *s, bool read_only_trx_on_replica);
 
 /* Decide the target of one statement. Order:
  * 1. inside a read-only transaction on a replica → ROUTE_TRX_REPLICA ("read-only transaction");
@@ -53,7 +61,8 @@ void session_route_state_init(struct session_route_state *s, bool read_only_trx_
  *    ROUTE_REPLICA, begins_read_only_trx ("START TRANSACTION READ ONLY");
  * 6. statements with session/transaction/lock flags stay on the primary
  *    whatever hint or override says (SET, USE, BEGIN, temp tables, locks, XA, KILL);
- * 7. PROXY SET route = replica → REPLICA ("PROXY SET route = replica");
+ * 7. PROXY SET route = replica [NAME] → REPLICA ("PROXY SET route = replica"), with
+ *    .replica the named backend or -1;
  * 8. hint primary → PRIMARY ("hint"); read (incl. replica hint) → REPLICA;
  *    else PRIMARY with the classifier's reason. */
 struct route_decision route_statement(const struct classification *c,

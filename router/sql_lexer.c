@@ -8,6 +8,22 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* Whitespace between tokens as the server sees it in the connection's
+ * character set: latin1 and others also skip 0xA0 (or 0xFF). */
+static bool lx_space(const struct sql_lexer *lx, unsigned char c)
+{
+    return is_space(c) || (c >= 0x80 && c == lx->cs->high_space);
+}
+
+/* Bytes of the character at i: a multi-byte character is never split, so
+ * its second byte is never read as '\\', a quote or a backtick. */
+static size_t char_len(const struct sql_lexer *lx, size_t i)
+{
+    if ((unsigned char)lx->sql[i] < 0x80)
+        return 1;
+    return sql_charset_char_len(lx->cs, (const unsigned char *)lx->sql + i, lx->len - i);
+}
+
 /* Identifier characters; bytes >= 0x80 are multi-byte UTF-8 letters (or
  * garbage, which is harmless to treat the same way). */
 static bool is_word(unsigned char c)
@@ -84,8 +100,10 @@ uint32_t sql_hint_of(const char *text, size_t len)
     return 0;
 }
 
-void sql_lexer_init(struct sql_lexer *lx, const char *sql, size_t len, unsigned mode)
+void sql_lexer_init(struct sql_lexer *lx, const char *sql, size_t len, unsigned mode,
+                    const struct sql_charset *cs)
 {
+    lx->cs = cs ? cs : sql_charset_default();
     lx->sql = sql ? sql : ""; /* no arithmetic on a NULL pointer */
     lx->len = sql ? len : 0;
     lx->pos = 0;
@@ -157,7 +175,7 @@ static bool skip_gap(struct sql_lexer *lx)
     while (lx->pos < lx->len) {
         unsigned char c = (unsigned char)lx->sql[lx->pos];
         size_t p = lx->pos;
-        if (is_space(c)) {
+        if (lx_space(lx, c)) {
             lx->pos++;
         } else if (lx->in_exec_comment && c == '*' && at(lx, p + 1, '/')) {
             lx->in_exec_comment = false;
@@ -169,7 +187,8 @@ static bool skip_gap(struct sql_lexer *lx)
             if (!skip_line_comment(lx, p + 1))
                 return false;
         } else if (c == '-' && at(lx, p + 1, '-') &&
-                   (p + 2 >= lx->len || (unsigned char)lx->sql[p + 2] <= ' ')) {
+                   (p + 2 >= lx->len || (unsigned char)lx->sql[p + 2] <= ' ' ||
+                    lx_space(lx, (unsigned char)lx->sql[p + 2]))) {
             if (!skip_line_comment(lx, p + 2))
                 return false;
         } else {
@@ -197,7 +216,7 @@ static size_t scan_quoted(struct sql_lexer *lx, size_t open, bool backslash)
                 return i;
             i += 2;
         } else {
-            i++;
+            i += char_len(lx, i);
         }
     }
     return lx->len;
@@ -227,10 +246,15 @@ static void lex_quoted(struct sql_lexer *lx, struct sql_token *t)
     lx->pos = close + 1;
 }
 
+static bool lx_word(const struct sql_lexer *lx, unsigned char c)
+{
+    return is_word(c) && !lx_space(lx, c);
+}
+
 static size_t word_end(const struct sql_lexer *lx, size_t p, bool dots)
 {
-    while (p < lx->len && (is_word((unsigned char)lx->sql[p]) || (dots && lx->sql[p] == '.')))
-        p++;
+    while (p < lx->len && (lx_word(lx, (unsigned char)lx->sql[p]) || (dots && lx->sql[p] == '.')))
+        p += char_len(lx, p);
     return p;
 }
 
@@ -240,7 +264,7 @@ static void lex_variable(struct sql_lexer *lx, struct sql_token *t)
     size_t p = lx->pos;
     if (at(lx, p + 1, '@')) {
         size_t end = word_end(lx, p + 2, false);
-        if (at(lx, end, '.') && end + 1 < lx->len && is_word((unsigned char)lx->sql[end + 1]))
+        if (at(lx, end, '.') && end + 1 < lx->len && lx_word(lx, (unsigned char)lx->sql[end + 1]))
             end = word_end(lx, end + 1, false);
         set_tok(t, SQL_TOK_SYS_VAR, lx->sql + p + 2, end - p - 2);
         lx->pos = end;
@@ -266,7 +290,7 @@ static void lex_token(struct sql_lexer *lx, struct sql_token *t)
         lex_quoted(lx, t);
     } else if (c == '@') {
         lex_variable(lx, t);
-    } else if (is_word(c)) {
+    } else if (lx_word(lx, c)) {
         size_t end = word_end(lx, p, false);
         set_tok(t, SQL_TOK_WORD, lx->sql + p, end - p);
         t->after_dot = lx->last_was_dot && lx->last_end == p;

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "router/sql_charset.h"
+
 enum sql_tok_kind {
     SQL_TOK_EOF,
     SQL_TOK_WORD,     /* keyword, identifier or number */
@@ -38,6 +40,7 @@ struct sql_token {
 #define SQL_AMB_EXEC 0x2u       /* a versioned or M! executable comment */
 
 struct sql_lexer {
+    const struct sql_charset *cs; /* how bytes >= 0x80 split tokens */
     const char *sql;
     size_t len;
     size_t pos;
@@ -49,7 +52,9 @@ struct sql_lexer {
     uint32_t hints;      /* CLS_HINT_* found in regular comments */
 };
 
-void sql_lexer_init(struct sql_lexer *lx, const char *sql, size_t len, unsigned mode);
+/* cs NULL: sql_charset_default(). */
+void sql_lexer_init(struct sql_lexer *lx, const char *sql, size_t len, unsigned mode,
+                    const struct sql_charset *cs);
 void sql_lexer_next(struct sql_lexer *lx, struct sql_token *tok);
 
 /* Case-insensitive match of a token's text against an upper-case ASCII word. */

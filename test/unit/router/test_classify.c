@@ -25,6 +25,8 @@
 #define DT CLS_DROP_TEMP_TABLE
 #define XS CLS_XA_START
 #define XE CLS_XA_END
+#define HS CLS_HIDDEN_STATE
+#define CH CLS_CHARSET
 
 struct cls_case {
     const char *sql;
@@ -51,7 +53,7 @@ static const struct cls_case cases[] = {
     {"SELECT REPLACE(name, 'a', 'b') FROM t", R, 0, 0},
     {"SELECT my_func(1)", R, 0, 0},
     {"SELECT @@autocommit", R, 0, 0},
-    {"SELECT @@session.sql_mode, @@global.read_only", R, 0, 0},
+    {"SELECT @@session.sql_mode, @@global.time_zone", R, 0, 0},
     {"SELECT @a", R, 0, 0},
     {"SELECT @a = 1", R, 0, 0},
     {"SELECT x FROM t WHERE y IN (SELECT z FROM u)", R, 0, 0},
@@ -299,10 +301,19 @@ static const struct cls_case cases[] = {
     {"SHOW CREATE TABLE t", R, 0, 0},
     {"SHOW INDEX FROM t", R, 0, 0},
     {"SHOW TABLE STATUS LIKE 't'", R, 0, 0},
-    {"SHOW GLOBAL STATUS", R, 0, 0},
-    {"SHOW GLOBAL VARIABLES LIKE 'x'", R, 0, 0},
     {"SHOW GRANTS", R, 0, 0},
-    {"SHOW ENGINE INNODB STATUS", R, 0, 0},
+    /* server-wide status means the primary */
+    {"SHOW GLOBAL STATUS", W, 0, 0},
+    {"SHOW GLOBAL VARIABLES LIKE 'x'", W, 0, 0},
+    {"SHOW ENGINE INNODB STATUS", W, 0, 0},
+    {"SHOW ENGINES", W, 0, 0},
+    {"SHOW OPEN TABLES", W, 0, 0},
+    {"SHOW OPEN TABLES FROM db LIKE 't%'", W, 0, 0},
+    {"SELECT @@global.read_only", W, 0, 0},
+    {"SELECT @@read_only", W, 0, 0},
+    {"SELECT @@GLOBAL.gtid_current_pos, @@gtid_binlog_pos", W, 0, 0},
+    {"SELECT @@port, @@server_id, @@hostname", R, 0, 0},
+    {"SELECT @@global.time_zone", R, 0, 0},
     {"SHOW CHARACTER SET", R, 0, 0},
     {"SHOW WARNINGS", W, LS, 0},
     {"SHOW ERRORS", W, LS, 0},
@@ -358,7 +369,14 @@ static const struct cls_case cases[] = {
     {"DROP TABLE t", W, 0, 0},
     {"DROP TEMPORARY TABLE t", W, DT, N(1, 0, 0)},
     {"TRUNCATE t", W, 0, 0},
-    {"CALL p()", W, 0, 0},
+    {"CALL p()", W, HS, 0},
+    {"call db.p(1, @x)", W, HS, 0},
+    {"SELECT 1; CALL p()", W, MU | HS, 0},
+    {"EXECUTE IMMEDIATE 'SET @a = 1'", W, HS, 0},
+    {"EXECUTE IMMEDIATE @sql", W, HS, 0},
+    {"PREPARE s FROM @sql", W, HS, 0},
+    {"PREPARE s FROM CONCAT('SELECT ', 1)", W, HS, 0},
+    {"/* route=replica */ CALL p()", W, HR | HS, 0},
     {"LOAD DATA INFILE 'x' INTO TABLE t", W, 0, 0},
     {"HANDLER t OPEN", W, 0, 0},
     {"DO 1", W, 0, 0},
@@ -370,7 +388,7 @@ static const struct cls_case cases[] = {
     {"SAVEPOINT a", W, 0, 0},
     {"XA START 'x'", W, XS, 0},
     {"PREPARE s FROM 'SELECT 1'", W, 0, 0},
-    {"EXECUTE s", W, 0, 0},
+    {"EXECUTE s", W, HS, 0},
     {"GRANT SELECT ON *.* TO u", W, 0, 0},
     {"KILL 5", W, CLS_KILL, 0},
     {"kill query 12", W, CLS_KILL, 0},
@@ -398,15 +416,15 @@ static const struct cls_case cases[] = {
     {"SET @r = RAND()", W, SS | UR, 0},
     {"SET @p = @@port", W, SS | UR, 0},
     {"SET @s = (1 + 2) * @u, @w = 'x'", W, SS, 0},
-    {"SET NAMES utf8mb4 COLLATE utf8mb4_bin", W, SS, 0},
+    {"SET NAMES utf8mb4 COLLATE utf8mb4_bin", W, SS | CH, 0},
     {"SET sql_mode = CONCAT(@@sql_mode, ',ANSI')", W, SS | UR, 0},
     {"UPDATE t SET a = (@r := @r + 1)", W, UR, 0},
     {"SELECT a FROM t INTO OUTFILE '/tmp/f'", W, 0, 0},
     {"SET @'quoted name' = 1", W, SS, 0},
-    {"SET NAMES utf8mb4", W, SS, 0},
-    {"set names 'utf8mb4' collate 'utf8mb4_bin'", W, SS, 0},
-    {"SET CHARACTER SET utf8", W, SS, 0},
-    {"SET CHARSET utf8", W, SS, 0},
+    {"SET NAMES utf8mb4", W, SS | CH, 0},
+    {"set names 'utf8mb4' collate 'utf8mb4_bin'", W, SS | CH, 0},
+    {"SET CHARACTER SET utf8", W, SS | CH, 0},
+    {"SET CHARSET utf8", W, SS | CH, 0},
     {"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", W, SS, 0},
     {"SET sql_mode = 'STRICT_ALL_TABLES'", W, SS, 0},
     {"SET time_zone = '+00:00'", W, SS, 0},
@@ -482,7 +500,7 @@ static const struct cls_case cases[] = {
     {"UPDATE t SET a = 1; SELECT 1", W, MU, 0},
     {"SELECT 1;SELECT 2;SELECT 3;", R, MU, 0},
     {"SELECT 1; SET @a = 1", W, MU | SS, 0},
-    {"SET NAMES utf8; SET autocommit = 0", W, MU | SS | CLS_AUTOCOMMIT, 0},
+    {"SET NAMES utf8; SET autocommit = 0", W, MU | SS | CLS_AUTOCOMMIT | CH, 0},
     {"SELECT 1; -- just a comment", R, 0, 0},
     {"SELECT 1; /* c */ ; ", R, MU, 0},
     {"SELECT 1; SELECT GET_LOCK('a', 1)", W, MU | NL, N(0, 1, 0)},
@@ -495,7 +513,7 @@ static const struct cls_case cases[] = {
     {"SELECT /*!40001 SQL_NO_CACHE */ * FROM t", R, 0, 0},
     {"/*!99999 SELECT */ UPDATE t SET a = 1", W, 0, 0},
     {"/*M! SELECT 1, */ UPDATE t SET a = 1", W, 0, 0},
-    {"/*!40101 SET NAMES utf8 */", W, SS, 0},
+    {"/*!40101 SET NAMES utf8 */", W, SS | CH, 0},
     {"/*!SELECT 1*/", R, 0, 0},
 
     /* empty, unterminated, invalid */
@@ -530,7 +548,7 @@ static void test_table(void **state)
     int failures = 0;
     for (size_t i = 0; i < n; i++) {
         struct classification c;
-        classify_query(cases[i].sql, strlen(cases[i].sql), &c);
+        classify_query(cases[i].sql, strlen(cases[i].sql), sql_charset_default(), &c);
         const struct cls_case *w = &cases[i];
         if (c.is_read != w->is_read || c.flags != w->flags || c.reason == NULL ||
             N(c.temp_tables_dropped, c.named_locks_taken, c.named_locks_released) != w->counts) {
@@ -597,7 +615,7 @@ static void test_reasons(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         struct classification c;
-        classify_query(reasons[i].sql, strlen(reasons[i].sql), &c);
+        classify_query(reasons[i].sql, strlen(reasons[i].sql), sql_charset_default(), &c);
         assert_non_null(c.reason);
         if (strcmp(c.reason, reasons[i].reason) != 0)
             fprintf(stderr, "reason of \"%s\": got \"%s\"\n", reasons[i].sql, c.reason);
@@ -608,7 +626,7 @@ static void test_reasons(void **state)
 static void check(const char *sql, size_t len, bool is_read)
 {
     struct classification c;
-    classify_query(sql, len, &c);
+    classify_query(sql, len, sql_charset_default(), &c);
     assert_int_equal(c.is_read, is_read);
     assert_non_null(c.reason);
 }
@@ -660,6 +678,145 @@ static void test_long(void **state)
     check(buf, sizeof buf, false);
 }
 
+/* Item 8: the lexer splits tokens as the server does for the connection's
+ * character set: latin1 (and others) skip 0xA0, cp852 0xFF; in sjis, gbk
+ * and big5 a character's second byte may be a backtick or a backslash. */
+struct cs_case {
+    const char *charset; /* NULL: unknown */
+    const char *sql;
+    bool is_read;
+    uint32_t flags;
+    uint16_t created; /* temp_tables_created */
+};
+
+static const struct cs_case cs_cases[] = {
+    {"latin1", "SELECT * FROM t FOR\xa0UPDATE", W, 0, 0},
+    {"latin1", "SELECT * FROM t LOCK\xa0IN SHARE MODE", W, 0, 0},
+    {"latin1", "SELECT * FROM t LOCK IN\xa0SHARE MODE", W, 0, 0},
+    {"latin1", "SELECT a INTO\xa0@v FROM t", W, UR, 0},
+    {"latin1", "SELECT GET_LOCK\xa0('a', 1)", W, NL, 0},
+    {"latin1", "SELECT NEXTVAL\xa0(s)", W, 0, 0},
+    {"latin1", "SET\xa0@v=1", W, SS, 0},
+    {"latin1", "CREATE\xa0TEMPORARY TABLE t (a INT)", W, CLS_TEMP_TABLE, 1},
+    {"latin1", "\xa0SELECT\xa0*\xa0" "FROM\xa0t\xa0", R, 0, 0},
+    {"latin1", "SELECT 'a\xa0" "b', `c\xe9` FROM t", R, 0, 0},
+    {"latin1", "SELECT 1 --\xa0" "FOR UPDATE", R, 0, 0},
+    {"latin2", "SELECT * FROM t FOR\xa0UPDATE", W, 0, 0},
+    {"cp1250", "SELECT * FROM t FOR\xa0UPDATE", W, 0, 0},
+    {"cp852", "SELECT * FROM t FOR\xff" "UPDATE", W, 0, 0},
+    {"cp1251", "SELECT * FROM t FOR\xa0UPDATE", R, 0, 0}, /* a letter there: one word */
+    {"utf8mb4", "SELECT * FROM t FOR\xa0UPDATE", R, 0, 0}, /* the server rejects it */
+    {"utf8mb4", "SELECT * FROM t FOR\xc2\xa0UPDATE", R, 0, 0},
+    /* the second byte of 0x95 0x60 is not a closing backtick */
+    {"sjis", "SELECT `\x95`` FOR UPDATE -- `", W, 0, 0},
+    {"cp932", "SELECT `\x95`` FOR UPDATE -- `", W, 0, 0},
+    {"gbk", "SELECT `\x95`` FOR UPDATE -- `", W, 0, 0},
+    {"big5", "SELECT `\xa4`` FOR UPDATE -- `", W, 0, 0},
+    {"utf8mb4", "SELECT `\x95`` FOR UPDATE -- `", R, 0, 0},
+    {"sjis", "SELECT '\x95\\' FOR UPDATE -- '", W, 0, 0},
+    {"gbk", "SELECT '\xd5\\' FROM t", R, 0, 0},
+    {"gbk", "SELECT \xd5\\a FROM t", R, 0, 0},
+    {"sjis", "SELECT `\x95`", W, 0, 0}, /* 0x95 0x60 is one character: unterminated */
+    {"euckr", "SELECT '\xb0" "A' FROM t FOR UPDATE", W, 0, 0},
+    /* the server lexes the rest of a batch in the character set it switched to */
+    {"utf8mb4", "SET NAMES latin1; CREATE\xa0TEMPORARY TABLE t (a INT)", W,
+     MU | SS | CH | CLS_TEMP_TABLE, 1},
+    {NULL, "SELECT 1", W, 0, 0},
+    {NULL, "/* route=replica */ SELECT 1", W, HR, 0},
+    {NULL, "SELECT FOUND_ROWS()", W, 0, 0},
+};
+
+static void test_charsets(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < sizeof cs_cases / sizeof cs_cases[0]; i++) {
+        const struct cs_case *w = &cs_cases[i];
+        const struct sql_charset *cs =
+            w->charset ? sql_charset_by_name(w->charset, strlen(w->charset)) : NULL;
+        assert_true(w->charset == NULL || cs != NULL);
+        struct classification c;
+        classify_query(w->sql, strlen(w->sql), cs, &c);
+        if (c.is_read != w->is_read || c.flags != w->flags ||
+            c.temp_tables_created != w->created) {
+            fprintf(stderr, "%s case %zu \"%s\": got %s flags 0x%x (%s) created %u\n",
+                    w->charset ? w->charset : "unknown", i, w->sql, c.is_read ? "read" : "write",
+                    (unsigned)c.flags, c.reason, c.temp_tables_created);
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+    struct classification c;
+    classify_query("SELECT 1", 8, NULL, &c);
+    assert_string_equal(c.reason, "unknown character set");
+}
+
+/* The character set a SET names, and collation ids from the handshake. */
+static void test_charset_names(void **state)
+{
+    (void)state;
+    const struct sql_charset *latin1 = sql_charset_by_name("latin1", 6);
+    struct classification c;
+    static const char *const sets[] = {"SET NAMES latin1", "SET NAMES 'LATIN1' COLLATE latin1_bin",
+                                       "SET CHARACTER SET latin1", "SET CHARSET `latin1`",
+                                       "SET character_set_client = latin1",
+                                       "SET @@session.character_set_client := 'latin1'",
+                                       "SET SESSION character_set_client = latin1, @a = 1",
+                                       "SET NAMES utf8; SET NAMES latin1"};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        classify_query(sets[i], strlen(sets[i]), sql_charset_default(), &c);
+        assert_true(c.flags & CLS_CHARSET);
+        assert_ptr_equal(c.charset, latin1);
+    }
+    static const char *const unknown[] = {"SET NAMES DEFAULT", "SET NAMES klingon",
+                                          "SET character_set_client = @cs", "SET NAMES ucs2"};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        classify_query(unknown[i], strlen(unknown[i]), sql_charset_default(), &c);
+        assert_true(c.flags & CLS_CHARSET);
+        assert_null(c.charset);
+    }
+    static const char *const none[] = {"SET GLOBAL character_set_client = latin1",
+                                       "SET character_set_results = latin1",
+                                       "CREATE PROCEDURE p() BEGIN SET NAMES latin1; END"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        classify_query(none[i], strlen(none[i]), sql_charset_default(), &c);
+        assert_false(c.flags & CLS_CHARSET);
+    }
+    assert_ptr_equal(sql_charset_by_name("utf8", 4), sql_charset_by_name("utf8mb3", 7));
+    assert_ptr_equal(sql_charset_by_collation(8), latin1);
+    assert_ptr_equal(sql_charset_by_collation(47), latin1);
+    assert_ptr_equal(sql_charset_by_collation(45), sql_charset_default());
+    assert_ptr_equal(sql_charset_by_collation(255), sql_charset_default());
+    assert_ptr_equal(sql_charset_by_collation(13), sql_charset_by_name("sjis", 4));
+    assert_null(sql_charset_by_collation(0));
+    assert_null(sql_charset_by_collation(35));  /* ucs2 */
+    assert_null(sql_charset_by_collation(63));  /* binary */
+    assert_null(sql_charset_by_collation(1000));
+}
+
+/* Item 7: each CREATE TEMPORARY TABLE of a batch counts. */
+static void test_temp_tables_created(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        uint16_t created;
+    } cases[] = {
+        {"CREATE TEMPORARY TABLE a (x INT)", 1},
+        {"CREATE TEMPORARY TABLE a (x INT); CREATE TEMPORARY TABLE b (x INT)", 2},
+        {"CREATE TEMPORARY TABLE a (x INT); SELECT 1; CREATE OR REPLACE TEMPORARY TABLE b (x "
+         "INT); CREATE TEMPORARY TABLE c LIKE a",
+         3},
+        {"CREATE TABLE a (x INT); CREATE TEMPORARY TABLE b (x INT)", 1},
+        {"CREATE TABLE temporary_x (x INT)", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct classification c;
+        classify_query(cases[i].sql, strlen(cases[i].sql), sql_charset_default(), &c);
+        assert_int_equal(c.temp_tables_created, cases[i].created);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +824,9 @@ int main(void)
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_long),
+        cmocka_unit_test(test_charsets),
+        cmocka_unit_test(test_charset_names),
+        cmocka_unit_test(test_temp_tables_created),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

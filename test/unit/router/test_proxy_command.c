@@ -11,8 +11,8 @@
 
 #include "router/proxy_command.h"
 
-static const char E_FORMS[] = "expected PROXY SET route = primary|replica|auto, PROXY SHOW route "
-                              "or PROXY EXPLAIN <statement>";
+static const char E_FORMS[] = "expected PROXY SET route = primary|replica [NAME]|auto, PROXY SHOW "
+                              "route or PROXY EXPLAIN <statement>";
 
 struct pc_case {
     const char *sql;
@@ -129,11 +129,50 @@ static void test_lengths(void **state)
     parse_proxy_command("PROXY SHOW route", 16, NULL);
 }
 
+/* PROXY SET route = replica NAME names one backend; other values take none. */
+static void test_replica_name(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        const char *name; /* NULL: no name; "" : invalid */
+    } cases[] = {
+        {"PROXY SET route = replica replica2", "replica2"},
+        {"proxy set route = REPLICA `replica-2`;", "replica-2"},
+        {"PROXY SET route = replica 'r1' ; ", "r1"},
+        {"PROXY SET route = replica", NULL},
+        {"PROXY SET route = replica;", NULL},
+        {"PROXY SET route = primary replica2", ""},
+        {"PROXY SET route = replica a b", ""},
+        {"PROXY SET route = replica ''", ""},
+        {"PROXY SET route = replica (r1)", ""},
+        {"PROXY SET route = replica r1; SELECT 1", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct proxy_command pc;
+        parse_proxy_command(cases[i].sql, strlen(cases[i].sql), &pc);
+        const char *want = cases[i].name;
+        if (want != NULL && want[0] == '\0') {
+            assert_int_equal(pc.kind, PROXY_CMD_INVALID);
+            continue;
+        }
+        assert_int_equal(pc.kind, PROXY_CMD_SET_ROUTE);
+        assert_int_equal(pc.route, ROUTE_FORCE_REPLICA);
+        if (want == NULL) {
+            assert_null(pc.replica);
+        } else {
+            assert_int_equal(pc.replica_len, strlen(want));
+            assert_memory_equal(pc.replica, want, pc.replica_len);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_replica_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

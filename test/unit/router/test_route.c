@@ -16,7 +16,7 @@
 static struct classification cls(const char *sql)
 {
     struct classification c;
-    classify_query(sql, strlen(sql), &c);
+    classify_query(sql, strlen(sql), sql_charset_default(), &c);
     return c;
 }
 
@@ -380,6 +380,101 @@ static void test_unreplayable(void **state)
     assert_true(s.unreplayable_state);
 }
 
+/* Item 6: CALL / EXECUTE may set state the proxy cannot see; the session
+ * stays on the primary afterwards, also when the statement failed. */
+static void test_hidden_state(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {"CALL p()", "EXECUTE IMMEDIATE 'SET @a = 1'",
+                                        "EXECUTE s", "PREPARE s FROM @sql"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        for (int ok = 0; ok <= 1; ok++) {
+            struct session_route_state s = fresh();
+            assert_int_equal(run(&s, texts[i], ok, OK_STATUS).target, ROUTE_PRIMARY);
+            expect("SELECT @pv", &s, ROUTE_PRIMARY,
+                   "after CALL or EXECUTE: state the proxy cannot see");
+            s.override = ROUTE_FORCE_REPLICA;
+            expect("SELECT @pv", &s, ROUTE_PRIMARY, NULL);
+        }
+    }
+    struct session_route_state s = fresh();
+    run(&s, "PREPARE s FROM 'SELECT 1'", true, OK_STATUS);
+    expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
+    s.override = ROUTE_FORCE_REPLICA;
+    expect("CALL p()", &s, ROUTE_PRIMARY, "CALL");
+    s = fresh();
+    session_route_state_restart(&s, true);
+    run(&s, "CALL p()", true, OK_STATUS);
+    session_route_state_restart(&s, true); /* a new connection forgets it */
+    expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
+}
+
+/* Item 7: every CREATE TEMPORARY TABLE of a batch counts. */
+static void test_temp_tables_in_batch(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    run(&s, "CREATE TEMPORARY TABLE a (x INT); CREATE TEMPORARY TABLE b (x INT)", true,
+        OK_STATUS);
+    assert_int_equal(s.temp_tables, 2);
+    run(&s, "DROP TEMPORARY TABLE a", true, OK_STATUS);
+    expect("SELECT * FROM b", &s, ROUTE_PRIMARY, "session has temporary tables");
+    run(&s, "DROP TEMPORARY TABLE b", true, OK_STATUS);
+    expect("SELECT 1", &s, ROUTE_REPLICA, NULL);
+    run(&s, "CREATE TEMPORARY TABLE a (x INT); CREATE TEMPORARY TABLE b (x INT); "
+            "DROP TEMPORARY TABLE a",
+        true, OK_STATUS);
+    assert_int_equal(s.temp_tables, 1);
+}
+
+/* Item 10: PROXY SET route = replica NAME sends every replica read to it. */
+static void test_named_replica(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    struct classification c = cls("SELECT @@port");
+    assert_int_equal(route_statement(&c, &s).replica, -1);
+    s.override = ROUTE_FORCE_REPLICA;
+    s.override_replica = 2;
+    struct route_decision d = route_statement(&c, &s);
+    assert_int_equal(d.target, ROUTE_REPLICA);
+    assert_int_equal(d.replica, 2);
+    c = cls("SHOW GLOBAL STATUS");
+    d = route_statement(&c, &s);
+    assert_int_equal(d.replica, 2);
+    c = cls("SET @a = 1");
+    d = route_statement(&c, &s);
+    assert_int_equal(d.target, ROUTE_PRIMARY);
+    session_route_state_restart(&s, true);
+    assert_int_equal(s.override, ROUTE_FORCE_REPLICA);
+    assert_int_equal(s.override_replica, 2);
+    s.override = ROUTE_AUTO;
+    c = cls("SHOW GLOBAL STATUS");
+    assert_int_equal(route_statement(&c, &s).target, ROUTE_PRIMARY);
+}
+
+/* Item 8: SET NAMES that succeeded changes how later statements lex. */
+static void test_charset_follows_set_names(void **state)
+{
+    (void)state;
+    struct session_route_state s = fresh();
+    s.charset = sql_charset_default();
+    run(&s, "SET NAMES latin1", false, OK_STATUS);
+    assert_ptr_equal(s.charset, sql_charset_default());
+    run(&s, "SET NAMES latin1", true, OK_STATUS);
+    assert_ptr_equal(s.charset, sql_charset_by_name("latin1", 6));
+    run(&s, "SET character_set_client = 'sjis'", true, OK_STATUS);
+    assert_ptr_equal(s.charset, sql_charset_by_name("SJIS", 4));
+    run(&s, "SET NAMES DEFAULT", true, OK_STATUS);
+    assert_null(s.charset);
+    run(&s, "SET CHARACTER SET utf8mb4", true, OK_STATUS);
+    assert_ptr_equal(s.charset, sql_charset_default());
+    run(&s, "SET GLOBAL character_set_client = latin1", true, OK_STATUS);
+    assert_ptr_equal(s.charset, sql_charset_default());
+    session_route_state_restart(&s, true);
+    assert_ptr_equal(s.charset, sql_charset_default());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +485,8 @@ int main(void)
         cmocka_unit_test(test_read_only_trx_off), cmocka_unit_test(test_status_flags),
         cmocka_unit_test(test_temp_tables),   cmocka_unit_test(test_table_locks),
         cmocka_unit_test(test_named_locks),   cmocka_unit_test(test_xa), cmocka_unit_test(test_unreplayable),
+        cmocka_unit_test(test_hidden_state), cmocka_unit_test(test_temp_tables_in_batch),
+        cmocka_unit_test(test_named_replica), cmocka_unit_test(test_charset_follows_set_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+SET NAMES latin1; SELECT a INTO @v FROM t

@@ -1,0 +1,1 @@
+PROXY SET route = replica replica2
