@@ -1336,7 +1336,7 @@ static void query_command(struct client_session *s)
         return;
     }
     s->decision = route_statement(&s->cls, &s->route);
-    readonly_route_adjust(&s->decision, (const char *)s->arg, s->arg_len);
+    readonly_route_adjust(&s->decision, &s->cls, &s->route, (const char *)s->arg, s->arg_len);
     session_route(s);
 }
 

@@ -50,7 +50,7 @@ static void explain(struct client_session *s, const char *sql, size_t len)
     struct classification c;
     classify_query(sql, len, &c);
     struct route_decision d = route_statement(&c, &s->route);
-    readonly_route_adjust(&d, sql, len);
+    readonly_route_adjust(&d, &c, &s->route, sql, len);
     int b = session_peek_target(s, &d);
     const char *role = "none";
     const char *backend = "none (no replica eligible and read_fallback = error)";

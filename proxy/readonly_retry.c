@@ -79,9 +79,19 @@ static bool reads_tx_read_only(const char *sql, size_t len)
     return false;
 }
 
-void readonly_route_adjust(struct route_decision *d, const char *sql, size_t len)
+/* A plain read on a replica, not one the client steered there. */
+static bool replica_read_by_classifier(const struct route_decision *d,
+                                       const struct classification *c,
+                                       const struct session_route_state *r)
 {
-    if (d->target != ROUTE_REPLICA || d->begins_read_only_trx)
+    return d->target == ROUTE_REPLICA && !d->begins_read_only_trx && c->is_read &&
+           !(c->flags & CLS_HINT_REPLICA) && r->override != ROUTE_FORCE_REPLICA;
+}
+
+void readonly_route_adjust(struct route_decision *d, const struct classification *c,
+                           const struct session_route_state *r, const char *sql, size_t len)
+{
+    if (!replica_read_by_classifier(d, c, r))
         return;
     if (refused.count > 0 && digest_memory_has(&refused, statement_digest(sql, len))) {
         d->target = ROUTE_PRIMARY;
@@ -106,8 +116,7 @@ bool readonly_retry_possible(const struct client_session *s, const struct backen
 {
     const struct classification *c = statement_cls(s);
     return c && !(c->flags & CLS_MULTI) && s->read_only_route &&
-           s->decision.target == ROUTE_REPLICA && !s->decision.begins_read_only_trx &&
-           !s->route.in_transaction && !s->route.read_only_trx && s->route.autocommit &&
+           replica_read_by_classifier(&s->decision, c, &s->route) && !s->route.in_transaction && !s->route.read_only_trx && s->route.autocommit &&
            session_config(s)->backends[bc->index].role == ROLE_REPLICA;
 }
 

@@ -26,10 +26,13 @@ bool replica_readonly_needed(const struct client_session *s, const struct backen
 void replica_readonly_send(struct client_session *s, struct backend_conn *bc);
 void replica_readonly_done(struct client_session *s, struct backend_conn *bc);
 
-/* A read bound for a replica goes to the writer instead when its shape was
- * refused before, or when it asks for transaction_read_only (which the
- * client must not see set by the proxy). */
-void readonly_route_adjust(struct route_decision *d, const char *sql, size_t len);
+/* A read the classifier sent to a replica goes to the writer instead when
+ * its shape was refused before, or when it asks for transaction_read_only
+ * (which the client must not see set by the proxy). Statements sent to a
+ * replica by a hint or PROXY SET route = replica stay there: the client
+ * asked for the replica's answer. */
+void readonly_route_adjust(struct route_decision *d, const struct classification *c,
+                           const struct session_route_state *r, const char *sql, size_t len);
 
 /* Could a read-only refusal of the current command be retried on the
  * writer? (Then its lone ERR is kept from the client.) */

@@ -71,7 +71,7 @@ static void route_execute(struct client_session *s, struct prepared_stmt *st)
         return;
     }
     s->decision = route_statement(&st->cls, &s->route);
-    readonly_route_adjust(&s->decision, (const char *)st->sql, st->sql_len);
+    readonly_route_adjust(&s->decision, &st->cls, &s->route, (const char *)st->sql, st->sql_len);
     session_route(s);
 }
 
