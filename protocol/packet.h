@@ -84,6 +84,7 @@ enum mysql_command {
     COM_DAEMON = 0x1d,
     COM_BINLOG_DUMP_GTID = 0x1e,
     COM_RESET_CONNECTION = 0x1f,
+    COM_STMT_BULK_EXECUTE = 0xfa, /* MariaDB */
 };
 
 /* Error codes the proxy itself sends. */

@@ -9,6 +9,7 @@
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "proxy/client_session.h"
+#include "proxy/held_error.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
@@ -525,9 +526,13 @@ static void process_response(struct backend_conn *bc)
         }
         if (bc->rewrite_stmt_id)
             rewrite_prepare_id(bc, (uint8_t *)data, n);
+        if (bc->resp_off == 0) /* an ERR is the whole response: hold it if it starts so */
+            bc->held_error =
+                bc->hold_error && n > PACKET_HEADER_LEN && data[PACKET_HEADER_LEN] == PACKET_ERR;
         bc->resp_off += n;
         bc->rdone += n;
-        if (bc->forwarding && n > 0 && !client_session_forward(bc->session, bc, data, n)) {
+        if (bc->forwarding && !bc->held_error && n > 0 &&
+            !client_session_forward(bc->session, bc, data, n)) {
             bc->write_pending = true;
             stop_reading(bc);
         }
@@ -595,6 +600,8 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
 {
     const struct session_login *login = client_session_login(bc->session);
     bc->forwarding = forward;
+    bc->hold_error = forward && session_holds_error(bc->session, bc);
+    bc->held_error = false;
     bc->no_response = !command_has_response(command);
     bc->state = BC_BUSY;
     bc->resp_off = 0;

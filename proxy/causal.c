@@ -15,6 +15,7 @@
 #include "protocol/packet.h"
 #include "proxy/backend_conn.h"
 #include "proxy/log.h"
+#include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
 
@@ -58,15 +59,21 @@ bool causal_must_wait(struct client_session *s, int replica)
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc)
 {
     const struct proxy_config *cfg = session_config(s);
+    if (cfg->backends[bc->index].role == ROLE_REPLICA)
+        return replica_readonly_needed(s, bc);
     return !bc->setup_done && cfg->causal_reads == CAUSAL_GTID &&
-           (s->login.caps & CLIENT_SESSION_TRACK) &&
-           cfg->backends[bc->index].role == ROLE_PRIMARY;
+           (s->login.caps & CLIENT_SESSION_TRACK);
 }
 
 /* MariaDB reports @@last_gtid as a tracked system variable; MySQL 8 has a
- * GTID tracker of its own. */
+ * GTID tracker of its own. A replica connection is made read-only instead. */
 void causal_send_setup(struct client_session *s, struct backend_conn *bc)
 {
+    if (session_config(s)->backends[bc->index].role == ROLE_REPLICA) {
+        s->step = STEP_SETUP;
+        replica_readonly_send(s, bc);
+        return;
+    }
     static const char mariadb[] =
         "SET SESSION session_track_system_variables = "
         "CONCAT_WS(',', @@session.session_track_system_variables, 'last_gtid')";
@@ -79,6 +86,10 @@ void causal_send_setup(struct client_session *s, struct backend_conn *bc)
 
 void causal_setup_done(struct client_session *s, struct backend_conn *bc)
 {
+    if (session_config(s)->backends[bc->index].role == ROLE_REPLICA) {
+        replica_readonly_done(s, bc);
+        return;
+    }
     bc->tracks_gtid = !bc->tracker.is_error;
     if (bc->tracker.is_error)
         log_info("session %u: backend %s does not track last_gtid (%s); asking after writes",

@@ -15,8 +15,10 @@ bool causal_needs_fetch(const struct client_session *s);
 /* Replica r may not have the session's last write yet: wait there first. */
 bool causal_must_wait(struct client_session *s, int replica);
 
-/* A new connection to a primary: turn on last_gtid tracking once, so each
- * write's OK carries its GTID. Returns false when there is nothing to do. */
+/* The proxy's own settings on a connection, sent before the client's
+ * command: on a primary, last_gtid tracking (once), so each write's OK
+ * carries its GTID; on a replica, READ ONLY (readonly_retry.h). Returns
+ * false when there is nothing to do. */
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc);
 void causal_send_setup(struct client_session *s, struct backend_conn *bc);
 void causal_setup_done(struct client_session *s, struct backend_conn *bc);

@@ -87,10 +87,21 @@ static bool password_ok(struct client_session *s, const struct user_config *u, b
                                  u->has_password && u->password[0] == '\0', stage1);
 }
 
+/* Sessions logged in as user, other than s: a COM_CHANGE_USER to the
+ * account s already has must not count s twice. */
+static int other_sessions_of(struct client_session *s, const char *user)
+{
+    int n = session_registry_count_user(&s->w->proxy->sessions, user);
+    if (s->registered && strncmp(s->entry.user, user, sizeof s->entry.user) == 0)
+        n--;
+    return n;
+}
+
+/* The login, or the change of user, succeeded: apply the account's
+ * max_connections (both ways in count), then register and answer OK. */
 static void logged_in(struct client_session *s, const struct user_config *u, uint8_t ok_seq)
 {
-    if (u->max_connections > 0 && !s->registered &&
-        session_registry_count_user(&s->w->proxy->sessions, s->login.user) >= u->max_connections) {
+    if (u->max_connections > 0 && other_sessions_of(s, s->login.user) >= u->max_connections) {
         stats_add(&s->w->stats.refused_limits, 1);
         log_warn("limits: refused user '%s' from %s: its max_connections = %d reached",
                  s->login.user, s->peer, u->max_connections);

@@ -13,7 +13,9 @@
 #include "proxy/backend_conn.h"
 #include "config/cidr.h"
 #include "proxy/causal.h"
+#include "proxy/held_error.h"
 #include "proxy/log.h"
+#include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
 #include "proxy/writer.h"
@@ -1232,6 +1234,8 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         dispatch(s);
         return;
     }
+    if (session_held_error_done(s, bc))
+        return;
     /* Only running a statement has its effects, not preparing it. */
     static const struct classification none = {.reason = ""};
     const struct classification *c = &none;
@@ -1339,6 +1343,7 @@ static void query_command(struct client_session *s)
         return;
     }
     s->decision = route_statement(&s->cls, &s->route);
+    readonly_route_adjust(&s->decision, &s->cls, &s->route, (const char *)s->arg, s->arg_len);
     session_route(s);
 }
 
@@ -1398,6 +1403,7 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     case COM_STMT_CLOSE:
     case COM_STMT_RESET:
     case COM_STMT_FETCH:
+    case COM_STMT_BULK_EXECUTE:
         stmt_command(s);
         return;
     case COM_CHANGE_USER:

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "protocol/packet.h"
+#include "proxy/backend_conn.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
 #include "router/kill_statement.h"
@@ -33,6 +34,24 @@ static void kill_on_backend(struct client_session *s, int index, uint32_t thread
     s->rewritten_len = PACKET_HEADER_LEN + 1 + (size_t)n;
     s->cmd = COM_QUERY;
     session_run_on(s, index);
+}
+
+bool kill_sent_for_client(const struct client_session *s)
+{
+    return s->cmd == COM_QUERY && s->rewritten != NULL;
+}
+
+/* The victim session exists (the proxy found it), so the server's answer to
+ * KILL is OK; its backend thread may be gone already, when the victim's
+ * worker closed that connection first (KILL CONNECTION) or its statement
+ * ended and the connection went away meanwhile. */
+bool kill_backend_answered(struct client_session *s, struct backend_conn *bc)
+{
+    if (!kill_sent_for_client(s) || bc->tracker.err_code != ER_NO_SUCH_THREAD)
+        return false;
+    session_send_ok(s, bc->tracker.last_seq);
+    session_finish_command(s);
+    return true;
 }
 
 void kill_command(struct client_session *s, uint32_t id, bool kill_connection)

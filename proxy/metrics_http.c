@@ -141,6 +141,9 @@ static void metrics_counters(struct text_buf *b, const struct admin_totals *t)
             t->causal_waits);
     counter(b, "switchyard_causal_timeouts_total",
             "Causal waits that timed out (the read went to the writer).", t->causal_timeouts);
+    counter(b, "switchyard_readonly_retries_total",
+            "Statements a replica refused as read-only, run again on the writer.",
+            t->readonly_retries);
     head(b, "switchyard_errors_total", "counter", "Errors by origin.");
     text_printf(b, "switchyard_errors_total{kind=\"backend\"} %" PRIu64 "\n", t->errors_backend);
     text_printf(b, "switchyard_errors_total{kind=\"proxy\"} %" PRIu64 "\n", t->errors_proxy);

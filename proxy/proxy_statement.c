@@ -5,6 +5,7 @@
 
 #include "protocol/packet.h"
 #include "protocol/resultset.h"
+#include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "router/proxy_command.h"
 
@@ -80,6 +81,7 @@ static void explain(struct client_session *s, const char *sql, size_t len)
     struct classification c;
     classify_query(sql, len, s->route.charset, &c);
     struct route_decision d = route_statement(&c, &s->route);
+    readonly_route_adjust(&d, &c, &s->route, sql, len);
     int b = session_peek_target(s, &d);
     const char *role = "none";
     const char *backend = "none (no replica eligible and read_fallback = error)";

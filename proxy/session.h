@@ -161,5 +161,9 @@ int session_peek_target(struct client_session *s, const struct route_decision *d
 /* kill_command.c */
 void kill_command(struct client_session *s, uint32_t id, bool kill_connection);
 void kill_statement(struct client_session *s);
+/* The current command is the KILL QUERY the proxy sent for a client's KILL. */
+bool kill_sent_for_client(const struct client_session *s);
+/* Its held ERR: true when answered (Unknown thread id: the thread is gone, OK). */
+bool kill_backend_answered(struct client_session *s, struct backend_conn *bc);
 
 #endif

@@ -13,10 +13,12 @@
 #include "protocol/stmt.h"
 #include "proxy/backend_conn.h"
 #include "proxy/log.h"
+#include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 
 #define ER_UNKNOWN_STMT_HANDLER 1243
 #define ER_STMT_HAS_NO_OPEN_CURSOR 1421
+#define ER_UNSUPPORTED_PS 1295
 
 static const char *command_name(uint8_t cmd)
 {
@@ -69,6 +71,7 @@ static void route_execute(struct client_session *s, struct prepared_stmt *st)
         return;
     }
     s->decision = route_statement(&st->cls, &s->route);
+    readonly_route_adjust(&s->decision, &st->cls, &s->route, (const char *)st->sql, st->sql_len);
     session_route(s);
 }
 
@@ -90,6 +93,15 @@ void stmt_command(struct client_session *s)
 {
     if (s->cmd == COM_STMT_PREPARE) {
         prepare_command(s);
+        return;
+    }
+    if (s->cmd == COM_STMT_BULK_EXECUTE) {
+        /* The greeting does not offer MARIADB_CLIENT_STMT_BULK_OPERATIONS;
+         * MariaDB answers a client that sends it anyway with this error. */
+        session_fail_command(s, ER_UNSUPPORTED_PS, "HY000",
+                             "switchyard does not support COM_STMT_BULK_EXECUTE (it does not "
+                             "offer bulk operations at connect): execute the statement once per "
+                             "row instead");
         return;
     }
     uint32_t id = s->arg_len >= 4 ? stmt_id_read(s->arg) : 0;
