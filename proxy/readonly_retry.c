@@ -71,7 +71,7 @@ static bool reads_tx_read_only(const char *sql, size_t len)
 {
     struct sql_lexer lx;
     struct sql_token t;
-    sql_lexer_init(&lx, sql, len, 0);
+    sql_lexer_init(&lx, sql, len, 0, NULL);
     for (sql_lexer_next(&lx, &t); t.kind != SQL_TOK_EOF && t.kind != SQL_TOK_ERROR;
          sql_lexer_next(&lx, &t))
         if (t.kind != SQL_TOK_PUNCT && names_tx_read_only(t.text, t.len))

@@ -17,7 +17,7 @@ uint64_t statement_digest(const char *sql, size_t len)
     struct sql_lexer lx;
     struct sql_token t;
     uint64_t h = FNV_OFFSET;
-    sql_lexer_init(&lx, sql, len, 0);
+    sql_lexer_init(&lx, sql, len, 0, NULL);
     for (;;) {
         sql_lexer_next(&lx, &t);
         if (t.kind == SQL_TOK_EOF || t.kind == SQL_TOK_ERROR)
