@@ -1469,7 +1469,8 @@ static int t_ps_call(void)
         }
         CHECK(sets == 2, "round %d: %d result sets, expected 2", round, sets);
     }
-    WANT_ROTATE(m, 4, "SELECT @@port after CALL");
+    /* The procedure may have set state the proxy cannot see: pinned. */
+    WANT_PINNED(m, 4, "SELECT @@port after CALL");
     rc = 0;
 out:
     if (st)
@@ -1742,14 +1743,15 @@ static int t_sql_prepare_execute(void)
         QROW(m, &r, "EXECUTE s1 USING @a");
         CHECK(atol(r.v[0]) == 42, "EXECUTE s1 answered %s", r.v[0]);
     }
-    WANT_ROTATE(m, 4, "SELECT @@port between EXECUTEs");
+    /* EXECUTE may run a SET the proxy cannot see: pinned. */
+    WANT_PINNED(m, 4, "SELECT @@port between EXECUTEs");
     QROW(m, &r, "EXECUTE s1 USING 1");
     CHECK(atol(r.v[0]) == 2, "EXECUTE s1 USING 1 answered %s", r.v[0]);
     Q(m, "DEALLOCATE PREPARE s1");
     CHECK(mysql_query(m, "EXECUTE s1 USING @a") != 0, "EXECUTE after DEALLOCATE succeeded");
     CHECK(mysql_errno(m) == 1243, "EXECUTE after DEALLOCATE: error %u %s (expected 1243)",
           mysql_errno(m), mysql_error(m));
-    WANT_ROTATE(m, 4, "SELECT @@port after DEALLOCATE");
+    WANT_PINNED(m, 4, "SELECT @@port after DEALLOCATE");
     rc = 0;
 out:
     if (m)
@@ -1993,7 +1995,8 @@ static int t_multi_call(void)
         }
         CHECK(sets == 2 && oks == 1, "%d result sets and %d OKs, expected 2 and 1", sets, oks);
     }
-    WANT_ROTATE(m, 4, "SELECT @@port after CALL");
+    /* The procedure may have set state the proxy cannot see: pinned. */
+    WANT_PINNED(m, 4, "SELECT @@port after CALL");
     rc = 0;
 out:
     if (m)
