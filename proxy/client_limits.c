@@ -68,7 +68,7 @@ size_t session_input_room(struct client_session *s)
     if (s->state == CS_COMMAND)
         return s->in_cap - s->in_len;
     size_t at = receiving_at(s), announced, need = 0;
-    if (logical_packet_announced(s->in + at, s->in_len - at, &announced, &need))
+    if (s->in_len > at && logical_packet_announced(s->in + at, s->in_len - at, &announced, &need))
         need += at;
     size_t want = s->in_len + CLIENT_IN_MIN;
     if (need > want)
