@@ -306,6 +306,43 @@ static void set_client_idle_timeout(struct loader *L, const char *value)
     set_int(L, "client_idle_timeout", value, 0, 31536000, &L->cfg->client_idle_timeout);
 }
 
+/* Like MariaDB's connect_timeout, but at least a second: the login must end
+ * within it, TLS handshake included. */
+static void set_login_timeout(struct loader *L, const char *value)
+{
+    set_int(L, "connect_timeout", value, 1, 31536000, &L->cfg->connect_timeout);
+}
+
+/* Bytes with an optional K, M or G suffix (64M), within MariaDB's own range
+ * for max_allowed_packet: 1 KiB to 1 GiB. */
+static void set_max_allowed_packet(struct loader *L, const char *value)
+{
+    static const long min = 1024, max = 1024L * 1024 * 1024;
+    char digits[16];
+    size_t n = strspn(value, "0123456789");
+    long unit = 1, v;
+    const char *suffix = value + n;
+    if (*suffix == 'K' || *suffix == 'k')
+        unit = 1024;
+    else if (*suffix == 'M' || *suffix == 'm')
+        unit = 1024 * 1024;
+    else if (*suffix == 'G' || *suffix == 'g')
+        unit = 1024 * 1024 * 1024;
+    bool ok = n > 0 && n < sizeof digits && (unit == 1 ? *suffix == '\0' : suffix[1] == '\0');
+    if (ok) {
+        memcpy(digits, value, n);
+        digits[n] = '\0';
+        ok = parse_long(digits, 1, max, &v) && v <= max / unit && v * unit >= min;
+    }
+    if (ok)
+        L->cfg->max_allowed_packet = (size_t)(v * unit);
+    else
+        add_error(L, L->lineno,
+                  "bad max_allowed_packet '%.40s' in %s: expected bytes from 1024 to 1G, "
+                  "with an optional K, M or G suffix (e.g. 64M)",
+                  value, L->title);
+}
+
 /* on | off keys: exact words, so a typo is an error rather than "off". */
 static void set_on_off(struct loader *L, const char *key, const char *value, bool *out)
 {
@@ -685,6 +722,8 @@ static const struct key_def proxy_keys[] = {{"listen", set_listen},
                                             {"deny", set_deny},
                                             {"max_connections", set_max_connections},
                                             {"client_idle_timeout", set_client_idle_timeout},
+                                            {"connect_timeout", set_login_timeout},
+                                            {"max_allowed_packet", set_max_allowed_packet},
                                             {NULL, NULL}};
 static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
                                               {"password", set_monitor_password},
@@ -1098,6 +1137,8 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->monitor_interval_ms = 1000;
     cfg->monitor_connect_timeout_ms = 1000;
     cfg->shutdown_timeout_ms = 10000;
+    cfg->connect_timeout = 10;
+    cfg->max_allowed_packet = 64 * 1024 * 1024;
     cfg->max_replication_lag = 10;
     cfg->heartbeat_table[0] = '\0';
     cfg->recover_intervals = 2;

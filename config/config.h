@@ -63,6 +63,8 @@ struct proxy_config {
     struct cidr_list deny;             /* [proxy] deny */
     int max_connections;               /* [proxy] max_connections, 0 = no limit (default 0) */
     int client_idle_timeout;           /* [proxy] seconds, 0 = never (default 0) */
+    int connect_timeout;               /* [proxy] seconds for a whole login (default 10) */
+    size_t max_allowed_packet;         /* [proxy] bytes of one command (default 64 MiB) */
 
     /* [admin]: enabled when the section is present */
     bool admin_enabled;

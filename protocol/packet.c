@@ -293,6 +293,29 @@ int logical_packet_span(const uint8_t *buf, size_t len, size_t *wire_len, size_t
     return 1;
 }
 
+int logical_packet_announced(const uint8_t *buf, size_t len, size_t *payload_announced,
+                             size_t *wire_needed)
+{
+    size_t pos = 0, total = 0;
+    uint32_t plen;
+
+    do {
+        if (len - pos < PACKET_HEADER_LEN) {
+            if (pos == 0)
+                return 0;
+            *payload_announced = total;
+            *wire_needed = pos + PACKET_HEADER_LEN;
+            return 1;
+        }
+        plen = packet_payload_len(buf + pos);
+        total += plen;
+        pos += PACKET_HEADER_LEN + plen;
+    } while (plen == PACKET_MAX_PAYLOAD && pos <= len);
+    *payload_announced = total;
+    *wire_needed = pos;
+    return 1;
+}
+
 void logical_packet_gather(const uint8_t *buf, size_t wire_len, uint8_t *out)
 {
     size_t pos = 0;

@@ -183,5 +183,12 @@ int logical_packet_span(const uint8_t *buf, size_t len, size_t *wire_len, size_t
 /* Copy the payload of a complete logical packet found by logical_packet_span
  * into out (payload_len bytes), dropping the headers in between. */
 void logical_packet_gather(const uint8_t *buf, size_t wire_len, uint8_t *out);
+/* What the headers at the start of buf announce for the logical packet they
+ * begin, complete or not: the payload bytes announced so far (each chunk whose
+ * header has arrived) and the wire bytes needed to hold every announced chunk
+ * (plus the next header when the last one seen is full). Returns 0 when not
+ * even the first header is there. */
+int logical_packet_announced(const uint8_t *buf, size_t len, size_t *payload_announced,
+                             size_t *wire_needed);
 
 #endif

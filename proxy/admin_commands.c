@@ -373,6 +373,7 @@ void admin_show_stats(struct resultset_writer *w, const struct admin_snapshot *s
         {"auth_failures", t->auth_failures},
         {"refused_firewall", t->refused_firewall},
         {"refused_limits", t->refused_limits},
+        {"login_timeouts", t->login_timeouts},
         {"bytes_from_clients", t->bytes_from_clients},
         {"bytes_to_clients", t->bytes_to_clients},
         {"sessions_opened", t->sessions_opened},
@@ -456,6 +457,8 @@ static void config_proxy(struct resultset_writer *w, const struct proxy_config *
     cfg_cidrs(w, "proxy", "deny", &c->deny);
     cfg_int(w, "proxy", "max_connections", c->max_connections);
     cfg_int(w, "proxy", "client_idle_timeout", c->client_idle_timeout);
+    cfg_int(w, "proxy", "connect_timeout", c->connect_timeout);
+    cfg_int(w, "proxy", "max_allowed_packet", (long)c->max_allowed_packet);
 }
 
 static void config_admin(struct resultset_writer *w, const struct proxy_config *c)

@@ -30,6 +30,7 @@ static void sum_worker(struct admin_totals *t, struct worker_stats *st)
     t->auth_failures += load64(&st->auth_failures);
     t->refused_firewall += load64(&st->refused_firewall);
     t->refused_limits += load64(&st->refused_limits);
+    t->login_timeouts += load64(&st->login_timeouts);
     t->bytes_from_clients += load64(&st->bytes_from_clients);
     t->bytes_to_clients += load64(&st->bytes_to_clients);
     t->sessions_opened += load64(&st->sessions_opened);

@@ -176,7 +176,14 @@ static void on_backend_written(uv_write_t *req, int status)
     if (bc->state == BC_BUSY && bc->no_response && bc->writes_in_flight == 0) {
         bc->state = BC_READY;
         client_session_response_done(bc->session, bc);
+        return;
     }
+    client_session_backend_wrote(bc->session, bc);
+}
+
+size_t backend_conn_queued(const struct backend_conn *bc)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&bc->tcp);
 }
 
 /* Queue what the socket did not take: c (with its data) when given, else a

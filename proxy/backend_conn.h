@@ -99,6 +99,9 @@ int backend_conn_send_copy(struct backend_conn *bc, const uint8_t *bytes, size_t
  * comes next. */
 void backend_conn_infile_done(struct backend_conn *bc);
 
+/* Bytes queued for the backend that the socket has not taken yet. */
+size_t backend_conn_queued(const struct backend_conn *bc);
+
 /* The client-bound write that referenced rbuf completed: go on reading. */
 void backend_conn_resume(struct backend_conn *bc);
 

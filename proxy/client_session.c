@@ -21,10 +21,6 @@
 #include "proxy/writer.h"
 #include "router/proxy_command.h"
 
-#define CLIENT_IN_MIN (16 * 1024)
-#define LOGIN_PACKET_MAX (64 * 1024)
-#define COMMAND_PACKET_MAX (1024u * 1024u * 1024u) /* MariaDB's max_allowed_packet ceiling */
-
 static void process_commands(struct client_session *s);
 static void forget_backend(struct client_session *s, struct backend_conn *bc);
 static void stop_reading(struct client_session *s);
@@ -462,51 +458,34 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
  * would cost two epoll_ctl calls per statement), but the buffer only grows
  * between commands: a pending write to a backend may point into it. During
  * LOAD DATA LOCAL the command bytes were consumed by the server long ago and
- * the relayed file data is copied, so it may grow then too. */
+ * the relayed file data is copied, so it may grow then too; no room (reading
+ * stops) while the backend is too far behind. */
 static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct client_session *s = h->data;
+    if (session_input_paused(s)) {
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
     if (s->tls_on) {
         buf->base = (char *)s->tls_rbuf;
         buf->len = CLIENT_IN_MIN;
         return;
     }
-    if (s->state != CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
-        size_t cap = s->in_cap ? s->in_cap * 2 : CLIENT_IN_MIN;
-        uint8_t *p = realloc(s->in, cap);
-        if (p) {
-            s->in = p;
-            s->in_cap = cap;
-        }
-    }
+    size_t room = session_input_room(s);
     buf->base = (char *)s->in + s->in_len;
-    buf->len = s->in_cap - s->in_len;
+    buf->len = room;
 }
 
 static void relay_infile(struct client_session *s);
-
-/* Make room in the input for plaintext; the buffer only grows between
- * commands (see on_client_alloc). */
-static size_t input_room(struct client_session *s)
-{
-    if (s->state != CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
-        size_t cap = s->in_cap ? s->in_cap * 2 : CLIENT_IN_MIN;
-        uint8_t *p = realloc(s->in, cap);
-        if (p) {
-            s->in = p;
-            s->in_cap = cap;
-        }
-    }
-    return s->in_cap - s->in_len;
-}
 
 /* Move what TLS has decrypted into the input. What does not fit stays
  * inside OpenSSL until the command ends. Returns -1 when the session died. */
 static int tls_take_plaintext(struct client_session *s)
 {
     for (;;) {
-        size_t room = input_room(s);
+        size_t room = session_input_room(s);
         if (room == 0)
             return 0;
         long n = tls_stream_read(&s->tls, s->in + s->in_len, room);
@@ -1430,13 +1409,9 @@ static void process_commands(struct client_session *s)
 {
     while (s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user)) {
         size_t wire, payload;
+        if (session_refuse_oversized(s))
+            return;
         if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
-            if (s->in_len >= PACKET_HEADER_LEN && s->in_len > COMMAND_PACKET_MAX) {
-                session_send_err(s, packet_seq(s->in) + 1, ER_NET_PACKET_TOO_LARGE, "08S01",
-                                 "Got a packet bigger than 'max_allowed_packet' bytes");
-                session_close_after_flush(s);
-                return;
-            }
             session_start_reading(s);
             return;
         }

@@ -55,6 +55,11 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 void client_session_infile_requested(struct client_session *s, struct backend_conn *bc);
 /* client_idle_timeout: close sessions idle for longer. */
 void client_session_close_idle_too_long(struct worker *w);
+/* connect_timeout: close connections whose login takes longer. */
+void client_session_close_slow_logins(struct worker *w);
+/* A write bc had queued completed: a client paused for back-pressure
+ * (LOAD DATA LOCAL) may be read again. */
+void client_session_backend_wrote(struct client_session *s, struct backend_conn *bc);
 /* Shutdown: close the sessions not running a statement. */
 void client_session_close_idle(struct worker *w);
 /* Close the worker's sessions that KILL CONNECTION marked. */

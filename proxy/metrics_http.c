@@ -153,6 +153,9 @@ static void metrics_counters(struct text_buf *b, const struct admin_totals *t)
                 t->refused_firewall);
     text_printf(b, "switchyard_refused_connections_total{reason=\"limit\"} %" PRIu64 "\n",
                 t->refused_limits);
+    counter(b, "switchyard_login_timeouts_total",
+            "Client connections closed for not logging in within connect_timeout.",
+            t->login_timeouts);
     head(b, "switchyard_client_connections", "gauge", "Client connections open now.");
     text_printf(b, "switchyard_client_connections %" PRId64 "\n",
                 t->client_connections > 0 ? t->client_connections : 0);

@@ -19,6 +19,9 @@
 #include "router/classify.h"
 #include "router/route.h"
 
+#define CLIENT_IN_MIN (16 * 1024)
+#define LOGIN_PACKET_MAX (64 * 1024)
+
 enum client_state {
     CS_GREETING_SENT, /* waiting for the handshake response */
     CS_AUTH_SWITCH,   /* asked the client to answer with mysql_native_password */
@@ -130,6 +133,12 @@ void session_route(struct client_session *s);
 void session_reset_backends(struct client_session *s);
 void session_set_busy(struct client_session *s, int index);
 void session_start_reading(struct client_session *s);
+
+/* client_limits.c */
+size_t session_input_room(struct client_session *s);
+bool session_input_paused(const struct client_session *s);
+/* True when the command being received is too large: answered and closing. */
+bool session_refuse_oversized(struct client_session *s);
 
 /* The client sent an SSL request: start TLS on its connection; bytes after
  * the request (already part of the TLS handshake) are in rest. */

@@ -27,6 +27,7 @@ struct worker_stats {
     atomic_uint_fast64_t auth_failures;
     atomic_uint_fast64_t refused_firewall;
     atomic_uint_fast64_t refused_limits;
+    atomic_uint_fast64_t login_timeouts;      /* closed: no login within connect_timeout */
     atomic_uint_fast64_t bytes_from_clients;
     atomic_uint_fast64_t bytes_to_clients;
     atomic_uint_fast64_t sessions_opened;

@@ -118,7 +118,11 @@ static void on_stop(uv_async_t *a)
 
 static void on_kill(uv_async_t *a) { client_session_close_killed(a->data); }
 
-static void on_idle_check(uv_timer_t *t) { client_session_close_idle_too_long(t->data); }
+static void on_idle_check(uv_timer_t *t)
+{
+    client_session_close_idle_too_long(t->data);
+    client_session_close_slow_logins(t->data);
+}
 
 int worker_init(struct worker *w, int index, struct proxy *proxy)
 {

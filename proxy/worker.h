@@ -21,7 +21,7 @@ struct worker {
     uv_async_t stop_async;
     uv_async_t kill_async; /* KILL CONNECTION from another worker marked a session */
     uv_timer_t shutdown_timer; /* running statements get this long to finish */
-    uv_timer_t idle_timer;     /* once a second: client_idle_timeout */
+    uv_timer_t idle_timer;     /* once a second: client_idle_timeout, connect_timeout */
     struct topology *topology; /* this worker's reference to the newest snapshot */
     struct wrr_state wrr;      /* replica rotation shared by this worker's sessions */
     struct wrr_state writer_wrr; /* active-active writer rotation */

@@ -28,7 +28,7 @@ static const struct error_case cases[] = {
     {"[proxy]\nthis is junk\n" TAIL, 2, "cannot parse 'this is junk'"},
     /* keys */
     {"[proxy]\nlistne = 1.2.3.4:1\n" TAIL, 2, "unknown key 'listne' in [proxy] (expected listen, threads, shutdown_timeout_ms, allow, "
-     "deny, max_connections, client_idle_timeout)"},
+     "deny, max_connections, client_idle_timeout, connect_timeout, max_allowed_packet)"},
     {"[backend.p]\nrole = primary\nprot = 1\n" USER, 3,
      "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag, tls)"},
     {"[user.app]\npassword = x\npasswd = y\n[backend.p]\nrole = primary\n", 3,
@@ -155,6 +155,13 @@ static const struct error_case cases[] = {
     {"[proxy]\nclient_idle_timeout = 31536001\n" TAIL, 2,
      "bad client_idle_timeout '31536001' in [proxy]: expected a whole number from 0 to 31536000"},
     {"[proxy]\nclient_idle_timeout = 5s\n" TAIL, 2, "bad client_idle_timeout '5s'"},
+    {"[proxy]\nconnect_timeout = 0\n" TAIL, 2,
+     "bad connect_timeout '0' in [proxy]: expected a whole number from 1 to 31536000"},
+    {"[proxy]\nmax_allowed_packet = 1023\n" TAIL, 2,
+     "bad max_allowed_packet '1023' in [proxy]: expected bytes from 1024 to 1G"},
+    {"[proxy]\nmax_allowed_packet = 2G\n" TAIL, 2, "bad max_allowed_packet '2G'"},
+    {"[proxy]\nmax_allowed_packet = 64MB\n" TAIL, 2, "bad max_allowed_packet '64MB'"},
+    {"[proxy]\nmax_allowed_packet = M\n" TAIL, 2, "bad max_allowed_packet 'M'"},
     {"[backend.p]\nrole = primary\n[user.app]\npassword = x\nmax_connections = many\n", 5,
      "bad max_connections 'many' in [user.app]: expected a whole number from 0 to 1000000"},
 

@@ -36,6 +36,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.deny.n, 0);
     assert_int_equal(cfg.max_connections, 0);
     assert_int_equal(cfg.client_idle_timeout, 0);
+    assert_int_equal(cfg.connect_timeout, 10);
+    assert_int_equal(cfg.max_allowed_packet, 64 * 1024 * 1024);
     assert_int_equal(cfg.users[0].max_connections, 0);
     assert_false(cfg.admin_enabled);
     assert_int_equal(cfg.log_level, LOG_INFO);
@@ -102,6 +104,7 @@ static void test_proxy_keys(void **state)
     (void)state;
     expect_valid("[proxy]\nallow = 10.0.0.0/8 ,192.168.1.7, ::1\ndeny = 10.9.0.0/16\n"
                  "max_connections = 1000000\nclient_idle_timeout = 31536000\n"
+                 "connect_timeout = 2\nmax_allowed_packet = 1G\n"
                  "[backend.p]\nrole = primary\n[user.app]\npassword = x\nmax_connections = 5\n");
     assert_int_equal(cfg.allow.n, 3);
     expect_cidr(&cfg.allow.items[0], AF_INET, "10.0.0.0", 8);
@@ -111,6 +114,8 @@ static void test_proxy_keys(void **state)
     expect_cidr(&cfg.deny.items[0], AF_INET, "10.9.0.0", 16);
     assert_int_equal(cfg.max_connections, 1000000);
     assert_int_equal(cfg.client_idle_timeout, 31536000);
+    assert_int_equal(cfg.connect_timeout, 2);
+    assert_int_equal(cfg.max_allowed_packet, 1024 * 1024 * 1024);
     assert_int_equal(cfg.users[0].max_connections, 5);
 }
 

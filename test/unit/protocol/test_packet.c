@@ -233,6 +233,36 @@ static void test_logical_span_split(void **state)
     free(out);
 }
 
+/* What arrived so far announces: the proxy refuses too large a command and
+ * sizes its buffer from this before the packet is complete. */
+static void test_logical_announced(void **state)
+{
+    uint8_t b[4 + 8 + 4] = {0};
+    size_t announced, need;
+    (void)state;
+    assert_int_equal(logical_packet_announced(b, 3, &announced, &need), 0);
+    packet_write_header(b, 8, 0);
+    assert_int_equal(logical_packet_announced(b, 4, &announced, &need), 1);
+    assert_int_equal(announced, 8);
+    assert_int_equal(need, 12);
+    /* a full chunk announces more to come: the next header is needed */
+    packet_write_header(b, PACKET_MAX_PAYLOAD, 0);
+    assert_int_equal(logical_packet_announced(b, 6, &announced, &need), 1);
+    assert_int_equal(announced, PACKET_MAX_PAYLOAD);
+    assert_int_equal(need, 4 + PACKET_MAX_PAYLOAD);
+    const size_t first = 4 + PACKET_MAX_PAYLOAD;
+    uint8_t *big = calloc(1, first + 4);
+    packet_write_header(big, PACKET_MAX_PAYLOAD, 0);
+    assert_int_equal(logical_packet_announced(big, first, &announced, &need), 1);
+    assert_int_equal(announced, PACKET_MAX_PAYLOAD);
+    assert_int_equal(need, first + 4);
+    packet_write_header(big + first, PACKET_MAX_PAYLOAD, 1);
+    assert_int_equal(logical_packet_announced(big, first + 4, &announced, &need), 1);
+    assert_int_equal(announced, 2 * (size_t)PACKET_MAX_PAYLOAD);
+    assert_int_equal(need, 2 * first);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_eof_roundtrip),
         cmocka_unit_test(test_logical_span_simple),
         cmocka_unit_test(test_logical_span_split),
+        cmocka_unit_test(test_logical_announced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
