@@ -315,8 +315,9 @@ def test_call_with_two_result_sets(sy, sandbox):
             assert results[1] == ((2, "second"), (3, "third")), results
             # Only the final OK may follow.
             assert all(r == () for r in results[2:]), results
-        # The session is not stuck in "more results": reads go to replicas again.
-        assert {scalar(c, "SELECT @@port") for _ in range(4)} == REPLICA_PORT_SET
+        # The session is not stuck in "more results": reads are answered, on the
+        # primary, since a procedure may have set state the proxy cannot see.
+        assert {scalar(c, "SELECT @@port") for _ in range(4)} == {PRIMARY_PORT}
 
 
 def test_multi_statement_with_write_goes_to_primary(sy, sandbox):
@@ -336,7 +337,7 @@ def test_multi_statement_with_write_goes_to_primary(sy, sandbox):
 
 def test_backend_refuses_login_session_goes_on(xproxy):
     """An account the proxy accepts but the servers do not know: the proxy's
-    login succeeds, the first statement gets the backend's own 1045 (not a
+    login succeeds, the first statement gets the backend's own denial (not a
     hang or a dropped connection), and the next statement gets it again."""
     sy = xproxy(users={APP_USER: APP_PW, "ghost": "ghost_pw"})
     with pymysql.connect(host="127.0.0.1", port=sy.port, user="ghost", password="ghost_pw",
@@ -345,6 +346,8 @@ def test_backend_refuses_login_session_goes_on(xproxy):
             with pytest.raises(pymysql.err.OperationalError) as e:
                 with c.cursor() as cur:
                     cur.execute(sql)
-            assert e.value.args[0] == 1045, e.value.args
+            # For an unknown account MariaDB pretends to run some plugin, chosen
+            # per server start: the denial comes as 1045 or 1698.
+            assert e.value.args[0] in (1045, 1698), e.value.args
             assert "ghost" in e.value.args[1]
         c.ping(reconnect=False)  # answered by the proxy: the session is still alive
