@@ -4,7 +4,8 @@
  * GTID once the proxy turned on last_gtid tracking) to other statements, a
  * LOCAL INFILE request to LOAD DATA LOCAL, PREPARE_OK with one parameter
  * definition per '?', a binary row to executes of prepared SELECTs, and OK or
- * ERR to everything else. Transactions follow BEGIN/COMMIT in the status
+ * ERR to everything else; a statement naming fake_hangup closes the
+ * connection instead of answering. Transactions follow BEGIN/COMMIT in the status
  * flags, so the proxy's routing sees them. */
 #include "test/fuzz/fake_backend.h"
 
@@ -221,7 +222,9 @@ static void on_query(struct fake_conn *c, struct resultset_writer *r, const uint
     static const uint8_t infile[] = {PACKET_LOCAL_INFILE, 'f', 'u', 'z', 'z', '.', 'c', 's', 'v'};
     if (has_word(sql, len, "session_track_system_variables"))
         c->tracks_gtid = true;
-    if (has_word(sql, len, "LOCAL INFILE")) {
+    if (has_word(sql, len, "fake_hangup")) {
+        conn_close(c); /* a server that dies mid-statement */
+    } else if (has_word(sql, len, "LOCAL INFILE")) {
         c->state = FAKE_INFILE;
         reply_raw(r, infile, sizeof infile);
     } else if (has_word(sql, len, "no_such_table")) {

@@ -42,7 +42,7 @@
 #define MODE_ATTRS 0x08
 #define MODE_TRICKLE 0x10
 
-#define LOGIN_MS 2000       /* greeting and OK: each must arrive by then */
+#define LOGIN_MS 3000       /* greeting and OK: each must arrive by then */
 #define COMMANDS_MS 1000    /* the command phase of one input at most */
 #define COMMAND_TURNS 20000 /* and at most this many loop turns */
 #define CLOSE_MS 2000       /* for the session to go once the client left */
@@ -207,8 +207,11 @@ static void client_login(struct client *c, uint8_t mode)
     c->keep = false;
 }
 
+/* Sessions of earlier inputs are gone, so ids restart at 1 and an input
+ * means the same each run ("KILL 1" is the client's own session). */
 static void client_connect(struct client *c)
 {
+    atomic_store(&fp.proxy.next_session_id, 1);
     memset(c, 0, sizeof *c);
     c->keep = true;
     struct sockaddr_in a = {.sin_family = AF_INET,
