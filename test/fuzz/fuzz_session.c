@@ -18,7 +18,6 @@
  * mysql_native_password reply to the greeting's scramble, so COM_CHANGE_USER
  * and the auth switch it may start can succeed. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -61,11 +60,11 @@ struct client {
 
 static struct fuzz_proxy fp;
 static size_t idle_handles;     /* handles on the loop with no session open */
-static unsigned long outlived;  /* sessions that did not notice their client left */
+static bool told_outlived;      /* a session did not notice its client left */
 
 static void fail(const char *why)
 {
-    fprintf(stderr, "fuzz_session: %s\n", why);
+    fprintf(stderr, "fuzz_session: %s (errno: %s)\n", why, strerror(errno));
     abort();
 }
 
@@ -147,10 +146,23 @@ static void client_packet(struct client *c, const uint8_t **payload, size_t *len
     *payload = c->in + PACKET_HEADER_LEN;
 }
 
+/* The socket is non-blocking and libFuzzer's timer signal may interrupt any
+ * call: go on until everything is written. */
 static void client_send_all(struct client *c, const uint8_t *buf, size_t len)
 {
-    if (send(c->fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
-        fail("cannot write the login packet");
+    uint64_t deadline = now_ms() + LOGIN_MS;
+    while (len > 0) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+        } else if ((errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+                   now_ms() > deadline) {
+            fail("cannot write the login packet");
+        } else if (!turn(c)) {
+            kernel_quiet(c, 1);
+        }
+    }
 }
 
 static void client_consume(struct client *c, size_t wire)
@@ -218,11 +230,26 @@ static void client_connect(struct client *c)
                             .sin_port = htons(fp.port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int one = 1;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0)
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (c->fd < 0 || (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0 &&
+                      errno != EINPROGRESS && errno != EINTR))
         fail("cannot connect to the proxy");
     /* Trickled pieces must not wait for an ACK in the kernel (Nagle). */
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint64_t deadline = now_ms() + LOGIN_MS;
+    struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+    while (poll(&p, 1, 0) != 1) {
+        if (now_ms() > deadline)
+            fail("the connection to the proxy does not complete");
+        if (!turn(NULL))
+            kernel_quiet(NULL, 1);
+    }
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
+        errno = err;
+        fail("cannot connect to the proxy");
+    }
 }
 
 /* MODE_PACKETS: length-prefixed chunks become packets with seq 0; a short
@@ -246,6 +273,8 @@ static size_t frame_packets(const uint8_t *d, size_t len, uint8_t *out)
     return o;
 }
 
+/* The scramble is new on every connection, so an input cannot carry a
+ * valid password reply itself: it names the place and gets one here. */
 static void put_auth_replies(const struct client *c, uint8_t *d, size_t len)
 {
     _Static_assert(sizeof AUTH_MARKER - 1 == SHA1_LEN, "AUTH_MARKER is one reply long");
@@ -301,16 +330,17 @@ static bool loop_settles(uint64_t ms)
 }
 
 /* The client hangs up; the session must go with its backend connections.
- * One that does not notice is closed as shutdown would close it, and
- * counted. */
+ * One that does not notice is closed as shutdown would close it, and said
+ * once. */
 static void client_hang_up(struct client *c)
 {
     close(c->fd);
     c->fd = -1;
     if (loop_settles(CLOSE_MS))
         return;
-    if (outlived++ == 0)
+    if (!told_outlived)
         fprintf(stderr, "fuzz_session: a session outlived its client; closing it\n");
+    told_outlived = true;
     client_session_close_all(&fp.worker);
     if (!loop_settles(CLOSE_MS))
         fail("sessions or backend connections still open after closing them all");
