@@ -89,7 +89,7 @@ if [[ ${SY_SKIP_FUZZ:-0} != 1 ]]; then
     section "build fuzzers with clang (build-fuzz/)"
     if CC=clang cmake -S . -B build-fuzz -DSY_FUZZ=ON -DSY_TESTS=OFF -DCMAKE_C_COMPILER=clang \
             && cmake --build build-fuzz -j "$JOBS"; then
-        for target in protocol classify; do
+        for target in protocol classify session; do
             bin="build-fuzz/test/fuzz/fuzz_$target"
             section "fuzz_$target for ${FUZZ_SECONDS}s"
             if [[ ! -x $bin ]]; then step_failed "fuzz_$target not built"; continue; fi
