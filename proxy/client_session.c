@@ -22,6 +22,11 @@
 #define CLIENT_IN_MIN (16 * 1024)
 #define LOGIN_PACKET_MAX (64 * 1024)
 #define COMMAND_PACKET_MAX (1024u * 1024u * 1024u) /* MariaDB's max_allowed_packet ceiling */
+/* Commands one session runs per turn before the others get theirs. */
+#define COMMANDS_PER_TURN 64
+/* Answers queued for a client that does not read them: past this, the
+ * session takes no more commands until the queue has drained. */
+#define CLIENT_OUTPUT_MAX (256 * 1024)
 
 static void process_commands(struct client_session *s);
 static void forget_backend(struct client_session *s, struct backend_conn *bc);
@@ -150,7 +155,7 @@ void session_set_busy(struct client_session *s, int index)
 static void on_client_closed(uv_handle_t *h)
 {
     struct client_session *s = h->data;
-    free(s->in);
+    free(s->in_buf);
     free(s->gathered);
     free(s->rewritten);
     free(s->tls_rbuf);
@@ -183,6 +188,7 @@ void session_close(struct client_session *s)
         atomic_fetch_sub(&s->w->proxy->connections, 1);
     }
     close_backends(s);
+    worker_forget_runnable(s->w, &s->run);
     if (s->registered)
         session_registry_remove(&s->w->proxy->sessions, &s->entry);
     s->registered = false;
@@ -277,6 +283,17 @@ struct client_write {
     uint8_t data[];
 };
 
+/* A write to the client completed: once nothing is queued any more, a
+ * session that stopped for its client to read goes on with its commands. */
+static void output_drained(struct client_session *s)
+{
+    if (s->output_full && s->state != CS_CLOSING &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) == 0) {
+        s->output_full = false;
+        worker_make_runnable(s->w, &s->run);
+    }
+}
+
 static void on_client_written(uv_write_t *req, int status)
 {
     struct client_write *cw = (struct client_write *)req;
@@ -286,6 +303,7 @@ static void on_client_written(uv_write_t *req, int status)
         log_debug("session %u: write to client failed: %s", s->id, uv_strerror(status));
         session_close(s);
     }
+    output_drained(s);
 }
 
 struct tls_write {
@@ -303,6 +321,7 @@ static void on_tls_written(uv_write_t *req, int status)
     free(tw);
     if (status < 0 && status != UV_ECANCELED && s->state != CS_CLOSING)
         session_close(s);
+    output_drained(s);
     if (bc)
         backend_conn_resume(bc);
 }
@@ -424,6 +443,8 @@ static void on_forward_written(uv_write_t *req, int status)
         log_debug("session %u: write to client failed: %s", s->id, uv_strerror(status));
         session_close(s);
     }
+    if (s)
+        output_drained(s);
     backend_conn_resume(bc);
 }
 
@@ -460,6 +481,35 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 
 /* --- reading from the client --------------------------------------------- */
 
+/* Finished commands leave the input by moving its start, not its bytes: a
+ * pipeline of small commands read ahead into a large buffer would else be
+ * moved once per command. The bytes move down only to make room (never
+ * during a command: a pending write to a backend may point into them).
+ * Returns the allocation. */
+static uint8_t *compact_input(struct client_session *s)
+{
+    if (s->in != s->in_buf) {
+        memmove(s->in_buf, s->in, s->in_len);
+        s->in_cap += (size_t)(s->in - s->in_buf);
+        s->in = s->in_buf;
+    }
+    return s->in_buf;
+}
+
+static void consume_input(struct client_session *s, size_t n)
+{
+    if (n == 0)
+        return;
+    s->in_len -= n;
+    if (s->in_len == 0) {
+        s->in_cap += (size_t)(s->in - s->in_buf);
+        s->in = s->in_buf;
+        return;
+    }
+    s->in += n;
+    s->in_cap -= n;
+}
+
 /* The client stays readable while a command runs (stopping and restarting
  * would cost two epoll_ctl calls per statement), but the buffer only grows
  * between commands: a pending write to a backend may point into it. During
@@ -476,9 +526,9 @@ static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     }
     if (s->state != CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
         size_t cap = s->in_cap ? s->in_cap * 2 : CLIENT_IN_MIN;
-        uint8_t *p = realloc(s->in, cap);
+        uint8_t *p = realloc(compact_input(s), cap);
         if (p) {
-            s->in = p;
+            s->in = s->in_buf = p;
             s->in_cap = cap;
         }
     }
@@ -494,9 +544,9 @@ static size_t input_room(struct client_session *s)
 {
     if (s->state != CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2) {
         size_t cap = s->in_cap ? s->in_cap * 2 : CLIENT_IN_MIN;
-        uint8_t *p = realloc(s->in, cap);
+        uint8_t *p = realloc(compact_input(s), cap);
         if (p) {
-            s->in = p;
+            s->in = s->in_buf = p;
             s->in_cap = cap;
         }
     }
@@ -639,6 +689,14 @@ static void stop_reading(struct client_session *s)
     s->reading = false;
 }
 
+/* The session's turn on the worker's loop: go on with its commands. */
+static void run_session(struct runnable *r)
+{
+    struct client_session *s =
+        (struct client_session *)((char *)r - offsetof(struct client_session, run));
+    process_commands(s);
+}
+
 /* The firewall and the global connection limit answer before anything is
  * read from the client: an ERR as the first packet, as MariaDB does. */
 static bool refuse_at_accept(struct client_session *s, const struct sockaddr *addr, int open_now)
@@ -694,6 +752,7 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     s->last_backend = -1;
     s->trx_backend = -1;
     s->writer = -1;
+    s->run.run = run_session;
     uv_tcp_init(&w->loop, &s->tcp);
     s->tcp.data = s;
     s->next = w->sessions;
@@ -904,7 +963,9 @@ static void note_command_end(struct client_session *s)
              (const char *)s->arg);
 }
 
-/* The command is over: drop its bytes and look at what the client sent next. */
+/* The command is over: drop its bytes. The next one is started from the
+ * worker's loop, never from here: this may be a backend's callback, or the
+ * command loop itself. */
 void session_finish_command(struct client_session *s)
 {
     if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
@@ -916,8 +977,7 @@ void session_finish_command(struct client_session *s)
     free(s->rewritten);
     s->rewritten = NULL;
     s->stmt = NULL;
-    memmove(s->in, s->in + s->cmd_wire, s->in_len - s->cmd_wire);
-    s->in_len -= s->cmd_wire;
+    consume_input(s, s->cmd_wire);
     s->cmd_wire = 0;
     s->state = CS_IDLE;
     if (s->tls_on && tls_take_plaintext(s) != 0)
@@ -928,11 +988,11 @@ void session_finish_command(struct client_session *s)
     }
     if (s->in_len == 0 && s->in_cap > 1024 * 1024) {
         /* A huge statement passed: give the memory back. */
-        free(s->in);
-        s->in = NULL;
+        free(s->in_buf);
+        s->in = s->in_buf = NULL;
         s->in_cap = 0;
     }
-    process_commands(s);
+    worker_make_runnable(s->w, &s->run);
 }
 
 /* ERR for the current command (sequence after what the client has seen),
@@ -1409,11 +1469,34 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     run_on_writer(s);
 }
 
-/* Take the next complete command from the input, one at a time: the next is
- * looked at only when the previous one's response is complete. */
+/* A client that does not read its answers must not make the proxy queue
+ * them without end: stop taking its commands (and its input) until the
+ * queue drains (output_drained). */
+static bool output_backlogged(struct client_session *s)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) <= CLIENT_OUTPUT_MAX)
+        return false;
+    s->output_full = true;
+    stop_reading(s);
+    return true;
+}
+
+/* Take the next complete commands from the input, one at a time: the next
+ * is looked at only when the previous one's response is complete. Commands
+ * the proxy answers itself follow each other in this loop; after
+ * COMMANDS_PER_TURN the session waits for its next turn (and reads no more
+ * until then), so one client's pipeline cannot starve the others. */
 static void process_commands(struct client_session *s)
 {
-    while (s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user)) {
+    for (int budget = COMMANDS_PER_TURN;
+         s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user); budget--) {
+        if (output_backlogged(s))
+            return;
+        if (budget == 0) {
+            stop_reading(s);
+            worker_make_runnable(s->w, &s->run);
+            return;
+        }
         size_t wire, payload;
         if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
             if (s->in_len >= PACKET_HEADER_LEN && s->in_len > COMMAND_PACKET_MAX) {
@@ -1422,6 +1505,7 @@ static void process_commands(struct client_session *s)
                 session_close_after_flush(s);
                 return;
             }
+            worker_forget_runnable(s->w, &s->run);
             session_start_reading(s);
             return;
         }
