@@ -607,39 +607,48 @@ int session_start_tls(struct client_session *s, const uint8_t *rest, size_t len)
     return len ? tls_input(s, rest, len) : 0;
 }
 
+/* Login packets, one at a time. A client may send its first commands in the
+ * same write as its login (MariaDB answers them): what follows a login
+ * packet stays in the input for the command loop. */
 static void on_login_input(struct client_session *s)
 {
-    size_t wire, payload;
-    if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
-        if (s->in_len >= LOGIN_PACKET_MAX)
-            session_close(s);
-        return;
-    }
-    if (!s->tls_on && s->state == CS_GREETING_SENT && payload == 32 && s->gen->tls_server &&
-        (read_u32(s->in + PACKET_HEADER_LEN) & CLIENT_SSL)) {
-        /* SSL request: the TLS handshake follows, maybe in the same read. */
-        uint8_t rest[CLIENT_IN_MIN];
-        size_t extra = s->in_len - wire;
-        if (extra > sizeof rest) {
-            session_close(s);
+    while ((s->state == CS_GREETING_SENT || s->state == CS_AUTH_SWITCH) && !s->changing_user) {
+        size_t wire, payload;
+        if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
+            if (s->in_len >= LOGIN_PACKET_MAX)
+                session_close(s);
             return;
         }
-        memcpy(rest, s->in + wire, extra);
-        s->in_len = 0;
-        if (session_start_tls(s, rest, extra) == 0 && s->in_len > 0)
-            on_login_input(s);
-        return;
+        if (!s->tls_on && s->state == CS_GREETING_SENT && payload == 32 && s->gen->tls_server &&
+            (read_u32(s->in + PACKET_HEADER_LEN) & CLIENT_SSL)) {
+            /* SSL request: the TLS handshake follows, maybe in the same read. */
+            uint8_t rest[CLIENT_IN_MIN];
+            size_t extra = s->in_len - wire;
+            if (extra > sizeof rest) {
+                session_close(s);
+                return;
+            }
+            memcpy(rest, s->in + wire, extra);
+            s->in_len = 0;
+            if (session_start_tls(s, rest, extra) != 0)
+                return;
+            continue;
+        }
+        if (wire != payload + PACKET_HEADER_LEN) {
+            session_send_err(s, 2, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+            session_close_after_flush(s);
+            return;
+        }
+        if (s->state == CS_GREETING_SENT)
+            session_on_login_packet(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+        else
+            session_on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+        if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
+            return;
+        consume_input(s, wire);
     }
-    if (wire != payload + PACKET_HEADER_LEN || wire != s->in_len) {
-        session_send_err(s, 2, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
-        session_close_after_flush(s);
-        return;
-    }
-    s->in_len = 0;
-    if (s->state == CS_GREETING_SENT)
-        session_on_login_packet(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
-    else
-        session_on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+    if (s->state == CS_IDLE && s->in_len > 0)
+        process_commands(s);
 }
 
 static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
