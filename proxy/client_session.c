@@ -1175,6 +1175,15 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
         route_read(s);
         return;
     }
+    if (s->forwarded && result_tracker_inside_packet(&bc->tracker)) {
+        /* The client has part of a packet: an ERR now would be read as the
+         * rest of it. Close, as the server would have. */
+        log_info("session %u: backend '%s' lost in the middle of a packet; closing the client "
+                 "connection",
+                 s->id, session_backend_name(s, bc->index));
+        session_close(s);
+        return;
+    }
     uint8_t seq = s->forwarded ? (uint8_t)(bc->tracker.last_seq + 1) : (uint8_t)(s->cmd_seq + 1);
     s->forwarded = false;
     s->state = CS_COMMAND;

@@ -11,9 +11,10 @@ import struct
 import threading
 import time
 
+import pymysql
 import pytest
 
-from sy_helpers import APP_PW, APP_USER, scalar
+from sy_helpers import APP_PW, APP_USER, scalar, unique, wait_for
 
 COM_QUERY = 0x03
 COM_PING = 0x0E
@@ -251,3 +252,42 @@ def test_command_pipelined_with_the_login(sy):
         assert rows == [b"\x011"], rows
         seq, pong = reader.packet()
         assert seq == 1 and pong[0] == 0x00, pong
+
+
+# --------------------------------------------------------------------------- backend lost mid-packet
+
+def test_backend_killed_in_the_middle_of_a_packet(sy, sandbox):
+    """A client that has part of a packet gets its connection closed (or, at a
+    packet boundary, an ERR): never an ERR inside the packet, which it would
+    read as row data and then hang."""
+
+    read_timeout = 20
+    marker = unique("midpacket")
+    c = sy.connect(cursorclass=pymysql.cursors.SSCursor, read_timeout=read_timeout)
+    cur = c.cursor()  # no context manager: closing an SSCursor would drain the result
+    # 1 MiB rows, far more than the socket buffers hold: the server blocks
+    # in the middle of a row while the client does not read.
+    cur.execute(f"SELECT /* route=primary */ /* {marker} */ REPEAT('x', 1048576), seq "
+                "FROM test.seq_1_to_300")
+    assert cur.fetchone()[1] == 1
+
+    def backend_thread():
+        found = sandbox.sql("primary", "SELECT ID FROM information_schema.processlist "
+                                       f"WHERE USER = 'app' AND INFO LIKE '%{marker}%'")
+        return found and found[0][0]
+
+    thread_id = wait_for(backend_thread, 30, what="the proxy's backend connection running the query")
+    sandbox.sql("primary", f"KILL {thread_id}")
+    started = time.monotonic()
+    with pytest.raises(pymysql.err.OperationalError) as err:
+        while cur.fetchone() is not None:
+            pass
+    waited = time.monotonic() - started
+    print(f"\nthe client saw {err.value.args!r} after {waited:.1f}s")
+    assert "timed out" not in str(err.value), f"the client hung until its read timeout: {err.value}"
+    assert waited < read_timeout
+    if c._result is not None:
+        c._result.unbuffered_active = False  # else pymysql drains the dead socket at exit
+    assert sy.alive(), f"switchyard died:\n{sy.log_tail()}"
+    with sy.connect() as fresh:
+        assert scalar(fresh, "SELECT 1") == 1
