@@ -454,3 +454,8 @@ size_t result_tracker_consume(struct result_tracker *rt, const uint8_t *data, si
     *st = status_of(rt);
     return used;
 }
+
+bool result_tracker_inside_packet(const struct result_tracker *rt)
+{
+    return rt->hdr_have > 0 || rt->continuation;
+}

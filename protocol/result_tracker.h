@@ -84,6 +84,11 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
 size_t result_tracker_consume(struct result_tracker *rt, const uint8_t *data, size_t len,
                               enum rt_status *st);
 
+/* Has the tracker stopped inside a packet (its header or payload, or a split
+ * packet with parts still to come)? A failure then must not add a packet of
+ * its own: it would land inside that one. */
+bool result_tracker_inside_packet(const struct result_tracker *rt);
+
 /* After RT_LOCAL_INFILE: the client's data and empty packet were relayed;
  * the server's OK or ERR comes next. */
 void result_tracker_infile_done(struct result_tracker *rt);

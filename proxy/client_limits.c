@@ -76,9 +76,10 @@ size_t session_input_room(struct client_session *s)
     if (logging_in(s) && want > LOGIN_PACKET_MAX + CLIENT_IN_MIN)
         want = LOGIN_PACKET_MAX + CLIENT_IN_MIN; /* on_login_input closes beyond that */
     if (want > s->in_cap && (s->in_cap - s->in_len < CLIENT_IN_MIN / 2 || need > s->in_cap)) {
-        uint8_t *p = realloc(s->in, want);
+        session_compact_input(s);
+        uint8_t *p = want > s->in_cap ? realloc(s->in_buf, want) : NULL;
         if (p) {
-            s->in = p;
+            s->in = s->in_buf = p;
             s->in_cap = want;
         }
     }

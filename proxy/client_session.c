@@ -21,6 +21,12 @@
 #include "proxy/writer.h"
 #include "router/proxy_command.h"
 
+/* Commands one session runs per turn before the others get theirs. */
+#define COMMANDS_PER_TURN 64
+/* Answers queued for a client that does not read them: past this, the
+ * session takes no more commands until the queue has drained. */
+#define CLIENT_OUTPUT_MAX (256 * 1024)
+
 static void process_commands(struct client_session *s);
 static void forget_backend(struct client_session *s, struct backend_conn *bc);
 static void stop_reading(struct client_session *s);
@@ -146,7 +152,7 @@ void session_set_busy(struct client_session *s, int index)
 static void on_client_closed(uv_handle_t *h)
 {
     struct client_session *s = h->data;
-    free(s->in);
+    free(s->in_buf);
     free(s->gathered);
     free(s->rewritten);
     free(s->tls_rbuf);
@@ -179,6 +185,7 @@ void session_close(struct client_session *s)
         atomic_fetch_sub(&s->w->proxy->connections, 1);
     }
     close_backends(s);
+    worker_forget_runnable(s->w, &s->run);
     if (s->registered)
         session_registry_remove(&s->w->proxy->sessions, &s->entry);
     s->registered = false;
@@ -271,6 +278,17 @@ struct client_write {
     uint8_t data[];
 };
 
+/* A write to the client completed: once nothing is queued any more, a
+ * session that stopped for its client to read goes on with its commands. */
+static void output_drained(struct client_session *s)
+{
+    if (s->output_full && s->state != CS_CLOSING &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) == 0) {
+        s->output_full = false;
+        worker_make_runnable(s->w, &s->run);
+    }
+}
+
 static void on_client_written(uv_write_t *req, int status)
 {
     struct client_write *cw = (struct client_write *)req;
@@ -280,6 +298,7 @@ static void on_client_written(uv_write_t *req, int status)
         log_debug("session %u: write to client failed: %s", s->id, uv_strerror(status));
         session_close(s);
     }
+    output_drained(s);
 }
 
 struct tls_write {
@@ -297,6 +316,7 @@ static void on_tls_written(uv_write_t *req, int status)
     free(tw);
     if (status < 0 && status != UV_ECANCELED && s->state != CS_CLOSING)
         session_close(s);
+    output_drained(s);
     if (bc)
         backend_conn_resume(bc);
 }
@@ -418,6 +438,8 @@ static void on_forward_written(uv_write_t *req, int status)
         log_debug("session %u: write to client failed: %s", s->id, uv_strerror(status));
         session_close(s);
     }
+    if (s)
+        output_drained(s);
     backend_conn_resume(bc);
 }
 
@@ -453,6 +475,35 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 }
 
 /* --- reading from the client --------------------------------------------- */
+
+/* Finished commands leave the input by moving its start, not its bytes: a
+ * pipeline of small commands read ahead into a large buffer would else be
+ * moved once per command. The bytes move down only to make room (never
+ * during a command: a pending write to a backend may point into them).
+ * Returns the allocation. */
+uint8_t *session_compact_input(struct client_session *s)
+{
+    if (s->in != s->in_buf) {
+        memmove(s->in_buf, s->in, s->in_len);
+        s->in_cap += (size_t)(s->in - s->in_buf);
+        s->in = s->in_buf;
+    }
+    return s->in_buf;
+}
+
+static void consume_input(struct client_session *s, size_t n)
+{
+    if (n == 0)
+        return;
+    s->in_len -= n;
+    if (s->in_len == 0) {
+        s->in_cap += (size_t)(s->in - s->in_buf);
+        s->in = s->in_buf;
+        return;
+    }
+    s->in += n;
+    s->in_cap -= n;
+}
 
 /* The client stays readable while a command runs (stopping and restarting
  * would cost two epoll_ctl calls per statement), but the buffer only grows
@@ -534,39 +585,48 @@ int session_start_tls(struct client_session *s, const uint8_t *rest, size_t len)
     return len ? tls_input(s, rest, len) : 0;
 }
 
+/* Login packets, one at a time. A client may send its first commands in the
+ * same write as its login (MariaDB answers them): what follows a login
+ * packet stays in the input for the command loop. */
 static void on_login_input(struct client_session *s)
 {
-    size_t wire, payload;
-    if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
-        if (s->in_len >= LOGIN_PACKET_MAX)
-            session_close(s);
-        return;
-    }
-    if (!s->tls_on && s->state == CS_GREETING_SENT && payload == 32 && s->gen->tls_server &&
-        (read_u32(s->in + PACKET_HEADER_LEN) & CLIENT_SSL)) {
-        /* SSL request: the TLS handshake follows, maybe in the same read. */
-        uint8_t rest[CLIENT_IN_MIN];
-        size_t extra = s->in_len - wire;
-        if (extra > sizeof rest) {
-            session_close(s);
+    while ((s->state == CS_GREETING_SENT || s->state == CS_AUTH_SWITCH) && !s->changing_user) {
+        size_t wire, payload;
+        if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
+            if (s->in_len >= LOGIN_PACKET_MAX)
+                session_close(s);
             return;
         }
-        memcpy(rest, s->in + wire, extra);
-        s->in_len = 0;
-        if (session_start_tls(s, rest, extra) == 0 && s->in_len > 0)
-            on_login_input(s);
-        return;
+        if (!s->tls_on && s->state == CS_GREETING_SENT && payload == 32 && s->gen->tls_server &&
+            (read_u32(s->in + PACKET_HEADER_LEN) & CLIENT_SSL)) {
+            /* SSL request: the TLS handshake follows, maybe in the same read. */
+            uint8_t rest[CLIENT_IN_MIN];
+            size_t extra = s->in_len - wire;
+            if (extra > sizeof rest) {
+                session_close(s);
+                return;
+            }
+            memcpy(rest, s->in + wire, extra);
+            s->in_len = 0;
+            if (session_start_tls(s, rest, extra) != 0)
+                return;
+            continue;
+        }
+        if (wire != payload + PACKET_HEADER_LEN) {
+            session_send_err(s, 2, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+            session_close_after_flush(s);
+            return;
+        }
+        if (s->state == CS_GREETING_SENT)
+            session_on_login_packet(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+        else
+            session_on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+        if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
+            return;
+        consume_input(s, wire);
     }
-    if (wire != payload + PACKET_HEADER_LEN || wire != s->in_len) {
-        session_send_err(s, 2, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
-        session_close_after_flush(s);
-        return;
-    }
-    s->in_len = 0;
-    if (s->state == CS_GREETING_SENT)
-        session_on_login_packet(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
-    else
-        session_on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
+    if (s->state == CS_IDLE && s->in_len > 0)
+        process_commands(s);
 }
 
 static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
@@ -614,6 +674,14 @@ static void stop_reading(struct client_session *s)
     if (s->reading)
         uv_read_stop((uv_stream_t *)&s->tcp);
     s->reading = false;
+}
+
+/* The session's turn on the worker's loop: go on with its commands. */
+static void run_session(struct runnable *r)
+{
+    struct client_session *s =
+        (struct client_session *)((char *)r - offsetof(struct client_session, run));
+    process_commands(s);
 }
 
 /* The firewall and the global connection limit answer before anything is
@@ -671,6 +739,7 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     s->last_backend = -1;
     s->trx_backend = -1;
     s->writer = -1;
+    s->run.run = run_session;
     uv_tcp_init(&w->loop, &s->tcp);
     s->tcp.data = s;
     s->next = w->sessions;
@@ -883,7 +952,9 @@ static void note_command_end(struct client_session *s)
              (const char *)s->arg);
 }
 
-/* The command is over: drop its bytes and look at what the client sent next. */
+/* The command is over: drop its bytes. The next one is started from the
+ * worker's loop, never from here: this may be a backend's callback, or the
+ * command loop itself. */
 void session_finish_command(struct client_session *s)
 {
     if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
@@ -895,8 +966,7 @@ void session_finish_command(struct client_session *s)
     free(s->rewritten);
     s->rewritten = NULL;
     s->stmt = NULL;
-    memmove(s->in, s->in + s->cmd_wire, s->in_len - s->cmd_wire);
-    s->in_len -= s->cmd_wire;
+    consume_input(s, s->cmd_wire);
     s->cmd_wire = 0;
     s->state = CS_IDLE;
     if (s->tls_on && tls_take_plaintext(s) != 0)
@@ -907,11 +977,11 @@ void session_finish_command(struct client_session *s)
     }
     if (s->in_len == 0 && s->in_cap > 1024 * 1024) {
         /* A huge statement passed: give the memory back. */
-        free(s->in);
-        s->in = NULL;
+        free(s->in_buf);
+        s->in = s->in_buf = NULL;
         s->in_cap = 0;
     }
-    process_commands(s);
+    worker_make_runnable(s->w, &s->run);
 }
 
 /* ERR for the current command (sequence after what the client has seen),
@@ -1092,6 +1162,15 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
         /* Nothing reached the client yet: a read can go elsewhere. */
         s->tried |= 1ull << bc->index;
         route_read(s);
+        return;
+    }
+    if (s->forwarded && result_tracker_inside_packet(&bc->tracker)) {
+        /* The client has part of a packet: an ERR now would be read as the
+         * rest of it. Close, as the server would have. */
+        log_info("session %u: backend '%s' lost in the middle of a packet; closing the client "
+                 "connection",
+                 s->id, session_backend_name(s, bc->index));
+        session_close(s);
         return;
     }
     uint8_t seq = s->forwarded ? (uint8_t)(bc->tracker.last_seq + 1) : (uint8_t)(s->cmd_seq + 1);
@@ -1403,15 +1482,39 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     run_on_writer(s);
 }
 
-/* Take the next complete command from the input, one at a time: the next is
- * looked at only when the previous one's response is complete. */
+/* A client that does not read its answers must not make the proxy queue
+ * them without end: stop taking its commands (and its input) until the
+ * queue drains (output_drained). */
+static bool output_backlogged(struct client_session *s)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) <= CLIENT_OUTPUT_MAX)
+        return false;
+    s->output_full = true;
+    stop_reading(s);
+    return true;
+}
+
+/* Take the next complete commands from the input, one at a time: the next
+ * is looked at only when the previous one's response is complete. Commands
+ * the proxy answers itself follow each other in this loop; after
+ * COMMANDS_PER_TURN the session waits for its next turn (and reads no more
+ * until then), so one client's pipeline cannot starve the others. */
 static void process_commands(struct client_session *s)
 {
-    while (s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user)) {
+    for (int budget = COMMANDS_PER_TURN;
+         s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user); budget--) {
+        if (output_backlogged(s))
+            return;
+        if (budget == 0) {
+            stop_reading(s);
+            worker_make_runnable(s->w, &s->run);
+            return;
+        }
         size_t wire, payload;
         if (session_refuse_oversized(s))
             return;
         if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
+            worker_forget_runnable(s->w, &s->run);
             session_start_reading(s);
             return;
         }

@@ -16,6 +16,7 @@
 #include "proxy/session_log.h"
 #include "proxy/session_registry.h"
 #include "proxy/tls_stream.h"
+#include "proxy/worker.h"
 #include "router/classify.h"
 #include "router/route.h"
 
@@ -46,6 +47,8 @@ struct client_session {
     struct worker *w;
     struct config_gen *gen; /* adopted between statements after a reload */
     struct client_session *prev, *next;
+    struct runnable run;  /* queued on the worker when its next command waits */
+    bool output_full;     /* stopped taking commands until the client reads its answers */
     uv_tcp_t tcp;
     uint32_t id;
     enum client_state state;
@@ -62,7 +65,8 @@ struct client_session {
     uint8_t *tls_rbuf;    /* ciphertext as read from the socket */
 
     uint8_t *in; /* bytes read from the client, commands not yet finished */
-    size_t in_len, in_cap;
+    size_t in_len, in_cap; /* in_cap: room from in to the end of in_buf */
+    uint8_t *in_buf; /* the allocation in points into (finished commands are before in) */
     bool reading;
 
     /* the command in progress */
@@ -133,6 +137,9 @@ void session_route(struct client_session *s);
 void session_reset_backends(struct client_session *s);
 void session_set_busy(struct client_session *s, int index);
 void session_start_reading(struct client_session *s);
+/* Move the unprocessed input to the start of its buffer (never while a
+ * command runs); returns the buffer. */
+uint8_t *session_compact_input(struct client_session *s);
 
 /* client_limits.c */
 size_t session_input_room(struct client_session *s);

@@ -92,8 +92,62 @@ static void on_shutdown_timeout(uv_timer_t *t)
 
 void worker_session_gone(struct worker *w)
 {
-    if (w->stopping && !w->sessions && !uv_is_closing((uv_handle_t *)&w->shutdown_timer))
-        uv_close((uv_handle_t *)&w->shutdown_timer, NULL);
+    if (!w->stopping || w->sessions || uv_is_closing((uv_handle_t *)&w->shutdown_timer))
+        return;
+    uv_close((uv_handle_t *)&w->shutdown_timer, NULL);
+    uv_close((uv_handle_t *)&w->run_check, NULL);
+    uv_close((uv_handle_t *)&w->run_idle, NULL);
+}
+
+static void on_run_idle(uv_idle_t *h) { (void)h; }
+
+void worker_make_runnable(struct worker *w, struct runnable *r)
+{
+    if (r->queued)
+        return;
+    r->queued = true;
+    r->next = NULL;
+    r->prev = w->run_tail;
+    if (w->run_tail)
+        w->run_tail->next = r;
+    else
+        w->run_head = r;
+    w->run_tail = r;
+    w->run_count++;
+    if (!uv_is_active((uv_handle_t *)&w->run_idle) && !uv_is_closing((uv_handle_t *)&w->run_idle))
+        uv_idle_start(&w->run_idle, on_run_idle);
+}
+
+void worker_forget_runnable(struct worker *w, struct runnable *r)
+{
+    if (!r->queued)
+        return;
+    r->queued = false;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        w->run_head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        w->run_tail = r->prev;
+    r->prev = r->next = NULL;
+    w->run_count--;
+    if (!w->run_head && uv_is_active((uv_handle_t *)&w->run_idle))
+        uv_idle_stop(&w->run_idle);
+}
+
+/* One turn for each that was runnable when the turn began; those that queue
+ * themselves again wait for the next poll, so every client's input and
+ * every backend's response is looked at in between. */
+static void on_run_check(uv_check_t *c)
+{
+    struct worker *w = c->data;
+    for (size_t n = w->run_count; n > 0 && w->run_head; n--) {
+        struct runnable *r = w->run_head;
+        worker_forget_runnable(w, r);
+        r->run(r);
+    }
 }
 
 /* Stop accepting (the port refuses new connections once every worker has
@@ -154,6 +208,12 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
         rc = uv_timer_init(&w->loop, &w->idle_timer);
     if (rc == 0)
         rc = uv_timer_start(&w->idle_timer, on_idle_check, 1000, 1000);
+    if (rc == 0)
+        rc = uv_check_init(&w->loop, &w->run_check);
+    if (rc == 0)
+        rc = uv_check_start(&w->run_check, on_run_check);
+    if (rc == 0)
+        rc = uv_idle_init(&w->loop, &w->run_idle);
     if (rc != 0) {
         log_error("worker %d: %s", index, uv_strerror(rc));
         close(fd);
@@ -163,6 +223,8 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     w->kill_async.data = w;
     w->shutdown_timer.data = w;
     w->idle_timer.data = w;
+    w->run_check.data = w;
+    w->run_idle.data = w;
     return 0;
 }
 

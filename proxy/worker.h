@@ -4,6 +4,8 @@
 #ifndef SY_PROXY_WORKER_H
 #define SY_PROXY_WORKER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <uv.h>
 
 #include "proxy/proxy.h"
@@ -11,6 +13,16 @@
 #include "router/replica_select.h"
 
 struct client_session;
+
+/* Something with work to do that must not run on the stack of whoever found
+ * it (a session whose next pipelined command waits, or whose turn is over):
+ * the worker runs it from its own loop, once per turn, in the order queued.
+ * Embedded in its owner; run() gets it back. */
+struct runnable {
+    struct runnable *prev, *next;
+    void (*run)(struct runnable *r);
+    bool queued;
+};
 
 struct worker {
     int index;
@@ -26,6 +38,10 @@ struct worker {
     struct wrr_state wrr;      /* replica rotation shared by this worker's sessions */
     struct wrr_state writer_wrr; /* active-active writer rotation */
     struct client_session *sessions; /* intrusive list, for shutdown */
+    uv_check_t run_check; /* after each poll: give every runnable one turn */
+    uv_idle_t run_idle;   /* active while some are runnable: poll must not block */
+    struct runnable *run_head, *run_tail;
+    size_t run_count;
     struct worker_stats stats;
     int stopping;
 };
@@ -41,6 +57,11 @@ void worker_join(struct worker *w);
 /* A session left the worker's list: when stopping and none is left, the
  * loop may end. */
 void worker_session_gone(struct worker *w);
+
+/* Queue r (at the tail) for a turn from the loop; idempotent. */
+void worker_make_runnable(struct worker *w, struct runnable *r);
+/* Take r off the queue (it closed, or has nothing to do); idempotent. */
+void worker_forget_runnable(struct worker *w, struct runnable *r);
 
 /* The snapshot to route with now. */
 struct topology *worker_topology(struct worker *w);

@@ -341,6 +341,34 @@ static void test_big_split_row(void **state)
     big_row(true, 0); /* exactly 0xFFFFFF bytes, ended by an empty packet */
 }
 
+/* Byte by byte through a result set: inside a packet exactly between a
+ * packet's first byte and its last. */
+static void test_inside_packet(void **state)
+{
+    struct stream s;
+    (void)state;
+    s_init(&s, 4096);
+    s_columns(&s, 1, false);
+    s_text_rows(&s, 2);
+    s_end(&s, false, SERVER_STATUS_AUTOCOMMIT);
+    result_tracker_start(&rt, COM_QUERY, CAPS);
+    assert_false(result_tracker_inside_packet(&rt));
+    size_t next_start = 0;
+    enum rt_status st = RT_CONTINUE;
+    for (size_t i = 0; i < s.len; i++) {
+        if (i == next_start) {
+            assert_false(result_tracker_inside_packet(&rt));
+            next_start += PACKET_HEADER_LEN + packet_payload_len(s.buf + i);
+        } else {
+            assert_true(result_tracker_inside_packet(&rt));
+        }
+        assert_int_equal(result_tracker_consume(&rt, s.buf + i, 1, &st), 1);
+    }
+    assert_int_equal(st, RT_DONE);
+    assert_false(result_tracker_inside_packet(&rt));
+    free(s.buf);
+}
+
 static void prepare(bool de)
 {
     static const uint8_t prep_ok[] = {0x00, 7, 0, 0, 0, 2, 0, 3, 0, 0, 1, 0};
@@ -725,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_err_mid_rows),
         cmocka_unit_test(test_binary_rows),
         cmocka_unit_test(test_big_split_row),
+        cmocka_unit_test(test_inside_packet),
         cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_cursor),
         cmocka_unit_test(test_local_infile),
