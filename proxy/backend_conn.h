@@ -52,6 +52,7 @@ struct backend_conn {
     size_t applied;      /* session_log entries applied here */
     bool setup_done;     /* the proxy's own session settings were sent (causal reads) */
     size_t setup_applied; /* session_log entries applied when they were last sent */
+    bool read_only;       /* made read-only for replica reads (readonly_retry.c) */
     bool hold_error;     /* a response that is a lone ERR is kept from the client... */
     bool held_error;     /* ...and this one was: the session decides (held_error.h) */
     bool tracks_gtid;    /* OK packets here report the write's GTID (session tracking) */

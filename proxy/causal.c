@@ -59,7 +59,7 @@ bool causal_must_wait(struct client_session *s, int replica)
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc)
 {
     const struct proxy_config *cfg = session_config(s);
-    if (cfg->backends[bc->index].role == ROLE_REPLICA)
+    if (replica_readonly_wanted(s, bc))
         return replica_readonly_needed(s, bc);
     return !bc->setup_done && cfg->causal_reads == CAUSAL_GTID &&
            (s->login.caps & CLIENT_SESSION_TRACK);
@@ -69,7 +69,7 @@ bool causal_needs_setup(const struct client_session *s, const struct backend_con
  * GTID tracker of its own. A replica connection is made read-only instead. */
 void causal_send_setup(struct client_session *s, struct backend_conn *bc)
 {
-    if (session_config(s)->backends[bc->index].role == ROLE_REPLICA) {
+    if (replica_readonly_wanted(s, bc)) {
         s->step = STEP_SETUP;
         replica_readonly_send(s, bc);
         return;
@@ -86,7 +86,7 @@ void causal_send_setup(struct client_session *s, struct backend_conn *bc)
 
 void causal_setup_done(struct client_session *s, struct backend_conn *bc)
 {
-    if (session_config(s)->backends[bc->index].role == ROLE_REPLICA) {
+    if (replica_readonly_wanted(s, bc)) {
         replica_readonly_done(s, bc);
         return;
     }

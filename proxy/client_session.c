@@ -1095,6 +1095,15 @@ void session_route(struct client_session *s)
 static void dispatch(struct client_session *s)
 {
     struct backend_conn *bc = s->bc[s->target];
+    if (bc->read_only && s->target == s->writer) {
+        /* Made read-only while it served reads, it now takes the writes (a
+         * promoted replica): a new connection gets the session's own state
+         * without the proxy's READ ONLY. */
+        forget_backend(s, bc);
+        backend_conn_close(bc);
+        session_run_on(s, s->target);
+        return;
+    }
     if (bc->applied < s->log.count) {
         const struct session_log_entry *e = &s->log.entries[bc->applied];
         s->step = STEP_REPLAY;

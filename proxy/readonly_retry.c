@@ -28,9 +28,14 @@ static bool mentions(const uint8_t *p, size_t len, const char *word)
 
 /* Every way to set it names it: transaction_read_only, tx_read_only,
  * TRANSACTION READ WRITE. */
+bool replica_readonly_wanted(const struct client_session *s, const struct backend_conn *bc)
+{
+    return session_config(s)->backends[bc->index].role == ROLE_REPLICA && bc->index != s->writer;
+}
+
 bool replica_readonly_needed(const struct client_session *s, const struct backend_conn *bc)
 {
-    if (!bc->setup_done)
+    if (!bc->read_only)
         return true;
     for (size_t i = bc->setup_applied; i < bc->applied && i < s->log.count; i++) {
         const struct session_log_entry *e = &s->log.entries[i];
@@ -44,7 +49,7 @@ void replica_readonly_send(struct client_session *s, struct backend_conn *bc)
 {
     static const char sql[] = "SET SESSION TRANSACTION READ ONLY";
     (void)s;
-    bc->setup_done = true;
+    bc->read_only = true;
     bc->setup_applied = bc->applied;
     backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, strlen(sql));
 }

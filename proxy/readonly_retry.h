@@ -20,6 +20,9 @@ struct backend_conn;
 #define READONLY_REASON_REMEMBERED "remembered: refused as read-only by a replica"
 #define READONLY_REASON_VARIABLE "reads transaction_read_only (replica connections are read-only)"
 
+/* Is bc a replica connection serving reads, and not the session's writer
+ * (a replica promoted by failover or discover_roles takes the writes)? */
+bool replica_readonly_wanted(const struct client_session *s, const struct backend_conn *bc);
 /* The replica connection needs READ ONLY: new, or a replayed client SET may
  * have touched transaction_read_only since it was last set. */
 bool replica_readonly_needed(const struct client_session *s, const struct backend_conn *bc);
