@@ -237,7 +237,9 @@ void client_session_close_idle(struct worker *w)
     struct client_session *s = w->sessions;
     while (s) {
         struct client_session *next = s->next;
-        if (s->state != CS_COMMAND && s->state != CS_INFILE)
+        /* A statement still streaming is not complete: like one still being
+         * read, it has not started. */
+        if ((s->state != CS_COMMAND && s->state != CS_INFILE) || s->streaming)
             session_close(s);
         s = next;
     }
