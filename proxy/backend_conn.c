@@ -602,8 +602,8 @@ void backend_conn_resume(struct backend_conn *bc)
         start_reading(bc);
 }
 
-int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len, uint8_t command,
-                      bool forward)
+/* The connection runs command now: its response is tracked from here on. */
+static void begin_command(struct backend_conn *bc, uint8_t command, bool forward)
 {
     const struct session_login *login = client_session_login(bc->session);
     bc->forwarding = forward;
@@ -613,6 +613,23 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
     bc->state = BC_BUSY;
     bc->resp_off = 0;
     result_tracker_start(&bc->tracker, command, login->caps);
+}
+
+void backend_conn_start_command(struct backend_conn *bc, uint8_t command, bool forward)
+{
+    begin_command(bc, command, forward);
+    start_reading(bc);
+}
+
+int backend_conn_send_part(struct backend_conn *bc, const uint8_t *bytes, size_t len)
+{
+    return bc_write(bc, bytes, len) < 0 ? -1 : 0;
+}
+
+int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len, uint8_t command,
+                      bool forward)
+{
+    begin_command(bc, command, forward);
     int rc = bc_write(bc, bytes, len);
     if (rc < 0)
         return -1;

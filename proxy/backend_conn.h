@@ -86,6 +86,16 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index);
 int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len, uint8_t command,
                       bool forward);
 
+/* A command whose bytes the caller sends itself, piece by piece, with
+ * backend_conn_send_part (a large COM_QUERY streamed as it arrives): track
+ * its response from now on. */
+void backend_conn_start_command(struct backend_conn *bc, uint8_t command, bool forward);
+
+/* A piece of the command begun with backend_conn_start_command, not copied:
+ * bytes must stay valid until backend_conn_queued() is 0. Returns 0, or -1
+ * after the failure was reported. */
+int backend_conn_send_part(struct backend_conn *bc, const uint8_t *bytes, size_t len);
+
 /* Build and send a proxy command (seq 0) with payload cmd + arg. */
 int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
                               size_t arg_len);

@@ -20,6 +20,7 @@
 #include "proxy/worker.h"
 #include "proxy/writer.h"
 #include "router/proxy_command.h"
+#include "router/sql_lexer.h"
 
 /* Commands one session runs per turn before the others get theirs. */
 #define COMMANDS_PER_TURN 64
@@ -236,7 +237,9 @@ void client_session_close_idle(struct worker *w)
     struct client_session *s = w->sessions;
     while (s) {
         struct client_session *next = s->next;
-        if (s->state != CS_COMMAND && s->state != CS_INFILE)
+        /* A statement still streaming is not complete: like one still being
+         * read, it has not started. */
+        if ((s->state != CS_COMMAND && s->state != CS_INFILE) || s->streaming)
             session_close(s);
         s = next;
     }
@@ -491,7 +494,7 @@ uint8_t *session_compact_input(struct client_session *s)
     return s->in_buf;
 }
 
-static void consume_input(struct client_session *s, size_t n)
+void session_consume_input(struct client_session *s, size_t n)
 {
     if (n == 0)
         return;
@@ -533,7 +536,7 @@ static void relay_infile(struct client_session *s);
 
 /* Move what TLS has decrypted into the input. What does not fit stays
  * inside OpenSSL until the command ends. Returns -1 when the session died. */
-static int tls_take_plaintext(struct client_session *s)
+int session_take_plaintext(struct client_session *s)
 {
     for (;;) {
         size_t room = session_input_room(s);
@@ -570,7 +573,7 @@ static int tls_input(struct client_session *s, const uint8_t *data, size_t len)
         if (rc == 0)
             return 0;
     }
-    return tls_take_plaintext(s);
+    return session_take_plaintext(s);
 }
 
 int session_start_tls(struct client_session *s, const uint8_t *rest, size_t len)
@@ -623,7 +626,7 @@ static void on_login_input(struct client_session *s)
             session_on_auth_switch_reply(s, s->in + PACKET_HEADER_LEN, payload, packet_seq(s->in));
         if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
             return;
-        consume_input(s, wire);
+        session_consume_input(s, wire);
     }
     if (s->state == CS_IDLE && s->in_len > 0)
         process_commands(s);
@@ -657,6 +660,8 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         process_commands(s);
     else if (s->state == CS_INFILE)
         relay_infile(s);
+    else if (s->state == CS_COMMAND && s->streaming)
+        session_relay_stream(s);
     else if (s->state == CS_COMMAND && s->in_cap - s->in_len < CLIENT_IN_MIN / 2)
         stop_reading(s); /* more than we can hold now: wait for the command to end */
 }
@@ -959,6 +964,15 @@ void session_finish_command(struct client_session *s)
 {
     if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
         return;
+    if (s->streaming) {
+        /* The rest of the command is still on its way: read as commands, it
+         * would run as SQL. Close once the answer is out. */
+        log_info("session %u: a streamed statement ended before the client sent all of it; "
+                 "closing the connection",
+                 s->id);
+        session_close_after_flush(s);
+        return;
+    }
     session_set_busy(s, -1);
     note_command_end(s);
     free(s->gathered);
@@ -966,10 +980,10 @@ void session_finish_command(struct client_session *s)
     free(s->rewritten);
     s->rewritten = NULL;
     s->stmt = NULL;
-    consume_input(s, s->cmd_wire);
+    session_consume_input(s, s->cmd_wire);
     s->cmd_wire = 0;
     s->state = CS_IDLE;
-    if (s->tls_on && tls_take_plaintext(s) != 0)
+    if (s->tls_on && session_take_plaintext(s) != 0)
         return;
     if (s->w->stopping) {
         session_close(s); /* shutting down: the statement it was running is done */
@@ -1128,6 +1142,12 @@ static void dispatch(struct client_session *s)
         return;
     }
     s->step = STEP_CLIENT;
+    if (s->streaming) {
+        s->stream_sending = true;
+        backend_conn_start_command(bc, COM_QUERY, true);
+        session_relay_stream(s);
+        return;
+    }
     s->send_bytes = s->rewritten ? s->rewritten : s->in;
     s->send_len = s->rewritten ? s->rewritten_len : s->cmd_wire;
     if (s->stmt && stmt_prepare_bytes(s, bc) != 0)
@@ -1416,17 +1436,13 @@ static void query_command(struct client_session *s)
 
 static const struct route_decision to_primary = {ROUTE_PRIMARY, "command", false, -1};
 
-static void start_command(struct client_session *s, size_t wire, size_t payload)
+/* The same setup for every command. */
+static void begin_command(struct client_session *s)
 {
     adopt_config(s);
     drop_down_backends(s);
     s->cmd_start_ns = uv_hrtime();
-    stats_add(&stats_of(s)->bytes_from_clients, wire);
     s->state = CS_COMMAND;
-    s->cmd_wire = wire;
-    /* A split command (>= 16 MiB) takes one sequence id per chunk: the
-     * answer follows the last one. */
-    s->cmd_seq = (uint8_t)(packet_seq(s->in) + (wire - payload) / PACKET_HEADER_LEN - 1);
     s->forwarded = false;
     s->tried = 0;
     s->stmt = NULL;
@@ -1434,6 +1450,77 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
     s->gtid_fetch = false;
     s->causal_wait = false;
     s->decision = to_primary;
+}
+
+/* Does a statement cut short change session state? Its prefix rarely
+ * parses (a literal runs on past it), so its first word decides too. */
+static bool prefix_sets_state(const struct classification *c, const char *sql, size_t len)
+{
+    if (c->flags & (CLS_SESSION_STATE | CLS_USE | CLS_CHARSET | CLS_AUTOCOMMIT | CLS_UNREPLAYABLE))
+        return true;
+    struct sql_lexer lx;
+    struct sql_token t;
+    sql_lexer_init(&lx, sql, len, 0, NULL);
+    sql_lexer_next(&lx, &t);
+    return sql_tok_kw(&t, "SET");
+}
+
+/* A COM_QUERY too large to hold: classified by its first prefix bytes, run
+ * on the writer (what it does past them is unknown, and unknown SQL is a
+ * write), and sent on as it arrives (session_relay_stream). A session-state
+ * change cannot be logged for replay without its whole text: the session
+ * stays on the writer from now on. KILL and PROXY statements are answered
+ * by the proxy, which cannot without their whole text: refused. */
+static void start_streamed_query(struct client_session *s, size_t prefix)
+{
+    begin_command(s);
+    s->cmd = COM_QUERY;
+    s->cmd_wire = 0;
+    s->cmd_seq = packet_seq(s->in);
+    s->gathered = malloc(prefix);
+    if (!s->gathered) {
+        session_close(s);
+        return;
+    }
+    memcpy(s->gathered, s->in + PACKET_HEADER_LEN, prefix);
+    s->arg = s->gathered + 1;
+    s->arg_len = prefix - 1;
+    uint32_t first = packet_payload_len(s->in);
+    s->streaming = true;
+    s->stream_sending = false;
+    s->stream_chunk_left = PACKET_HEADER_LEN + first;
+    s->stream_more = first == PACKET_MAX_PAYLOAD;
+    s->stream_total = first;
+    struct proxy_command pc;
+    parse_proxy_command((const char *)s->arg, s->arg_len, &pc);
+    classify_query((const char *)s->arg, s->arg_len, s->route.charset, &s->cls);
+    if (pc.kind != PROXY_CMD_NONE || (s->cls.flags & CLS_KILL)) {
+        log_info("session %u: a KILL or PROXY statement of %zu bytes or more; closing", s->id,
+                 s->stream_total);
+        session_send_err(s, s->cmd_seq + 1, ER_NET_PACKET_TOO_LARGE, "08S01",
+                         "switchyard: a KILL or PROXY statement this large is not supported; "
+                         "send it without the padding");
+        session_close_after_flush(s);
+        return;
+    }
+    s->cls.is_read = false;
+    s->cls.reason = "statement too large to classify";
+    if (prefix_sets_state(&s->cls, (const char *)s->arg, s->arg_len))
+        s->route.unreplayable_state = true;
+    s->decision = route_statement(&s->cls, &s->route);
+    if (s->decision.target == ROUTE_REPLICA || s->decision.target == ROUTE_LAST)
+        s->decision = to_primary;
+    session_route(s);
+}
+
+static void start_command(struct client_session *s, size_t wire, size_t payload)
+{
+    begin_command(s);
+    stats_add(&stats_of(s)->bytes_from_clients, wire);
+    s->cmd_wire = wire;
+    /* A split command (>= 16 MiB) takes one sequence id per chunk: the
+     * answer follows the last one. */
+    s->cmd_seq = (uint8_t)(packet_seq(s->in) + (wire - payload) / PACKET_HEADER_LEN - 1);
     if (payload == 0) {
         session_fail_command(s, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
         return;
@@ -1522,6 +1609,11 @@ static void process_commands(struct client_session *s)
         size_t wire, payload;
         if (session_refuse_oversized(s))
             return;
+        size_t prefix;
+        if (s->state == CS_IDLE && session_query_streams(s, &prefix)) {
+            start_streamed_query(s, prefix);
+            continue;
+        }
         if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
             worker_forget_runnable(s->w, &s->run);
             session_start_reading(s);

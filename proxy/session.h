@@ -92,6 +92,13 @@ struct client_session {
 
     int writer;       /* the primary this session writes to; -1 not chosen yet */
 
+    /* a COM_QUERY too large to hold, sent on as it arrives (client_limits.c) */
+    bool streaming;           /* some of its bytes are still to come from the client */
+    bool stream_sending;      /* its backend runs it: what arrives goes on at once */
+    size_t stream_chunk_left; /* bytes of the current physical packet still to send */
+    bool stream_more;         /* another chunk follows that one */
+    size_t stream_total;      /* payload bytes announced so far */
+
     /* causal reads (causal.c) */
     char causal_gtid[128]; /* GTID of the session's last write: its replica reads must see it */
     bool gtid_unknown;     /* wrote since: ask the writer for @@last_gtid before a replica read */
@@ -140,12 +147,20 @@ void session_start_reading(struct client_session *s);
 /* Move the unprocessed input to the start of its buffer (never while a
  * command runs); returns the buffer. */
 uint8_t *session_compact_input(struct client_session *s);
+void session_consume_input(struct client_session *s, size_t n);
+/* Move what TLS has decrypted into the input; -1 when the session died. */
+int session_take_plaintext(struct client_session *s);
 
 /* client_limits.c */
 size_t session_input_room(struct client_session *s);
 bool session_input_paused(const struct client_session *s);
 /* True when the command being received is too large: answered and closing. */
 bool session_refuse_oversized(struct client_session *s);
+/* The command being received is a COM_QUERY to stream, and its first bytes
+ * (to classify) are in: prefix is how many payload bytes to classify. */
+bool session_query_streams(const struct client_session *s, size_t *prefix);
+/* Send on what arrived of the streamed command. */
+void session_relay_stream(struct client_session *s);
 
 /* The client sent an SSL request: start TLS on its connection; bytes after
  * the request (already part of the TLS handshake) are in rest. */

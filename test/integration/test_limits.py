@@ -12,7 +12,7 @@ import time
 import pymysql
 import pytest
 
-from sy_helpers import (PRIMARY_PORT, connect, free_port, http_only_admin_section,
+from sy_helpers import (APP_USER, PRIMARY_PORT, connect, free_port, http_only_admin_section,
                         metric_value, read_raw_packet, scalar, unique, wait_for,
                         xproxy)  # noqa: F401 - xproxy is a fixture
 
@@ -261,3 +261,110 @@ def test_load_data_local_waits_for_a_slow_backend(xproxy, tmp_path):
     loader.close()
     with p.connect() as c:
         c.cursor().execute(f"DROP TABLE test.{table}")
+
+
+# --------------------------------------------------------------------------- streamed statements
+
+
+class PeakRss:
+    """Samples the proxy's VmRSS in a thread while a block runs; .growth_kib is the peak over
+    the value at the start."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+
+    def __enter__(self):
+        self.start = self.peak = rss_kib(self.pid)
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def sample(self):
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss_kib(self.pid))
+            time.sleep(0.01)
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(10)
+        self.peak = max(self.peak, rss_kib(self.pid))
+        self.growth_kib = self.peak - self.start
+
+
+STREAMED_BOUND_KIB = 24 * 1024  # a 40 MiB statement held whole costs 80 MiB and more
+
+
+def test_large_insert_is_streamed_to_the_primary_not_held(xproxy):
+    """A 40 MiB INSERT (a split packet: three chunks) goes to the primary as it arrives: it is
+    stored intact while the proxy grows by far less than the statement."""
+    import hashlib
+    p = start(xproxy)
+    table = unique("stream")
+    data = os.urandom(20 << 20).hex()  # 40 MiB of text
+    with p.connect(max_allowed_packet=128 << 20, read_timeout=120, write_timeout=120) as c:
+        c.cursor().execute(f"CREATE TABLE test.{table} (id INT PRIMARY KEY, b LONGTEXT)")
+        with PeakRss(p.proc.pid) as rss:
+            c.cursor().execute(f"INSERT INTO test.{table} VALUES (1, '{data}')")
+        assert scalar(c, "SELECT 1") == 1
+        assert scalar(c, f"/* route=primary */ SELECT COUNT(*) FROM test.{table}") == 1
+    with connect(PRIMARY_PORT) as direct:
+        row = direct.cursor()
+        row.execute(f"SELECT LENGTH(b), SHA2(b, 256) FROM test.{table} WHERE id = 1")
+        assert row.fetchone() == (len(data), hashlib.sha256(data.encode()).hexdigest())
+    assert rss.growth_kib < STREAMED_BOUND_KIB, (
+        f"the proxy grew by {rss.growth_kib >> 10} MiB for a 40 MiB statement: it held it")
+
+
+def test_large_select_is_streamed_and_answered(xproxy):
+    """A 5 MiB SELECT of one literal is streamed (to the writer) and still answered right; the
+    session goes on normally, reads included."""
+    import hashlib
+    p = start(xproxy)
+    literal = os.urandom(5 << 19).hex()  # 5 MiB
+    with p.connect(max_allowed_packet=128 << 20, read_timeout=120, write_timeout=120) as c:
+        assert scalar(c, f"SELECT SHA2('{literal}', 256)") == hashlib.sha256(
+            literal.encode()).hexdigest()
+        assert scalar(c, "SELECT 1") == 1
+        assert scalar(c, f"SELECT LENGTH('{literal}')") == len(literal)
+        assert scalar(c, "SELECT 2") == 2
+
+
+def test_large_session_variable_pins_the_session(xproxy):
+    """SET of a 2 MiB user variable is streamed, so it cannot be logged for replay: the session
+    stays on the writer, where the variable is."""
+    p = start(xproxy)
+    value = "v" * (2 << 20)
+    with p.connect(max_allowed_packet=128 << 20) as c:
+        c.cursor().execute(f"SET @big = '{value}'")
+        assert scalar(c, "SELECT LENGTH(@big)") == len(value)
+
+
+def test_backend_lost_while_a_statement_streams_closes_the_client(xproxy):
+    """The client has sent 2 MiB of a 5 MiB INSERT and waits: the proxy has already routed it
+    and sent those bytes on. When the primary's connection dies, the client's connection is
+    closed (the rest of its statement must not run as commands), and the proxy goes on."""
+    p = start(xproxy)
+    conn = p.connect()
+    total = 5 << 20
+    text = b"INSERT INTO test.nowhere VALUES ('" + b"z" * (total - 40)
+    head = struct.pack("<I", total + 1)[:3] + b"\x00" + b"\x03" + text[:2 << 20]
+    with connect(PRIMARY_PORT) as direct:
+        def app_threads():
+            cur = direct.cursor()
+            cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s",
+                        (APP_USER,))
+            return {r[0] for r in cur.fetchall()}
+
+        before = app_threads()
+
+        def streaming_thread():
+            new = app_threads() - before
+            return new and new.pop()
+
+        conn._sock.sendall(head)
+        victim = wait_for(streaming_thread, 30, what="the proxy's connection to the primary")
+        direct.cursor().execute(f"KILL {victim}")
+    assert closed_by_peer(conn._sock, 60), "the client was left waiting after the backend died"
+    conn._sock.close()
+    with p.connect() as c:
+        assert scalar(c, "SELECT 1") == 1
