@@ -1505,7 +1505,11 @@ static void start_streamed_query(struct client_session *s, size_t prefix)
     }
     s->cls.is_read = false;
     s->cls.reason = "statement too large to classify";
-    if (prefix_sets_state(&s->cls, (const char *)s->arg, s->arg_len))
+    /* Only the prefix was classified: with multi-statements allowed, a later
+     * statement of the batch may change state (SET, temporary tables) that
+     * the proxy never sees, so the session stays on the writer. */
+    if (prefix_sets_state(&s->cls, (const char *)s->arg, s->arg_len) ||
+        (s->login.caps & CLIENT_MULTI_STATEMENTS))
         s->route.unreplayable_state = true;
     s->decision = route_statement(&s->cls, &s->route);
     if (s->decision.target == ROUTE_REPLICA || s->decision.target == ROUTE_LAST)

@@ -339,6 +339,23 @@ def test_large_session_variable_pins_the_session(xproxy):
         assert scalar(c, "SELECT LENGTH(@big)") == len(value)
 
 
+def test_state_after_a_streamed_statement_in_a_batch_is_kept(xproxy):
+    """Only a streamed statement's first bytes are classified: a SET and a temporary table
+    later in the same multi-statement must still be there for the next reads."""
+    p = start(xproxy)
+    tag = "s" * (2 << 20)
+    with p.connect(max_allowed_packet=128 << 20,
+                   client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS) as c:
+        with c.cursor() as cur:
+            cur.execute(f"SELECT LENGTH('{tag}'); SET @after = 42; "
+                        "CREATE TEMPORARY TABLE test.tmp_after_stream (a INT)")
+            while cur.nextset():
+                pass
+        assert scalar(c, "SELECT @after") == 42
+        assert scalar(c, "SELECT COUNT(*) FROM test.tmp_after_stream") == 0
+        assert scalar(c, "SELECT @@port") == PRIMARY_PORT
+
+
 def test_backend_lost_while_a_statement_streams_closes_the_client(xproxy):
     """The client has sent 2 MiB of a 5 MiB INSERT and waits: the proxy has already routed it
     and sent those bytes on. When the primary's connection dies, the client's connection is
