@@ -26,13 +26,13 @@ static bool mentions(const uint8_t *p, size_t len, const char *word)
     return false;
 }
 
-/* Every way to set it names it: transaction_read_only, tx_read_only,
- * TRANSACTION READ WRITE. */
 bool replica_readonly_wanted(const struct client_session *s, const struct backend_conn *bc)
 {
     return session_config(s)->backends[bc->index].role == ROLE_REPLICA && bc->index != s->writer;
 }
 
+/* Every way to set it names it: transaction_read_only, tx_read_only,
+ * TRANSACTION READ WRITE. */
 bool replica_readonly_needed(const struct client_session *s, const struct backend_conn *bc)
 {
     if (!bc->read_only)
@@ -121,7 +121,8 @@ bool readonly_retry_possible(const struct client_session *s, const struct backen
 {
     const struct classification *c = statement_cls(s);
     return c && !(c->flags & CLS_MULTI) && s->read_only_route &&
-           replica_read_by_classifier(&s->decision, c, &s->route) && !s->route.in_transaction && !s->route.read_only_trx && s->route.autocommit &&
+           replica_read_by_classifier(&s->decision, c, &s->route) &&
+           !s->route.in_transaction && !s->route.read_only_trx && s->route.autocommit &&
            session_config(s)->backends[bc->index].role == ROLE_REPLICA;
 }
 
