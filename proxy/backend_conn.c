@@ -430,6 +430,9 @@ static void on_auth_packet(struct backend_conn *bc, const uint8_t *p, size_t len
         return;
     }
     if (p[0] == PACKET_OK) {
+        struct ok_packet ok;
+        if (ok_packet_parse(p, len, CLIENT_PROTOCOL_41, &ok) == 0)
+            bc->login_status = ok.status;
         uv_timer_stop(&bc->timer);
         bc->state = BC_READY;
         client_session_backend_ready(bc->session, bc);
@@ -441,6 +444,7 @@ static void on_auth_packet(struct backend_conn *bc, const uint8_t *p, size_t len
             bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent a malformed error");
             return;
         }
+        bc->login_refused = true;
         bc_fail(bc, e.code, e.sqlstate, "%.*s", (int)e.message_len, (const char *)e.message);
         return;
     }

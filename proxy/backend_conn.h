@@ -57,6 +57,8 @@ struct backend_conn {
     bool held_error;     /* ...and this one was: the session decides (held_error.h) */
     bool tracks_gtid;    /* OK packets here report the write's GTID (session tracking) */
     bool mysql;          /* a MySQL server (not MariaDB): MySQL's GTID functions apply */
+    bool login_refused;  /* the server answered the login with an ERR (its own words) */
+    uint16_t login_status; /* status flags of the server's OK to the login */
     uint32_t rewrite_stmt_id; /* non-zero: the PREPARE_OK id the client must see */
     uint64_t resp_off;        /* bytes of the current response consumed so far */
     uint8_t resp_first;       /* first payload byte of the response */

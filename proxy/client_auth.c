@@ -1,7 +1,10 @@
 /* Authenticating clients at the proxy: the greeting, the handshake response,
  * an auth switch to mysql_native_password for clients that start with
  * another plugin, and COM_CHANGE_USER. The password check recovers
- * SHA1(password), which later answers the backends' scrambles. */
+ * SHA1(password), which later answers the backends' scrambles. A database
+ * named at login, and every change of user, is then checked by the primary
+ * before the client's OK, so that its refusal comes at connect time. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,7 @@
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
+#include "proxy/backend_conn.h"
 #include "proxy/log.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
@@ -56,15 +60,57 @@ void session_send_greeting(struct client_session *s)
         session_close(s);
 }
 
-static void login_failed(struct client_session *s, const char *user, uint8_t seq,
+/* A COM_CHANGE_USER that fails leaves the connection open, logged in as
+ * before: MariaDB resets the session, then puts the old account, database
+ * and character set back (and refuses a fourth try on the connection). The
+ * backends were dropped with the reset; they reopen as the old account. */
+static void change_user_failed(struct client_session *s, uint8_t seq, uint16_t code,
+                               const char *sqlstate, const char *msg)
+{
+    log_info("session %u: change of user to '%s' from %s refused: %s", s->id, s->login.user,
+             s->peer, msg);
+    free(s->login.attrs);
+    s->login = s->old_login;
+    s->user_index = s->old_user_index;
+    memset(&s->old_login, 0, sizeof s->old_login);
+    s->route.charset = sql_charset_by_collation(s->login.charset);
+    snprintf(s->entry.user, sizeof s->entry.user, "%s", s->login.user);
+    s->failed_change_user++;
+    s->changing_user = false;
+    s->state = CS_COMMAND;
+    session_send_err(s, seq, code, sqlstate, "%s", msg);
+    session_finish_command(s);
+}
+
+/* The login or the change of user is refused with this ERR: a login ends
+ * the connection, a change of user leaves it as it was. */
+static void refuse(struct client_session *s, bool changing, uint8_t seq, uint16_t code,
+                   const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void refuse(struct client_session *s, bool changing, uint8_t seq, uint16_t code,
+                   const char *sqlstate, const char *fmt, ...)
+{
+    char msg[440];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (changing) {
+        change_user_failed(s, seq, code, sqlstate, msg);
+        return;
+    }
+    session_send_err(s, seq, code, sqlstate, "%s", msg);
+    session_close_after_flush(s);
+}
+
+static void login_failed(struct client_session *s, bool changing, uint8_t seq,
                          bool used_password)
 {
     stats_add(&s->w->stats.auth_failures, 1);
-    log_info("session %u: access denied for user '%s' from %s", s->id, user, s->peer);
-    session_send_err(s, seq, ER_ACCESS_DENIED_ERROR, "28000",
-                     "Access denied for user '%s'@'%s' (using password: %s)", user, s->peer,
-                     used_password ? "YES" : "NO");
-    session_close_after_flush(s);
+    log_info("session %u: access denied for user '%s' from %s", s->id, s->login.user, s->peer);
+    refuse(s, changing, seq, ER_ACCESS_DENIED_ERROR, "28000",
+           "Access denied for user '%s'@'%s' (using password: %s)", s->login.user, s->peer,
+           used_password ? "YES" : "NO");
 }
 
 /* The client's reply, for whichever plugin it used; fills stage1 on success.
@@ -97,19 +143,78 @@ static int other_sessions_of(struct client_session *s, const char *user)
     return n;
 }
 
+/* The proxy has let the session in: answer OK (a change of user is a
+ * command, which ends here). */
+static void welcome(struct client_session *s, uint8_t ok_seq, bool changing)
+{
+    log_debug("session %u: user '%s' logged in from %s", s->id, s->login.user, s->peer);
+    session_send_ok(s, ok_seq);
+    if (!changing)
+        return;
+    free(s->old_login.attrs);
+    memset(&s->old_login, 0, sizeof s->old_login);
+    session_finish_command(s);
+}
+
+/* MariaDB refuses a database that does not exist (1049) or that the account
+ * may not use (1044) at connect time, not with the first statement. So a
+ * database named at login is checked on the writer before the OK: its
+ * connection, which the first statement would open anyway, logs in with that
+ * database now. A change of user is always checked there (it is rare, and
+ * the server also judges the character set, 1231 for ucs2). Returns true
+ * when the answer waits for it (session_database_checked). */
+static bool check_database(struct client_session *s, uint8_t ok_seq, bool changing)
+{
+    int w = session_primary_index(s);
+    struct topology *t = session_topology(s);
+    bool down = t && (size_t)w < t->n && t->backend[w].state == BACKEND_DOWN;
+    if ((!s->login.db[0] && !changing) || s->bc[w] || down ||
+        proxy_backend_offline(s->w->proxy, session_config(s)->backends[w].name))
+        return false;
+    s->bc[w] = backend_conn_open(s, w);
+    if (!s->bc[w])
+        return false;
+    atomic_fetch_or(&s->entry.backends_mask, 1ull << w);
+    s->db_check_seq = ok_seq;
+    s->db_check_changing = changing;
+    s->state = CS_LOGIN_DB;
+    return true;
+}
+
+void session_database_checked(struct client_session *s, const struct backend_conn *bc,
+                              uint16_t code, const char *sqlstate, const char *refused)
+{
+    bool changing = s->db_check_changing;
+    s->state = changing ? CS_COMMAND : CS_IDLE;
+    if (bc) /* the server's own view: autocommit follows @@global.autocommit */
+        s->route.autocommit = (bc->login_status & SERVER_STATUS_AUTOCOMMIT) != 0;
+    if (refused && code != 0) {
+        log_info("session %u: user '%s' from %s: the primary refused the login: %s", s->id,
+                 s->login.user, s->peer, refused);
+        refuse(s, changing, s->db_check_seq, code, sqlstate ? sqlstate : "HY000", "%s", refused);
+        return;
+    }
+    if (refused) /* not reached: the first statement reports it, as without a database */
+        log_info("session %u: database '%s' not checked at login: %s", s->id, s->login.db,
+                 refused);
+    welcome(s, s->db_check_seq, changing);
+    if (!changing)
+        worker_make_runnable(s->w, &s->run); /* commands sent along with the login */
+}
+
 /* The login, or the change of user, succeeded: apply the account's
- * max_connections (both ways in count), then register and answer OK. */
-static void logged_in(struct client_session *s, const struct user_config *u, uint8_t ok_seq)
+ * max_connections (both ways in count), then register, check the database
+ * and answer OK. */
+static void logged_in(struct client_session *s, const struct user_config *u, uint8_t ok_seq,
+                      bool changing)
 {
     if (u->max_connections > 0 && other_sessions_of(s, s->login.user) >= u->max_connections) {
         stats_add(&s->w->stats.refused_limits, 1);
         log_warn("limits: refused user '%s' from %s: its max_connections = %d reached",
                  s->login.user, s->peer, u->max_connections);
-        session_send_err(s, ok_seq, ER_TOO_MANY_USER_CONNECTIONS, "42000",
-                         "User %s already has more than 'max_user_connections' active "
-                         "connections",
-                         s->login.user);
-        session_close_after_flush(s);
+        refuse(s, changing, ok_seq, ER_TOO_MANY_USER_CONNECTIONS, "42000",
+               "User %s already has more than 'max_user_connections' active connections",
+               s->login.user);
         return;
     }
     s->login.account = u;
@@ -129,8 +234,8 @@ static void logged_in(struct client_session *s, const struct user_config *u, uin
         session_registry_add(&s->w->proxy->sessions, &s->entry);
         s->registered = true;
     }
-    log_debug("session %u: user '%s' logged in from %s", s->id, s->login.user, s->peer);
-    session_send_ok(s, ok_seq);
+    if (!check_database(s, ok_seq, changing))
+        welcome(s, ok_seq, changing);
 }
 
 /* Check the reply, then finish the login or the change of user. */
@@ -141,7 +246,7 @@ static void check_reply(struct client_session *s, bool sha2, const uint8_t *repl
         s->user_index >= 0 ? &session_config(s)->users[s->user_index] : NULL;
     uint8_t stage1[SHA1_LEN];
     if (!password_ok(s, u, sha2, reply, len, stage1)) {
-        login_failed(s, s->login.user, seq + 1, len > 0);
+        login_failed(s, s->changing_user, seq + 1, len > 0);
         return;
     }
     memcpy(s->login.stage1, stage1, SHA1_LEN);
@@ -154,9 +259,7 @@ static void check_reply(struct client_session *s, bool sha2, const uint8_t *repl
     bool changing = s->changing_user;
     s->changing_user = false;
     s->state = changing ? CS_COMMAND : CS_IDLE;
-    logged_in(s, u, ok_seq);
-    if (changing)
-        session_finish_command(s);
+    logged_in(s, u, ok_seq, changing);
 }
 
 /* The client used another plugin or another reply size: ask for a
@@ -253,6 +356,14 @@ void session_change_user(struct client_session *s)
         return;
     }
     session_reset_backends(s);
+    if (s->failed_change_user >= 3) {
+        session_fail_command(s, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
+        return;
+    }
+    s->old_login = s->login;
+    s->old_user_index = s->user_index;
+    s->login.attrs = NULL;
+    s->login.attrs_len = 0;
     snprintf(s->login.user, sizeof s->login.user, "%.*s", (int)cu.username_len, cu.username);
     s->user_index = config_find_user(session_config(s), cu.username, cu.username_len);
     snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)cu.database_len,
@@ -260,9 +371,6 @@ void session_change_user(struct client_session *s)
     if (cu.charset)
         s->login.charset = (uint8_t)cu.charset;
     s->route.charset = sql_charset_by_collation(s->login.charset);
-    free(s->login.attrs);
-    s->login.attrs = NULL;
-    s->login.attrs_len = 0;
     if (cu.attrs && cu.attrs_len > 0) {
         s->login.attrs = malloc(cu.attrs_len);
         if (s->login.attrs) {

@@ -160,6 +160,7 @@ static void on_client_closed(uv_handle_t *h)
     if (s->tls_on)
         tls_stream_free(&s->tls);
     free(s->login.attrs);
+    free(s->old_login.attrs);
     session_log_free(&s->log);
     stmt_registry_free(&s->stmts);
     free(s);
@@ -1161,7 +1162,9 @@ void client_session_backend_ready(struct client_session *s, struct backend_conn 
 {
     if (s->registered)
         atomic_store(&s->entry.thread_id[bc->index], bc->server_thread_id);
-    if (s->state == CS_COMMAND && s->bc[s->target] == bc)
+    if (s->state == CS_LOGIN_DB)
+        session_database_checked(s, bc, 0, NULL, NULL);
+    else if (s->state == CS_COMMAND && s->bc[s->target] == bc)
         dispatch(s);
 }
 
@@ -1183,6 +1186,11 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
                                    const char *sqlstate, const char *message)
 {
     forget_backend(s, bc);
+    if (s->state == CS_LOGIN_DB) {
+        session_database_checked(s, NULL, bc->login_refused ? code : 0, sqlstate,
+                                 message ? message : "connection closed");
+        return;
+    }
     if (!message || (s->state != CS_COMMAND && s->state != CS_INFILE) || s->target != bc->index)
         return;
     if (bc->index == session_primary_index(s))

@@ -26,6 +26,7 @@
 enum client_state {
     CS_GREETING_SENT, /* waiting for the handshake response */
     CS_AUTH_SWITCH,   /* asked the client to answer with mysql_native_password */
+    CS_LOGIN_DB,      /* logged in at the proxy; the writer checks the database first */
     CS_IDLE,          /* waiting for a command */
     CS_COMMAND,       /* a command is running on a backend */
     CS_INFILE,        /* relaying the client's LOAD DATA LOCAL file to the backend */
@@ -56,6 +57,11 @@ struct client_session {
     uint8_t scramble[SCRAMBLE_LEN];
     int user_index;
     bool changing_user; /* CS_AUTH_SWITCH belongs to a COM_CHANGE_USER */
+    bool db_check_changing; /* CS_LOGIN_DB belongs to a COM_CHANGE_USER */
+    uint8_t db_check_seq;   /* CS_LOGIN_DB: sequence id of the OK (or ERR) it owes */
+    struct session_login old_login; /* during a COM_CHANGE_USER: restored if it fails */
+    int old_user_index;
+    int failed_change_user; /* MariaDB allows three per connection */
     struct session_login login;
     struct session_entry entry; /* in the proxy's registry once logged in */
     bool registered;
@@ -172,6 +178,11 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
 void session_on_auth_switch_reply(struct client_session *s, const uint8_t *p, size_t len,
                                   uint8_t seq);
 void session_change_user(struct client_session *s);
+/* CS_LOGIN_DB: the writer's connection bc logged in with the database, or
+ * (bc NULL) the server refused it with this ERR (code non-zero), or it could
+ * not be reached (code 0). */
+void session_database_checked(struct client_session *s, const struct backend_conn *bc,
+                              uint16_t code, const char *sqlstate, const char *refused);
 
 /* stmt_command.c */
 void stmt_command(struct client_session *s);
