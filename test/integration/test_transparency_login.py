@@ -1,10 +1,10 @@
 """Logging in and changing user through the proxy answer as the server does
 (issue 9, transparency): a database that does not exist (1049) or that the
 account may not use (1044) is refused at connect time, a failed
-COM_CHANGE_USER keeps the connection as the old account, and the server's
-own status flags (autocommit) reach the client. Each test compares with a
-direct connection to the sandbox primary; the C-level cases use MariaDB
-Connector/C through ctypes."""
+COM_CHANGE_USER keeps the connection as the old account, the server's own
+status flags (autocommit) reach the client, and COM_DEBUG gets the server's
+answer. Each test compares with a direct connection to the sandbox primary;
+the C-level cases use MariaDB Connector/C through ctypes."""
 
 import ctypes
 import hashlib
@@ -50,6 +50,7 @@ def _load_libmariadb():
         "mysql_store_result": (vp, [vp]),
         "mysql_fetch_row": (ctypes.POINTER(cp), [vp]),
         "mysql_free_result": (None, [vp]),
+        "mysql_dump_debug_info": (ctypes.c_int, [vp]),
         "mysql_errno": (ctypes.c_uint, [vp]),
         "mysql_error": (cp, [vp]),
         "mariadb_get_infov": (ctypes.c_char, [vp, ctypes.c_int, vp]),
@@ -274,7 +275,7 @@ def test_fourth_failed_change_user_is_refused(lp):
     assert got[1] == got[0]
 
 
-# --------------------------------------------------------------------------- status flags
+# --------------------------------------------------------------------------- status, commands
 
 def test_login_reports_the_servers_autocommit(lp, sandbox):
     sandbox.sql("primary", "SET GLOBAL autocommit = 0")
@@ -291,3 +292,13 @@ def test_login_reports_the_servers_autocommit(lp, sandbox):
     assert got[0] == (0, ["0"]), got
     assert got[1] == got[0]
 
+
+def test_com_debug_gets_the_servers_answer(lp):
+    got = []
+    for port in (PRIMARY_PORT, lp.port):
+        c = CConn(port, APP_USER, APP_PW, "test")
+        assert c.connected, c.error
+        rc = LIB.mysql_dump_debug_info(c.h)
+        got.append((rc, c.last_error(), c.rows("SELECT 1")))
+        c.close()
+    assert got[1] == got[0]
