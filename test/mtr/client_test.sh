@@ -10,6 +10,18 @@
 # failure's name and the last lines of its output. Always exits 0 (except
 # on a usage error): which failures matter is the caller's decision.
 #
+# Through switchyard, the accounts the sub-tests log in or change user to
+# must be in the proxy's [user.*] sections as on the server, besides USER:
+#   [user.mysqltest_pw]     password = password   (test_change_user)
+#   [user.mysqltest_no_pw]  password =            (test_change_user)
+# test_bug31669 changes user to a 16-character account whose password is
+# 2048 characters, more than [user.*] password takes (127): it passes
+# directly and fails through the proxy, whatever the proxy does.
+#
+# Times on this 2-core machine: about 2m40s directly (MariaDB sleeps a second
+# after each failed COM_CHANGE_USER), under a minute through the ASan proxy
+# (which answers those failures itself).
+#
 # Environment:
 #   SY_CLIENT_TEST_VARDIR   --vardir for the tests (default: a temporary
 #                           directory); give the server's secure_file_priv
