@@ -14,8 +14,10 @@ import struct
 import pymysql
 import pytest
 
-from sy_helpers import APP_PW, APP_USER, PRIMARY_PORT, mariadb_cli, xproxy  # noqa: F401
+from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, REPLICA_PORTS, backend, free_port,
+                        mariadb_cli, scalar, xproxy)  # noqa: F401
 from test_auth_raw import greeting_scramble, read_packet
+from test_tls import client_tls, pki, ssl_arg, tproxy  # noqa: F401
 
 ALL_USER, ALL_PW = "sy_login_all", "all_pw"  # SELECT on every database: gets 1049, not 1044
 MISSING_DB = "sy_login_no_such_db"
@@ -156,6 +158,29 @@ def test_cli_reports_the_database_error_before_any_statement(lp):
     assert direct.returncode != 0 and "1044" in direct.stderr, direct
     assert (through.returncode, through.stdout, through.stderr) == \
         (direct.returncode, direct.stdout, direct.stderr)
+
+
+def test_tls_client_gets_the_database_error_at_connect(tproxy, pki):  # noqa: F811
+    p = tproxy(tls=client_tls(pki))
+    direct = pymysql_refusal(PRIMARY_PORT, APP_USER, APP_PW, "mysql")
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        pymysql.connect(host="127.0.0.1", port=p.port, user=APP_USER, password=APP_PW,
+                        database="mysql", ssl=ssl_arg(pki.ca.cert), connect_timeout=10,
+                        read_timeout=60)
+    assert e.value.args == direct
+
+
+def test_login_with_a_database_while_the_primary_is_down(xproxy):
+    """Nothing to check the database with: the login succeeds as before, and
+    reads still go to the replicas."""
+    replicas = [backend(n, "replica", port, weight=1) for n, port in REPLICA_PORTS.items()]
+    p = xproxy(backends=[backend("primary", "primary", free_port())] + replicas)
+    c = pymysql.connect(host="127.0.0.1", port=p.port, user=APP_USER, password=APP_PW,
+                        database="test", autocommit=True, connect_timeout=10, read_timeout=60)
+    try:
+        assert scalar(c, "SELECT @@port") in set(REPLICA_PORTS.values())
+    finally:
+        c.close()
 
 
 def test_allowed_database_logs_in_there(lp):
