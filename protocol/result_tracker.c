@@ -77,6 +77,8 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->session_state_len = 0;
     rt->result_sets = 0;
     rt->want_first_value = false;
+    rt->stop_before_status = false;
+    rt->next_status = RT_NEXT_OTHER;
     rt->has_first_value = false;
     rt->first_value[0] = '\0';
     rt->stmt_id = 0;
@@ -440,12 +442,47 @@ static size_t feed_payload(struct result_tracker *rt, const uint8_t *data, size_
     return n;
 }
 
+/* At the start of a logical packet (p, len): is it an OK or EOF? Judged as
+ * on_first_byte() and is_terminator() will, from its header and first byte. */
+static enum rt_next status_packet_at(const struct result_tracker *rt, const uint8_t *p, size_t len)
+{
+    if (len < PACKET_HEADER_LEN + 1)
+        return RT_NEXT_MORE;
+    uint32_t n = packet_payload_len(p);
+    uint8_t first = p[PACKET_HEADER_LEN];
+    if (n >= PACKET_MAX_PAYLOAD)
+        return RT_NEXT_OTHER;
+    switch (rt->state) {
+    case ST_FIRST:
+    case ST_SIMPLE:
+        return first == PACKET_OK ? RT_NEXT_OK : RT_NEXT_OTHER;
+    case ST_ROWS:
+    case ST_FIELDS:
+    case ST_COLS_EOF:
+    case ST_PREP_PARAMS_EOF:
+    case ST_PREP_COLS_EOF:
+        if (first != PACKET_EOF)
+            return RT_NEXT_OTHER;
+        if (deprecate_eof(rt))
+            return RT_NEXT_OK;
+        return n < 9 ? RT_NEXT_EOF : RT_NEXT_OTHER;
+    default:
+        return RT_NEXT_OTHER;
+    }
+}
+
 size_t result_tracker_consume(struct result_tracker *rt, const uint8_t *data, size_t len,
                               enum rt_status *st)
 {
     size_t used = 0;
 
+    rt->next_status = RT_NEXT_OTHER;
     while (used < len && active(rt)) {
+        if (rt->stop_before_status && rt->hdr_have == 0 && !rt->continuation) {
+            rt->next_status = status_packet_at(rt, data + used, len - used);
+            if (rt->next_status != RT_NEXT_OTHER)
+                break;
+        }
         if (rt->hdr_have < PACKET_HEADER_LEN)
             used += feed_header(rt, data + used, len - used);
         else

@@ -57,6 +57,7 @@ struct backend_conn {
     bool held_error;     /* ...and this one was: the session decides (held_error.h) */
     bool tracks_gtid;    /* OK packets here report the write's GTID (session tracking) */
     bool mysql;          /* a MySQL server (not MariaDB): MySQL's GTID functions apply */
+    uint32_t caps;       /* negotiated with the backend: the client's, plus session tracking */
     uint32_t rewrite_stmt_id; /* non-zero: the PREPARE_OK id the client must see */
     uint64_t resp_off;        /* bytes of the current response consumed so far */
     uint8_t resp_first;       /* first payload byte of the response */

@@ -56,13 +56,15 @@ bool causal_must_wait(struct client_session *s, int replica)
     return true;
 }
 
+bool causal_needs_tracking(const struct client_session *s, const struct backend_conn *bc)
+{
+    return !replica_readonly_wanted(s, bc) && !bc->setup_done &&
+           session_config(s)->causal_reads == CAUSAL_GTID && (bc->caps & CLIENT_SESSION_TRACK);
+}
+
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc)
 {
-    const struct proxy_config *cfg = session_config(s);
-    if (replica_readonly_wanted(s, bc))
-        return replica_readonly_needed(s, bc);
-    return !bc->setup_done && cfg->causal_reads == CAUSAL_GTID &&
-           (s->login.caps & CLIENT_SESSION_TRACK);
+    return replica_readonly_wanted(s, bc) && replica_readonly_needed(s, bc);
 }
 
 /* MariaDB reports @@last_gtid as a tracked system variable; MySQL 8 has a

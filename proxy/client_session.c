@@ -1118,6 +1118,10 @@ static void dispatch(struct client_session *s)
         session_run_on(s, s->target);
         return;
     }
+    if (causal_needs_tracking(s, bc)) {
+        causal_send_setup(s, bc);
+        return;
+    }
     if (bc->applied < s->log.count) {
         const struct session_log_entry *e = &s->log.entries[bc->applied];
         s->step = STEP_REPLAY;
