@@ -11,7 +11,7 @@ mariadb-test do not).
 import pytest
 from pymysql.constants import CLIENT
 
-from sy_helpers import (PRIMARY_PORT, rows, scalar, sync_replicas, unique,
+from sy_helpers import (PRIMARY_PORT, one, rows, scalar, sync_replicas, unique,
                         xproxy)  # noqa: F401
 from sy_helpers import connect as connect_port
 
@@ -151,3 +151,17 @@ def test_warnings_and_diagnostics_of_the_clients_statement(xproxy, table, client
             assert [w[1] for w in warnings] == [1265], warnings
             assert scalar(c, "SELECT @@warning_count") == 1
             assert scalar(c, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = %s", (tag,)) >= 1
+
+
+def test_get_diagnostics_reads_the_clients_statement(xproxy, table, client_flag):
+    """GET DIAGNOSTICS goes to the backend that ran the previous statement, and the variables
+    it assigns are there for the session's next statements."""
+    sy = gtid_proxy(xproxy)
+    tag = unique("gd")
+    with connect(sy, client_flag) as c:
+        rows(c, "SET SESSION sql_mode = ''")
+        with c.cursor() as cur:
+            cur.execute(f"INSERT INTO {TABLE} (tag, v) VALUES (%s, 'toolong')", (tag,))
+        rows(c, "GET DIAGNOSTICS @sy_n = NUMBER")
+        rows(c, "GET DIAGNOSTICS CONDITION 1 @sy_errno = MYSQL_ERRNO")
+        assert one(c, "SELECT @sy_n, @sy_errno") == (1, 1265)
