@@ -56,10 +56,20 @@ bool causal_must_wait(struct client_session *s, int replica)
     return true;
 }
 
-bool causal_needs_tracking(const struct client_session *s, const struct backend_conn *bc)
+/* Nothing to send when the server's global setting already tracks
+ * last_gtid: the session started with it, as a direct one would. */
+bool causal_needs_tracking(const struct client_session *s, struct backend_conn *bc)
 {
-    return !replica_readonly_wanted(s, bc) && !bc->setup_done &&
-           session_config(s)->causal_reads == CAUSAL_GTID && (bc->caps & CLIENT_SESSION_TRACK);
+    if (replica_readonly_wanted(s, bc) || bc->setup_done ||
+        session_config(s)->causal_reads != CAUSAL_GTID || !(bc->caps & CLIENT_SESSION_TRACK))
+        return false;
+    const struct topology *t = session_topology(s);
+    if (!bc->mysql && t && (size_t)bc->index < t->n && t->backend[bc->index].tracks_last_gtid) {
+        bc->setup_done = true;
+        bc->tracks_gtid = true;
+        return false;
+    }
+    return true;
 }
 
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc)

@@ -19,7 +19,7 @@ bool causal_must_wait(struct client_session *s, int replica);
  * command. On a writer, last_gtid tracking, once, before the session's
  * state is replayed there (so that a replayed SET profiling = 1 does not
  * see it): each write's OK then carries its GTID. */
-bool causal_needs_tracking(const struct client_session *s, const struct backend_conn *bc);
+bool causal_needs_tracking(const struct client_session *s, struct backend_conn *bc);
 /* On a replica, READ ONLY (readonly_retry.h), after the replay. Both are
  * sent by causal_send_setup(). */
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc);

@@ -165,3 +165,36 @@ def test_get_diagnostics_reads_the_clients_statement(xproxy, table, client_flag)
         rows(c, "GET DIAGNOSTICS @sy_n = NUMBER")
         rows(c, "GET DIAGNOSTICS CONDITION 1 @sy_errno = MYSQL_ERRNO")
         assert one(c, "SELECT @sy_n, @sy_errno") == (1, 1265)
+
+
+@pytest.fixture
+def global_tracking(sandbox):
+    """The primary's new sessions track last_gtid by the server's own setting."""
+    before = sandbox.sql("primary", "SELECT @@global.session_track_system_variables")[0][0]
+    sandbox.sql("primary", "SET GLOBAL session_track_system_variables = "
+                           f"'{before},last_gtid'")
+    yield f"{before},last_gtid"
+    sandbox.sql("primary", f"SET GLOBAL session_track_system_variables = '{before}'")
+
+
+def set_statements_seen(conn, tag):
+    """Run a write and a read; the session's own count of SET statements and its tracking
+    setting, as the server sees them on the connection that wrote."""
+    rows(conn, "SET profiling = 1")
+    insert_rows(conn, tag, 1)
+    assert scalar(conn, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = %s", (tag,)) == 1
+    count = rows(conn, "/* route=primary */ SHOW SESSION STATUS LIKE 'Com_set_option'")[0][1]
+    tracked = scalar(conn, "/* route=primary */ SELECT @@session.session_track_system_variables")
+    return count, tracked
+
+
+def test_no_tracking_set_when_the_server_tracks_last_gtid(xproxy, table, global_tracking,
+                                                          client_flag):
+    """With last_gtid in the server's global setting the proxy sends no SET of its own: the
+    writer connection counts the client's SET statements only, as a direct one does."""
+    sy = gtid_proxy(xproxy)
+    with connect(sy, client_flag) as c:
+        through = set_statements_seen(c, unique("gt"))
+    with connect_direct(client_flag) as c:
+        direct = set_statements_seen(c, unique("gt"))
+    assert through == direct
