@@ -1279,6 +1279,14 @@ static void replay_failed(struct client_session *s, struct backend_conn *bc)
     route_read(s);
 }
 
+/* Commands after which the server still shows the previous statement's
+ * warnings and diagnostics: SHOW WARNINGS, GET DIAGNOSTICS, ROW_COUNT() must
+ * keep going where that statement ran. */
+static bool resets_diagnostics(uint8_t cmd)
+{
+    return command_has_response(cmd) && cmd != COM_STMT_RESET && cmd != COM_STATISTICS;
+}
+
 void client_session_response_done(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
@@ -1349,7 +1357,7 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         s->trx_backend = bc->index;
     if (!s->route.read_only_trx)
         s->trx_backend = -1;
-    if (command_has_response(s->cmd))
+    if (resets_diagnostics(s->cmd))
         s->last_backend = bc->index;
     causal_note_write(s, bc);
     if (s->registered) {

@@ -9,7 +9,7 @@ mariadb-test do not).
 """
 
 import pytest
-from pymysql.constants import CLIENT
+from pymysql.constants import CLIENT, COMMAND
 
 from sy_helpers import (PRIMARY_PORT, one, rows, scalar, sync_replicas, unique,
                         xproxy)  # noqa: F401
@@ -198,3 +198,20 @@ def test_no_tracking_set_when_the_server_tracks_last_gtid(xproxy, table, global_
     with connect_direct(client_flag) as c:
         direct = set_statements_seen(c, unique("gt"))
     assert through == direct
+
+
+def statistics(conn):
+    """COM_STATISTICS (mysqladmin status), which pymysql has no method for."""
+    conn._execute_command(COMMAND.COM_STATISTICS, b"")
+    return conn._read_packet().read_all()
+
+
+def test_statistics_keeps_the_warnings_of_a_replica_read(xproxy, table, client_flag):
+    """COM_STATISTICS between a read that warned (on a replica) and SHOW WARNINGS leaves the
+    warnings to ask for, as on a direct connection."""
+    sy = gtid_proxy(xproxy)
+    with connect(sy, client_flag) as c:
+        for _ in range(2):
+            assert scalar(c, "SELECT CAST('1x' AS INT)") == 1
+            assert statistics(c).startswith(b"Uptime")
+            assert [w[1] for w in rows(c, "SHOW WARNINGS")] == [1292]
