@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "protocol/gtid.h"
 #include "protocol/packet.h"
 
 /* Where in a response the next logical packet falls. */
@@ -75,6 +76,9 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->last_insert_id = 0;
     rt->warnings = 0;
     rt->session_state_len = 0;
+    rt->gtid[0] = '\0';
+    rt->gtid_mysql = false;
+    rt->gtid_unreadable = false;
     rt->result_sets = 0;
     rt->want_first_value = false;
     rt->stop_before_status = false;
@@ -134,6 +138,22 @@ static bool wants_content(const struct result_tracker *rt, uint8_t first)
     }
 }
 
+/* A write's GTID may come in any OK of a multi-result response, not only
+ * the last: keep the latest one seen. */
+static void take_gtid(struct result_tracker *rt, const struct ok_packet *ok)
+{
+    char gtid[sizeof rt->gtid];
+    enum gtid_flavor flavor;
+    int found = session_track_find_gtid(ok->session_state, ok->session_state_len, gtid,
+                                        sizeof gtid, &flavor);
+    if (found < 0) {
+        rt->gtid_unreadable = true;
+    } else if (found == 1) {
+        memcpy(rt->gtid, gtid, sizeof gtid);
+        rt->gtid_mysql = flavor == GTID_MYSQL;
+    }
+}
+
 static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
 {
     rt->status = ok->status;
@@ -146,6 +166,8 @@ static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
         memcpy(rt->session_state, ok->session_state, ok->session_state_len);
         rt->session_state_len = ok->session_state_len;
     }
+    if (ok->session_state)
+        take_gtid(rt, ok);
 }
 
 /* An OK too long for prefix[] still has its counters and status at the
@@ -158,6 +180,8 @@ static int take_ok(struct result_tracker *rt, const uint8_t *p, size_t n, bool c
 
     if (ok_packet_parse(p, n, caps, &ok) < 0)
         return -1;
+    if (cut && (rt->caps & CLIENT_SESSION_TRACK))
+        rt->gtid_unreadable = true;
     apply_ok(rt, &ok);
     return 0;
 }

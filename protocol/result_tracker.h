@@ -64,6 +64,10 @@ struct result_tracker {
     uint16_t warnings;
     uint8_t session_state[512]; /* last OK's session-state block, if it fit */
     size_t session_state_len;
+    char gtid[128];          /* the GTID a write reported in any OK of the response (session
+                                tracking: last_gtid, or MySQL's GTIDs entry); "" none */
+    bool gtid_mysql;         /* gtid is a MySQL GTID set */
+    bool gtid_unreadable;    /* some OK's session state could not be read whole */
     uint64_t result_sets;    /* result sets (with columns) seen */
     bool want_first_value;   /* set after start: capture the first column of the first
                                 text row (the proxy's own SELECT MASTER_GTID_WAIT(...)) */

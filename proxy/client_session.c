@@ -1259,6 +1259,8 @@ static void record_session_change(struct client_session *s, struct backend_conn 
         session_reset_backends(s);
         s->bc[bc->index] = bc;
         bc->applied = 0;
+        bc->setup_done = false; /* the reset dropped the proxy's tracking too */
+        bc->tracks_gtid = false;
     }
 }
 

@@ -54,8 +54,9 @@ def insert_rows(conn, tag, n):
 
 
 def test_profiles_list_only_the_clients_statements(xproxy, table, client_flag):
-    """SHOW PROFILES on the writer after a write and a causal read lists the client's
-    statements and nothing of the proxy's (no SELECT @@last_gtid, no tracking SET)."""
+    """SHOW PROFILES on the writer after writes and causal reads lists the client's
+    statements and nothing of the proxy's (no SELECT @@last_gtid, no tracking SET), also
+    after a write that committed nothing (its OK names no GTID: the last one still holds)."""
     sy = gtid_proxy(xproxy)
     tag = unique("prof")
     with connect(sy, client_flag) as c:
@@ -64,8 +65,11 @@ def test_profiles_list_only_the_clients_statements(xproxy, table, client_flag):
         assert scalar(c, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = %s", (tag,)) == 1
         insert_rows(c, tag, 1)
         assert scalar(c, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = %s", (tag,)) == 2
+        rows(c, f"UPDATE {TABLE} SET v = 'x' WHERE tag = 'no such tag'")  # commits nothing
+        assert scalar(c, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = %s", (tag,)) == 2
         queries = [r[2] for r in rows(c, "/* route=primary */ SHOW PROFILES")]
     assert sum("INSERT INTO" in q for q in queries) == 2, queries
+    assert sum("UPDATE" in q for q in queries) == 1, queries
     assert not [q for q in queries if "last_gtid" in q or "session_track" in q], queries
 
 
