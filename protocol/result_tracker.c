@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "protocol/gtid.h"
 #include "protocol/packet.h"
 
 /* Where in a response the next logical packet falls. */
@@ -75,8 +76,13 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->last_insert_id = 0;
     rt->warnings = 0;
     rt->session_state_len = 0;
+    rt->gtid[0] = '\0';
+    rt->gtid_mysql = false;
+    rt->gtid_unreadable = false;
     rt->result_sets = 0;
     rt->want_first_value = false;
+    rt->stop_before_status = false;
+    rt->next_status = RT_NEXT_OTHER;
     rt->has_first_value = false;
     rt->first_value[0] = '\0';
     rt->stmt_id = 0;
@@ -132,6 +138,22 @@ static bool wants_content(const struct result_tracker *rt, uint8_t first)
     }
 }
 
+/* A write's GTID may come in any OK of a multi-result response, not only
+ * the last: keep the latest one seen. */
+static void take_gtid(struct result_tracker *rt, const struct ok_packet *ok)
+{
+    char gtid[sizeof rt->gtid];
+    enum gtid_flavor flavor;
+    int found = session_track_find_gtid(ok->session_state, ok->session_state_len, gtid,
+                                        sizeof gtid, &flavor);
+    if (found < 0) {
+        rt->gtid_unreadable = true;
+    } else if (found == 1) {
+        memcpy(rt->gtid, gtid, sizeof gtid);
+        rt->gtid_mysql = flavor == GTID_MYSQL;
+    }
+}
+
 static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
 {
     rt->status = ok->status;
@@ -144,6 +166,8 @@ static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
         memcpy(rt->session_state, ok->session_state, ok->session_state_len);
         rt->session_state_len = ok->session_state_len;
     }
+    if (ok->session_state)
+        take_gtid(rt, ok);
 }
 
 /* An OK too long for prefix[] still has its counters and status at the
@@ -156,6 +180,8 @@ static int take_ok(struct result_tracker *rt, const uint8_t *p, size_t n, bool c
 
     if (ok_packet_parse(p, n, caps, &ok) < 0)
         return -1;
+    if (cut && (rt->caps & CLIENT_SESSION_TRACK))
+        rt->gtid_unreadable = true;
     apply_ok(rt, &ok);
     return 0;
 }
@@ -440,12 +466,47 @@ static size_t feed_payload(struct result_tracker *rt, const uint8_t *data, size_
     return n;
 }
 
+/* At the start of a logical packet (p, len): is it an OK or EOF? Judged as
+ * on_first_byte() and is_terminator() will, from its header and first byte. */
+static enum rt_next status_packet_at(const struct result_tracker *rt, const uint8_t *p, size_t len)
+{
+    if (len < PACKET_HEADER_LEN + 1)
+        return RT_NEXT_MORE;
+    uint32_t n = packet_payload_len(p);
+    uint8_t first = p[PACKET_HEADER_LEN];
+    if (n >= PACKET_MAX_PAYLOAD)
+        return RT_NEXT_OTHER;
+    switch (rt->state) {
+    case ST_FIRST:
+    case ST_SIMPLE:
+        return first == PACKET_OK ? RT_NEXT_OK : RT_NEXT_OTHER;
+    case ST_ROWS:
+    case ST_FIELDS:
+    case ST_COLS_EOF:
+    case ST_PREP_PARAMS_EOF:
+    case ST_PREP_COLS_EOF:
+        if (first != PACKET_EOF)
+            return RT_NEXT_OTHER;
+        if (deprecate_eof(rt))
+            return RT_NEXT_OK;
+        return n < 9 ? RT_NEXT_EOF : RT_NEXT_OTHER;
+    default:
+        return RT_NEXT_OTHER;
+    }
+}
+
 size_t result_tracker_consume(struct result_tracker *rt, const uint8_t *data, size_t len,
                               enum rt_status *st)
 {
     size_t used = 0;
 
+    rt->next_status = RT_NEXT_OTHER;
     while (used < len && active(rt)) {
+        if (rt->stop_before_status && rt->hdr_have == 0 && !rt->continuation) {
+            rt->next_status = status_packet_at(rt, data + used, len - used);
+            if (rt->next_status != RT_NEXT_OTHER)
+                break;
+        }
         if (rt->hdr_have < PACKET_HEADER_LEN)
             used += feed_header(rt, data + used, len - used);
         else

@@ -24,6 +24,14 @@ enum rt_status {
     RT_BAD,          /* protocol violation: close the backend connection */
 };
 
+/* What comes next when a tracker with stop_before_status stopped. */
+enum rt_next {
+    RT_NEXT_OTHER = 0, /* not stopped for that */
+    RT_NEXT_MORE,      /* a packet starts, but its header and first byte are not all there */
+    RT_NEXT_OK,        /* an OK packet (0x00, or 0xFE under CLIENT_DEPRECATE_EOF) */
+    RT_NEXT_EOF,       /* a classic EOF packet */
+};
+
 struct result_tracker {
     /* private framing state */
     uint8_t command;
@@ -56,11 +64,19 @@ struct result_tracker {
     uint16_t warnings;
     uint8_t session_state[512]; /* last OK's session-state block, if it fit */
     size_t session_state_len;
+    char gtid[128];          /* the GTID a write reported in any OK of the response (session
+                                tracking: last_gtid, or MySQL's GTIDs entry); "" none */
+    bool gtid_mysql;         /* gtid is a MySQL GTID set */
+    bool gtid_unreadable;    /* some OK's session state could not be read whole */
     uint64_t result_sets;    /* result sets (with columns) seen */
     bool want_first_value;   /* set after start: capture the first column of the first
                                 text row (the proxy's own SELECT MASTER_GTID_WAIT(...)) */
     bool has_first_value;    /* a first row was seen and its first value is not NULL */
     char first_value[64];    /* NUL-terminated, cut to fit */
+    bool stop_before_status; /* set after start: consume stops where an OK or EOF packet
+                                starts, and says so in next_status (a caller rewrites
+                                those for a client without CLIENT_SESSION_TRACK) */
+    enum rt_next next_status;
     uint32_t stmt_id;        /* COM_STMT_PREPARE reply */
     uint16_t num_columns;
     uint16_t num_params;

@@ -7,6 +7,7 @@
 
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
+#include "protocol/ok_packet.h"
 #include "protocol/packet.h"
 #include "proxy/client_session.h"
 #include "proxy/held_error.h"
@@ -390,6 +391,10 @@ static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, u
                     CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
     caps |= hs.capabilities & (CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_INTERACTIVE);
     caps |= login->caps & (CLIENT_INTERACTIVE | CLIENT_ODBC | CLIENT_IGNORE_SIGPIPE);
+    /* The proxy learns each write's GTID from its OK whatever the client
+     * asked for; a client without tracking gets its OKs rewritten. */
+    caps |= hs.capabilities & CLIENT_SESSION_TRACK;
+    bc->caps = caps;
     if (login->db[0])
         caps |= CLIENT_CONNECT_WITH_DB;
     if (login->attrs && (hs.capabilities & CLIENT_CONNECT_ATTRS))
@@ -522,28 +527,64 @@ static void rewrite_prepare_id(struct backend_conn *bc, uint8_t *data, size_t n)
     }
 }
 
+/* Feed the tracker; *out is how many of the bytes consumed go to the client.
+ * For a client without session tracking, the tracker stops at each OK and
+ * EOF packet: once it is whole in rbuf, it is rewritten there in place
+ * (never longer). Returns 0 with RT_CONTINUE while such a packet waits for
+ * its remaining bytes. */
+static size_t consume_for_client(struct backend_conn *bc, uint8_t *data, size_t avail,
+                                 enum rt_status *st, size_t *out)
+{
+    struct result_tracker *rt = &bc->tracker;
+    size_t n = result_tracker_consume(rt, data, avail, st);
+    *out = n;
+    enum rt_next next = rt->next_status;
+    if (n > 0 || *st != RT_CONTINUE || next == RT_NEXT_OTHER || next == RT_NEXT_MORE)
+        return n;
+    size_t whole = PACKET_HEADER_LEN + packet_payload_len(data);
+    if (whole > avail && whole <= BACKEND_RBUF_SIZE)
+        return 0;
+    rt->stop_before_status = false;
+    n = result_tracker_consume(rt, data, whole < avail ? whole : avail, st);
+    rt->stop_before_status = true;
+    *out = n;
+    if (n < whole)
+        return n; /* larger than rbuf: goes as it is */
+    if (next == RT_NEXT_EOF) {
+        eof_packet_untrack(data + PACKET_HEADER_LEN, whole - PACKET_HEADER_LEN);
+    } else {
+        size_t m = ok_packet_untrack(data, whole, !bc->mysql, data, whole);
+        if (m > 0)
+            *out = m;
+    }
+    return n;
+}
+
 /* Command phase: let the tracker find where the response ends; stream those
  * bytes to the client (or swallow them for the proxy's own commands). */
 static void process_response(struct backend_conn *bc)
 {
     while (bc->state == BC_BUSY && bc->rdone < bc->rlen && !bc->write_pending) {
-        const uint8_t *data = bc->rbuf + bc->rdone;
+        uint8_t *data = bc->rbuf + bc->rdone;
         size_t avail = bc->rlen - bc->rdone;
         enum rt_status st;
-        size_t n = result_tracker_consume(&bc->tracker, data, avail, &st);
+        size_t out;
+        size_t n = consume_for_client(bc, data, avail, &st, &out);
+        if (n == 0 && st == RT_CONTINUE)
+            break; /* the rest of a packet to rewrite is still to come */
         if (st == RT_BAD || (st == RT_LOCAL_INFILE && !bc->forwarding)) {
             bc_fail(bc, CR_SERVER_LOST, "HY000", "backend sent a malformed response");
             return;
         }
         if (bc->rewrite_stmt_id)
-            rewrite_prepare_id(bc, (uint8_t *)data, n);
+            rewrite_prepare_id(bc, data, n);
         if (bc->resp_off == 0) /* an ERR is the whole response: hold it if it starts so */
             bc->held_error =
                 bc->hold_error && n > PACKET_HEADER_LEN && data[PACKET_HEADER_LEN] == PACKET_ERR;
         bc->resp_off += n;
         bc->rdone += n;
-        if (bc->forwarding && !bc->held_error && n > 0 &&
-            !client_session_forward(bc->session, bc, data, n)) {
+        if (bc->forwarding && !bc->held_error && out > 0 &&
+            !client_session_forward(bc->session, bc, data, out)) {
             bc->write_pending = true;
             stop_reading(bc);
         }
@@ -616,7 +657,9 @@ static void begin_command(struct backend_conn *bc, uint8_t command, bool forward
     bc->no_response = !command_has_response(command);
     bc->state = BC_BUSY;
     bc->resp_off = 0;
-    result_tracker_start(&bc->tracker, command, login->caps);
+    result_tracker_start(&bc->tracker, command, bc->caps);
+    bc->tracker.stop_before_status =
+        forward && (bc->caps & CLIENT_SESSION_TRACK) && !(login->caps & CLIENT_SESSION_TRACK);
 }
 
 void backend_conn_start_command(struct backend_conn *bc, uint8_t command, bool forward)

@@ -56,13 +56,25 @@ bool causal_must_wait(struct client_session *s, int replica)
     return true;
 }
 
+/* Nothing to send when the server's global setting already tracks
+ * last_gtid: the session started with it, as a direct one would. */
+bool causal_needs_tracking(const struct client_session *s, struct backend_conn *bc)
+{
+    if (replica_readonly_wanted(s, bc) || bc->setup_done ||
+        session_config(s)->causal_reads != CAUSAL_GTID || !(bc->caps & CLIENT_SESSION_TRACK))
+        return false;
+    const struct topology *t = session_topology(s);
+    if (!bc->mysql && t && (size_t)bc->index < t->n && t->backend[bc->index].tracks_last_gtid) {
+        bc->setup_done = true;
+        bc->tracks_gtid = true;
+        return false;
+    }
+    return true;
+}
+
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc)
 {
-    const struct proxy_config *cfg = session_config(s);
-    if (replica_readonly_wanted(s, bc))
-        return replica_readonly_needed(s, bc);
-    return !bc->setup_done && cfg->causal_reads == CAUSAL_GTID &&
-           (s->login.caps & CLIENT_SESSION_TRACK);
+    return replica_readonly_wanted(s, bc) && replica_readonly_needed(s, bc);
 }
 
 /* MariaDB reports @@last_gtid as a tracked system variable; MySQL 8 has a
@@ -176,17 +188,22 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
     }
     s->gtid_unknown = true;
     s->gtid_lost = false;
-    /* With tracking on, the OK already says which GTID the write got. */
-    char gtid[sizeof s->causal_gtid];
-    enum gtid_flavor flavor;
+    const uint8_t *sql = s->cmd == COM_QUERY ? s->arg : s->stmt ? s->stmt->sql : NULL;
+    size_t sql_len = s->cmd == COM_QUERY ? s->arg_len : s->stmt ? s->stmt->sql_len : 0;
+    if (sql && text_mentions(sql, sql_len, "session_track"))
+        s->tracking_touched = true; /* the client's own setting may have dropped last_gtid */
+    /* With tracking on, the OK says which GTID the write got; an OK that
+     * names none means the write committed nothing new: the session's last
+     * GTID is still the one it had. */
     const struct result_tracker *rt = &bc->tracker;
-    if (bc->tracks_gtid && rt->session_state_len > 0 &&
-        session_track_find_gtid(rt->session_state, rt->session_state_len, gtid, sizeof gtid,
-                                &flavor) == 1 &&
-        gtid_text_ok(gtid)) {
-        memcpy(s->causal_gtid, gtid, sizeof gtid);
-        s->causal_mysql = flavor == GTID_MYSQL;
-        s->gtid_unknown = false;
+    if (!bc->tracks_gtid || s->tracking_touched || rt->gtid_unreadable)
+        return;
+    if (rt->gtid[0] != '\0') {
+        if (!gtid_text_ok(rt->gtid))
+            return;
+        memcpy(s->causal_gtid, rt->gtid, sizeof s->causal_gtid);
+        s->causal_mysql = rt->gtid_mysql;
         s->causal_ok = 0;
     }
+    s->gtid_unknown = false;
 }

@@ -16,9 +16,12 @@ bool causal_needs_fetch(const struct client_session *s);
 bool causal_must_wait(struct client_session *s, int replica);
 
 /* The proxy's own settings on a connection, sent before the client's
- * command: on a primary, last_gtid tracking (once), so each write's OK
- * carries its GTID; on a replica, READ ONLY (readonly_retry.h). Returns
- * false when there is nothing to do. */
+ * command. On a writer, last_gtid tracking, once, before the session's
+ * state is replayed there (so that a replayed SET profiling = 1 does not
+ * see it): each write's OK then carries its GTID. */
+bool causal_needs_tracking(const struct client_session *s, struct backend_conn *bc);
+/* On a replica, READ ONLY (readonly_retry.h), after the replay. Both are
+ * sent by causal_send_setup(). */
 bool causal_needs_setup(const struct client_session *s, const struct backend_conn *bc);
 void causal_send_setup(struct client_session *s, struct backend_conn *bc);
 void causal_setup_done(struct client_session *s, struct backend_conn *bc);

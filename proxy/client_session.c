@@ -1119,6 +1119,10 @@ static void dispatch(struct client_session *s)
         session_run_on(s, s->target);
         return;
     }
+    if (causal_needs_tracking(s, bc)) {
+        causal_send_setup(s, bc);
+        return;
+    }
     if (bc->applied < s->log.count) {
         const struct session_log_entry *e = &s->log.entries[bc->applied];
         s->step = STEP_REPLAY;
@@ -1263,6 +1267,8 @@ static void record_session_change(struct client_session *s, struct backend_conn 
         session_reset_backends(s);
         s->bc[bc->index] = bc;
         bc->applied = 0;
+        bc->setup_done = false; /* the reset dropped the proxy's tracking too */
+        bc->tracks_gtid = false;
     }
 }
 
@@ -1281,6 +1287,14 @@ static void replay_failed(struct client_session *s, struct backend_conn *bc)
     backend_conn_close(bc);
     s->replay_failed |= 1ull << bc->index;
     route_read(s);
+}
+
+/* Commands after which the server still shows the previous statement's
+ * warnings and diagnostics: SHOW WARNINGS, GET DIAGNOSTICS, ROW_COUNT() must
+ * keep going where that statement ran. */
+static bool resets_diagnostics(uint8_t cmd)
+{
+    return command_has_response(cmd) && cmd != COM_STMT_RESET && cmd != COM_STATISTICS;
 }
 
 void client_session_response_done(struct client_session *s, struct backend_conn *bc)
@@ -1353,7 +1367,7 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         s->trx_backend = bc->index;
     if (!s->route.read_only_trx)
         s->trx_backend = -1;
-    if (command_has_response(s->cmd))
+    if (resets_diagnostics(s->cmd))
         s->last_backend = bc->index;
     causal_note_write(s, bc);
     if (s->registered) {

@@ -30,6 +30,7 @@ struct probe_vars {
     char version[64];
     char slave_pos[sizeof(((struct backend_status *)0)->gtid_pos)];  /* "" if unknown */
     char binlog_pos[sizeof(((struct backend_status *)0)->gtid_pos)]; /* "" if unknown */
+    bool tracks_last_gtid; /* @@global.session_track_system_variables has it (MariaDB) */
 };
 
 /* Connector/C takes timeouts in whole seconds: ms rounded up, at least 1. */
@@ -43,8 +44,8 @@ int probe_connect(struct probe_conn *pc, const struct proxy_config *cfg,
                   const struct backend_config *b, struct backend_status *st);
 void probe_close(struct probe_conn *pc);
 
-/* @@read_only, @@version and the GTID positions (MariaDB, else MySQL, else
- * none). On failure st is DOWN. */
+/* @@read_only, @@version, the GTID positions (MariaDB, else MySQL, else
+ * none) and whether new sessions track last_gtid. On failure st is DOWN. */
 enum probe_result probe_vars(struct probe_conn *pc, struct probe_vars *out,
                              struct backend_status *st);
 

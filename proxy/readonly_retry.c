@@ -17,7 +17,7 @@
 /* One per worker thread: sessions never leave their worker, so no lock. */
 static _Thread_local struct digest_memory refused;
 
-static bool mentions(const uint8_t *p, size_t len, const char *word)
+bool text_mentions(const uint8_t *p, size_t len, const char *word)
 {
     size_t n = strlen(word);
     for (size_t i = 0; i + n <= len; i++)
@@ -39,7 +39,7 @@ bool replica_readonly_needed(const struct client_session *s, const struct backen
         return true;
     for (size_t i = bc->setup_applied; i < bc->applied && i < s->log.count; i++) {
         const struct session_log_entry *e = &s->log.entries[i];
-        if (e->command == COM_QUERY && mentions(e->payload, e->len, "read"))
+        if (e->command == COM_QUERY && text_mentions(e->payload, e->len, "read"))
             return true;
     }
     return false;
@@ -67,7 +67,7 @@ static bool names_tx_read_only(const char *text, size_t len)
 {
     static const char *const names[] = {"transaction_read_only", "tx_read_only"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (mentions((const uint8_t *)text, len, names[k]))
+        if (text_mentions((const uint8_t *)text, len, names[k]))
             return true;
     return false;
 }

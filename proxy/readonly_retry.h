@@ -11,11 +11,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "router/route.h"
 
 struct client_session;
 struct backend_conn;
+
+/* Does the text contain word, in any case (a cheap look for a variable's
+ * name; it may also be found inside a string or a longer name)? */
+bool text_mentions(const uint8_t *p, size_t len, const char *word);
 
 #define READONLY_REASON_REMEMBERED "remembered: refused as read-only by a replica"
 #define READONLY_REASON_VARIABLE "reads transaction_read_only (replica connections are read-only)"

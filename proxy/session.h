@@ -110,6 +110,7 @@ struct client_session {
     bool gtid_unknown;     /* wrote since: ask the writer for @@last_gtid before a replica read */
     bool gtid_lost;        /* could not learn it: read on the writer until the next write */
     bool causal_mysql;     /* causal_gtid is a MySQL GTID set (else MariaDB domain-server-seq) */
+    bool tracking_touched; /* the client set session_track_*: OKs may not report GTIDs */
     uint64_t causal_ok;    /* replicas known to have causal_gtid */
     uint64_t cmd_start_ns; /* uv_hrtime when the current command started */
     uint64_t topology_seen; /* snapshot version it last checked for DOWN backends */

@@ -24,6 +24,7 @@ struct backend_status {
     enum backend_state state;
     double lag_seconds; /* -1 when unknown */
     bool read_only;     /* @@read_only */
+    bool tracks_last_gtid; /* new sessions track last_gtid (the server's global setting) */
     enum backend_role role; /* effective: from the file, or from @@read_only with discover_roles */
     char gtid_pos[256]; /* MariaDB: @@gtid_slave_pos on replicas, @@gtid_binlog_pos on primaries;
                            "" when unknown */

@@ -23,6 +23,7 @@ static const char R_CALC_FOUND_ROWS[] = "SQL_CALC_FOUND_ROWS";
 static const char R_ROW_COUNT[] = "ROW_COUNT()";
 static const char R_DIAG_VAR[] = "@@warning_count / @@error_count";
 static const char R_SHOW_DIAG[] = "SHOW WARNINGS / ERRORS";
+static const char R_GET_DIAG[] = "GET DIAGNOSTICS";
 static const char R_CONNECTION_ID[] = "CONNECTION_ID()";
 static const char R_REPL_WAIT[] = "replication wait function";
 static const char R_USER_VAR[] = "user variable assignment";
@@ -88,6 +89,7 @@ enum stmt_kind {
     SK_DROP,
     SK_XA,
     SK_PREPARE,
+    SK_GET,
     SK_WRITE, /* decided: a write; only flags are still collected */
 };
 
@@ -360,7 +362,7 @@ static const char *const write_words[] = {
     "SAVEPOINT", "RELEASE",  "DEALLOCATE", "DO",     "OPTIMIZE",
     "REPAIR",   "CHECK",     "CHECKSUM", "ANALYZE",  "RESET",    "PURGE",    "INSTALL",
     "UNINSTALL", "SIGNAL",   "RESIGNAL", "CHANGE",   "STOP",     "BINLOG",   "VALUES",
-    "BACKUP",   "CACHE",     "SHUTDOWN", "GET",      NULL};
+    "BACKUP",   "CACHE",     "SHUTDOWN", NULL};
 
 struct first_rule {
     const char *word;
@@ -391,6 +393,7 @@ static const struct first_rule first_rules[] = {
     {"CALL", SK_WRITE, false, R_CALL, CLS_HIDDEN_STATE},
     {"EXECUTE", SK_WRITE, false, R_EXECUTE, CLS_HIDDEN_STATE},
     {"PREPARE", SK_PREPARE, false, R_WRITE, 0},
+    {"GET", SK_GET, true, R_GET_DIAG, CLS_UNREPLAYABLE},
 };
 
 static enum step start_kind(struct stmt *st, const struct sql_token *t)
@@ -789,6 +792,20 @@ static enum step feed_prepare(struct stmt *st, const struct sql_token *t)
     return STEP_ADVANCE;
 }
 
+/* GET [CURRENT | STACKED] DIAGNOSTICS reads the diagnostics area of the
+ * previous statement: it goes where that ran. The variables it assigns
+ * cannot be replayed, so the session stays there afterwards. */
+static enum step feed_get(struct stmt *st, const struct sql_token *t)
+{
+    static const char *const words[] = {"DIAGNOSTICS", "CURRENT", "STACKED", NULL};
+    if (st->ntok != 0)
+        return STEP_ADVANCE;
+    if (!kw_any(t, words))
+        return to_write(st, R_UNKNOWN);
+    mark_last_info(st, R_GET_DIAG);
+    return STEP_ADVANCE;
+}
+
 static enum step dispatch(struct stmt *st, const struct sql_token *t)
 {
     switch (st->kind) {
@@ -822,6 +839,8 @@ static enum step dispatch(struct stmt *st, const struct sql_token *t)
         return feed_xa(st, t);
     case SK_PREPARE:
         return feed_prepare(st, t);
+    case SK_GET:
+        return feed_get(st, t);
     default:
         return STEP_ADVANCE;
     }

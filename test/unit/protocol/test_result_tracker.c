@@ -550,6 +550,96 @@ static void test_session_state(void **state)
     free(s.buf);
 }
 
+/* The GTID of a write in the first of two results is kept past the second
+ * OK, which reports none; an OK too long to read whole says so. */
+static void test_gtid_over_results(void **state)
+{
+    static const uint8_t with_gtid[] = {0x00, 1, 0, 0x0a, 0x40, 0, 0, 0,
+                                        0x12, 0x00, 0x10, 0x09, 'l', 'a', 's', 't', '_', 'g', 't',
+                                        'i', 'd', 0x05, '0', '-', '1', '-', '7'};
+    static const uint8_t plain[] = {0x00, 0, 0, 0x02, 0x00, 0, 0};
+    uint8_t big[5000] = {0x00, 0, 0, 0x02, 0x40, 0, 0, 0xFC, 0x00, 0x13};
+    struct stream s;
+    (void)state;
+    s_init(&s, 8192);
+    s_packet(&s, with_gtid, sizeof with_gtid);
+    s_packet(&s, plain, sizeof plain);
+    assert_int_equal(run(COM_QUERY, CAPS | CLIENT_SESSION_TRACK, &s, RT_DONE), s.len);
+    assert_string_equal(rt.gtid, "0-1-7");
+    assert_false(rt.gtid_mysql);
+    assert_false(rt.gtid_unreadable);
+    s.len = 0;
+    s_packet(&s, plain, sizeof plain);
+    assert_int_equal(run(COM_QUERY, CAPS | CLIENT_SESSION_TRACK, &s, RT_DONE), s.len);
+    assert_string_equal(rt.gtid, "");
+    assert_false(rt.gtid_unreadable);
+    s.len = 0;
+    s_packet(&s, big, sizeof big);
+    assert_int_equal(run(COM_QUERY, CAPS | CLIENT_SESSION_TRACK, &s, RT_DONE), s.len);
+    assert_true(rt.gtid_unreadable);
+    free(s.buf);
+}
+
+/* Walks a response the way the proxy does for a client without session
+ * tracking: stop before each OK or EOF, then take that packet alone. */
+static size_t walk_status_stops(const struct stream *s, uint32_t caps, enum rt_next *kinds,
+                                size_t max)
+{
+    size_t off = 0, nk = 0;
+    enum rt_status st = RT_CONTINUE;
+    result_tracker_start(&rt, COM_QUERY, caps);
+    rt.stop_before_status = true;
+    while (st == RT_CONTINUE && off < s->len) {
+        off += result_tracker_consume(&rt, s->buf + off, s->len - off, &st);
+        if (st != RT_CONTINUE)
+            break;
+        assert_true(rt.next_status == RT_NEXT_OK || rt.next_status == RT_NEXT_EOF);
+        assert_true(nk < max);
+        kinds[nk++] = rt.next_status;
+        size_t whole = PACKET_HEADER_LEN + packet_payload_len(s->buf + off);
+        rt.stop_before_status = false;
+        assert_int_equal(result_tracker_consume(&rt, s->buf + off, whole, &st), whole);
+        rt.stop_before_status = true;
+        off += whole;
+    }
+    assert_int_equal(st, RT_DONE);
+    assert_int_equal(off, s->len);
+    return nk;
+}
+
+static void test_stop_before_status(void **state)
+{
+    static const uint8_t empty_first_value[] = {0x00};
+    struct stream s;
+    enum rt_next kinds[8];
+    (void)state;
+    for (int de = 0; de < 2; de++) {
+        s_init(&s, 4096);
+        s_ok(&s, 0x00, 1, 0, SERVER_MORE_RESULTS_EXISTS, 0);
+        s_columns(&s, 1, de);
+        s_packet(&s, empty_first_value, sizeof empty_first_value); /* a row, not an OK */
+        s_end(&s, de, SERVER_STATUS_AUTOCOMMIT);
+        size_t nk = walk_status_stops(&s, de ? CAPS_DE : CAPS, kinds, 8);
+        if (de) {
+            assert_int_equal(nk, 2);
+            assert_int_equal(kinds[1], RT_NEXT_OK);
+        } else {
+            assert_int_equal(nk, 3);
+            assert_int_equal(kinds[1], RT_NEXT_EOF);
+            assert_int_equal(kinds[2], RT_NEXT_EOF);
+        }
+        assert_int_equal(kinds[0], RT_NEXT_OK);
+        assert_true(rt.result_sets == 1);
+
+        enum rt_status st;
+        result_tracker_start(&rt, COM_QUERY, CAPS);
+        rt.stop_before_status = true;
+        assert_int_equal(result_tracker_consume(&rt, s.buf, 3, &st), 0);
+        assert_int_equal(rt.next_status, RT_NEXT_MORE);
+        free(s.buf);
+    }
+}
+
 static void test_bad(void **state)
 {
     struct stream s;
@@ -760,6 +850,8 @@ int main(void)
         cmocka_unit_test(test_trailing_bytes_not_consumed),
         cmocka_unit_test(test_other_commands),
         cmocka_unit_test(test_session_state),
+        cmocka_unit_test(test_gtid_over_results),
+        cmocka_unit_test(test_stop_before_status),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_garbage),
