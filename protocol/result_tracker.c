@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "protocol/packet.h"
+#include "protocol/stmt.h"
 
 /* Where in a response the next logical packet falls. */
 enum {
@@ -76,12 +77,20 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->warnings = 0;
     rt->session_state_len = 0;
     rt->result_sets = 0;
+    rt->cursor_requested = false;
     rt->want_first_value = false;
     rt->has_first_value = false;
     rt->first_value[0] = '\0';
     rt->stmt_id = 0;
     rt->num_columns = 0;
     rt->num_params = 0;
+}
+
+/* COM_STMT_EXECUTE: command, stmt_id u32, flags (cursor type), ... */
+void result_tracker_note_request(struct result_tracker *rt, const uint8_t *payload, size_t len)
+{
+    if (len >= 6 && payload[0] == COM_STMT_EXECUTE)
+        rt->cursor_requested = (payload[5] & CURSOR_TYPE_READ_ONLY) != 0;
 }
 
 void result_tracker_infile_done(struct result_tracker *rt)
@@ -308,8 +317,12 @@ static int on_packet(struct result_tracker *rt)
         return deprecate_eof(rt) ? ST_ROWS : ST_COLS_EOF;
     case ST_COLS_EOF:
         next = on_eof(rt, p, n, cut, ST_ROWS);
-        /* COM_STMT_EXECUTE opened a cursor: rows come with COM_STMT_FETCH */
-        return next == ST_ROWS && (rt->status & SERVER_STATUS_CURSOR_EXISTS) ? ST_DONE : next;
+        /* COM_STMT_EXECUTE opened the cursor it asked for: rows come with
+         * COM_STMT_FETCH */
+        return next == ST_ROWS && rt->cursor_requested &&
+                       (rt->status & SERVER_STATUS_CURSOR_EXISTS)
+                   ? ST_DONE
+                   : next;
     case ST_ROWS:
         if (rt->in_first_row) {
             take_first_value(rt);

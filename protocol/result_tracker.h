@@ -57,6 +57,9 @@ struct result_tracker {
     uint8_t session_state[512]; /* last OK's session-state block, if it fit */
     size_t session_state_len;
     uint64_t result_sets;    /* result sets (with columns) seen */
+    bool cursor_requested;   /* from result_tracker_note_request: the execute asked
+                                for a cursor (only then does CURSOR_EXISTS in the
+                                EOF after its columns mean "rows come by fetch") */
     bool want_first_value;   /* set after start: capture the first column of the first
                                 text row (the proxy's own SELECT MASTER_GTID_WAIT(...)) */
     bool has_first_value;    /* a first row was seen and its first value is not NULL */
@@ -72,6 +75,13 @@ bool command_has_response(uint8_t command);
 
 /* Begin tracking the response to command, under negotiated caps. */
 void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t caps);
+
+/* Tell the tracker what the command asked for, from its payload (command
+ * byte first), right after result_tracker_start: whether a COM_STMT_EXECUTE
+ * requested a cursor. SERVER_STATUS_CURSOR_EXISTS alone says nothing: a
+ * stored procedure's internal cursor leaves it set in the status of the
+ * result sets it returns, whose rows follow as usual. */
+void result_tracker_note_request(struct result_tracker *rt, const uint8_t *payload, size_t len);
 
 /* Consume up to len bytes of backend output. Returns how many bytes belong
  * to the response (all of them unless it ended earlier) and sets *st. Bytes

@@ -630,6 +630,9 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
                       bool forward)
 {
     begin_command(bc, command, forward);
+    if (len > PACKET_HEADER_LEN)
+        result_tracker_note_request(&bc->tracker, bytes + PACKET_HEADER_LEN,
+                                    len - PACKET_HEADER_LEN);
     int rc = bc_write(bc, bytes, len);
     if (rc < 0)
         return -1;

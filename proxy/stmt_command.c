@@ -229,7 +229,8 @@ void stmt_command_done(struct client_session *s, struct backend_conn *bc)
         if (s->stmt_types_bound && !rt->is_error)
             st->types_sent |= 1ull << bc->index;
         st->long_data_backend = -1;
-        st->cursor_backend = !rt->is_error && (rt->status & SERVER_STATUS_CURSOR_EXISTS)
+        st->cursor_backend = !rt->is_error && rt->cursor_requested &&
+                                     (rt->status & SERVER_STATUS_CURSOR_EXISTS)
                                  ? bc->index
                                  : -1;
         return;

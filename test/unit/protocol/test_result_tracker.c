@@ -9,6 +9,7 @@
 
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
+#include "protocol/stmt.h"
 
 #define CAPS (CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS | CLIENT_MULTI_RESULTS)
 #define CAPS_DE (CAPS | CLIENT_DEPRECATE_EOF)
@@ -130,6 +131,17 @@ static void assert_same_results(const struct result_tracker *a, const struct res
 
 static struct result_tracker rt, rt_other;
 
+/* The request the next run() reports to the tracker; none when NULL. */
+static const uint8_t *run_request;
+static size_t run_request_len;
+
+static void start(struct result_tracker *t, uint8_t cmd, uint32_t caps)
+{
+    result_tracker_start(t, cmd, caps);
+    if (run_request)
+        result_tracker_note_request(t, run_request, run_request_len);
+}
+
 /* Feeds the stream all at once, then in 1- and 7-byte chunks, checking all
  * three agree. Returns the bytes consumed; rt holds the one-shot results. */
 static size_t run(uint8_t cmd, uint32_t caps, const struct stream *s, enum rt_status want)
@@ -138,11 +150,11 @@ static size_t run(uint8_t cmd, uint32_t caps, const struct stream *s, enum rt_st
     enum rt_status st, st_other;
     size_t used, used_other;
 
-    result_tracker_start(&rt, cmd, caps);
+    start(&rt, cmd, caps);
     used = feed(&rt, s->buf, s->len, s->len ? s->len : 1, &st);
     assert_int_equal(st, want);
     for (size_t i = 0; i < 2; i++) {
-        result_tracker_start(&rt_other, cmd, caps);
+        start(&rt_other, cmd, caps);
         used_other = feed(&rt_other, s->buf, s->len, chunks[i], &st_other);
         assert_int_equal(st_other, want);
         assert_int_equal(used_other, used);
@@ -415,6 +427,11 @@ static void test_prepare(void **state)
     free(s.buf);
 }
 
+/* COM_STMT_EXECUTE of statement 1, flags = cursor type, 1 iteration. */
+static const uint8_t EXECUTE_CURSOR[] = {COM_STMT_EXECUTE, 1, 0, 0, 0, CURSOR_TYPE_READ_ONLY,
+                                         1, 0, 0, 0};
+static const uint8_t EXECUTE_NO_CURSOR[] = {COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0};
+
 static void test_cursor(void **state)
 {
     struct stream s;
@@ -423,7 +440,11 @@ static void test_cursor(void **state)
     s_columns(&s, 1, true);
     s_eof(&s, SERVER_STATUS_CURSOR_EXISTS | SERVER_STATUS_AUTOCOMMIT);
     s_eof(&s, 0); /* would be the COM_STMT_FETCH reply's */
+    run_request = EXECUTE_CURSOR;
+    run_request_len = sizeof EXECUTE_CURSOR;
     assert_int_equal(run(COM_STMT_EXECUTE, CAPS, &s, RT_DONE), s.len - 9);
+    run_request = NULL;
+    assert_true(rt.cursor_requested);
     assert_true(rt.status & SERVER_STATUS_CURSOR_EXISTS);
     /* then COM_STMT_FETCH: rows, EOF */
     s.len = 0;
@@ -434,6 +455,39 @@ static void test_cursor(void **state)
     s_err(&s, 1243, "Unknown prepared statement handler");
     assert_int_equal(run(COM_STMT_FETCH, CAPS, &s, RT_DONE), s.len);
     free(s.buf);
+}
+
+/* A stored procedure's internal cursor leaves CURSOR_EXISTS in the status
+ * of the result it returns (CALL p() with OPEN c; FETCH c; SELECT x): no
+ * cursor was asked for, so its rows and the final OK follow. */
+static void procedure_cursor_flag(uint8_t cmd, const uint8_t *req, size_t req_len)
+{
+    const uint16_t leaked = SERVER_STATUS_CURSOR_EXISTS | SERVER_MORE_RESULTS_EXISTS |
+                            SERVER_STATUS_AUTOCOMMIT;
+    struct stream s;
+    s_init(&s, 4096);
+    s_columns(&s, 1, true);
+    s_eof(&s, leaked); /* the columns' EOF carries the leaked flag */
+    s_text_rows(&s, 1);
+    s_eof(&s, leaked);
+    s_ok(&s, 0x00, 0, 0, SERVER_STATUS_AUTOCOMMIT, 0);
+    run_request = req;
+    run_request_len = req_len;
+    assert_int_equal(run(cmd, CAPS, &s, RT_DONE), s.len);
+    run_request = NULL;
+    assert_false(rt.cursor_requested);
+    assert_int_equal(rt.status, SERVER_STATUS_AUTOCOMMIT);
+    assert_true(rt.result_sets == 1);
+    free(s.buf);
+}
+
+static void test_procedure_cursor_flag(void **state)
+{
+    static const uint8_t query[] = {COM_QUERY, 'C', 'A', 'L', 'L', ' ', 'p', '(', ')'};
+    (void)state;
+    procedure_cursor_flag(COM_QUERY, query, sizeof query);
+    procedure_cursor_flag(COM_QUERY, NULL, 0);
+    procedure_cursor_flag(COM_STMT_EXECUTE, EXECUTE_NO_CURSOR, sizeof EXECUTE_NO_CURSOR);
 }
 
 static void test_local_infile(void **state)
@@ -756,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_inside_packet),
         cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_procedure_cursor_flag),
         cmocka_unit_test(test_local_infile),
         cmocka_unit_test(test_trailing_bytes_not_consumed),
         cmocka_unit_test(test_other_commands),
