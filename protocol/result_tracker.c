@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/stmt.h"
 
@@ -50,7 +51,7 @@ static int initial_state(uint8_t command)
 }
 
 /* Field by field rather than memset: prefix[] need not be cleared. */
-void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t caps)
+void result_tracker_start(struct result_tracker *rt, uint8_t command, uint64_t caps)
 {
     rt->command = command;
     rt->caps = caps;
@@ -78,6 +79,7 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->session_state_len = 0;
     rt->result_sets = 0;
     rt->cursor_requested = false;
+    rt->progress_reports = 0;
     rt->want_first_value = false;
     rt->has_first_value = false;
     rt->first_value[0] = '\0';
@@ -161,7 +163,7 @@ static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
 static int take_ok(struct result_tracker *rt, const uint8_t *p, size_t n, bool cut)
 {
     struct ok_packet ok;
-    uint32_t caps = cut ? rt->caps & ~CLIENT_SESSION_TRACK : rt->caps;
+    uint32_t caps = (uint32_t)(cut ? rt->caps & ~CLIENT_SESSION_TRACK : rt->caps);
 
     if (ok_packet_parse(p, n, caps, &ok) < 0)
         return -1;
@@ -300,6 +302,19 @@ static int on_simple(struct result_tracker *rt, const uint8_t *p, size_t n, bool
     }
 }
 
+bool packet_is_progress(const uint8_t *payload, size_t len)
+{
+    return len >= 3 && payload[0] == PACKET_ERR && read_u16(payload + 1) == PROGRESS_ERR_CODE;
+}
+
+/* A progress report (MARIADB_CLIENT_PROGRESS) is no answer: the one it
+ * reports on follows, so the state stays. */
+static bool is_progress(const struct result_tracker *rt, const uint8_t *p, size_t n)
+{
+    return (rt->caps & MARIADB_CLIENT_PROGRESS) &&
+           (rt->state == ST_FIRST || rt->state == ST_SIMPLE) && packet_is_progress(p, n);
+}
+
 /* A whole logical packet has gone by: the state that follows it. */
 static int on_packet(struct result_tracker *rt)
 {
@@ -308,6 +323,10 @@ static int on_packet(struct result_tracker *rt)
     size_t n = cut ? sizeof(rt->prefix) : rt->prefix_have;
     int next;
 
+    if (is_progress(rt, p, n)) {
+        rt->progress_reports++;
+        return rt->state;
+    }
     switch (rt->state) {
     case ST_FIRST:
         return on_first(rt, p, n, cut);

@@ -7,6 +7,8 @@ reports; COM_STMT_BULK_EXECUTE (driven by MariaDB's own mysql_client_test).
 Each check runs the same thing against the primary directly and through the
 proxy and compares what the client got."""
 
+import subprocess
+
 import pymysql
 import pytest
 
@@ -96,3 +98,64 @@ def test_procedure_results_as_direct_cli(sy, proc, kind):
     assert "malformed" not in through.stderr
     assert (through.returncode, through.stdout, through.stderr) == \
         (direct.returncode, direct.stdout, direct.stderr)
+
+
+def column_types(port, sql, *args):
+    """The Type: lines of mariadb --column-type-info (MariaDB's extended
+    metadata shows there as e.g. 'BLOB (format=json)')."""
+    p = mariadb_cli(port, sql, "-D", "test", "--column-type-info", "-t", *args)
+    assert p.returncode == 0, p.stderr
+    return [line.strip() for line in p.stdout.splitlines() if line.strip().startswith("Type:")]
+
+
+def test_extended_metadata_json_column(sy, sandbox):
+    table = unique("t")
+    sandbox.sql("primary", f"CREATE TABLE test.{table} (j JSON, u UUID, i INET6, n INT); "
+                           f"INSERT INTO test.{table} VALUES ('{{}}', UUID(), '::1', 1)")
+    try:
+        sql = f"SELECT * FROM test.{table} /* route=primary */"
+        direct = column_types(PRIMARY_PORT, sql, "--skip-ssl")
+        assert "Type:       BLOB (format=json)" in direct
+        assert column_types(sy.port, sql) == direct
+    finally:
+        sandbox.sql("primary", f"DROP TABLE IF EXISTS test.{table}")
+
+
+def test_proxy_result_set_under_extended_metadata(sy):
+    """A result set the proxy builds itself has the (empty) extended type
+    info a client that was offered MARIADB_CLIENT_EXTENDED_METADATA reads."""
+    p = mariadb_cli(sy.port, "PROXY SHOW route", "--column-type-info", "-t")
+    assert p.returncode == 0, p.stderr
+    assert "Field   1:  `route`" in p.stdout
+    assert "auto" in p.stdout
+
+
+# ------------------------------------------------ MariaDB's mysql_client_test
+
+CT_USER, CT_PW = "sy_client_test", "sy_client_test_pw"
+CT_TESTS = ["test_progress_reporting"]
+
+
+@pytest.fixture
+def client_test_proxy(sandbox, proxy):
+    """A proxy with an account mysql_client_test can work with (it creates and
+    drops its own database), on the primary only."""
+    sandbox.sql("primary", f"CREATE USER IF NOT EXISTS {CT_USER}@'%' IDENTIFIED BY '{CT_PW}'; "
+                           f"GRANT ALL ON *.* TO {CT_USER}@'%'")
+    return proxy(replicas=(), extra=f"[user.{CT_USER}]\npassword = {CT_PW}\n")
+
+
+def mysql_client_test(port, name):
+    p = subprocess.run(["mysql_client_test", "--host=127.0.0.1", f"--port={port}",
+                        f"--user={CT_USER}", f"--password={CT_PW}", "--silent", name],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("name", CT_TESTS)
+def test_mysql_client_test_as_direct(client_test_proxy, name):
+    rc, out = mysql_client_test(PRIMARY_PORT, name)
+    assert rc == 0, f"fails directly against the server:\n{out}"
+    rc, out = mysql_client_test(client_test_proxy.port, name)
+    assert rc == 0, f"fails through the proxy:\n{out}"
+

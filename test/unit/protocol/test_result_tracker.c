@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
 #include "protocol/stmt.h"
@@ -135,7 +136,7 @@ static struct result_tracker rt, rt_other;
 static const uint8_t *run_request;
 static size_t run_request_len;
 
-static void start(struct result_tracker *t, uint8_t cmd, uint32_t caps)
+static void start(struct result_tracker *t, uint8_t cmd, uint64_t caps)
 {
     result_tracker_start(t, cmd, caps);
     if (run_request)
@@ -144,7 +145,7 @@ static void start(struct result_tracker *t, uint8_t cmd, uint32_t caps)
 
 /* Feeds the stream all at once, then in 1- and 7-byte chunks, checking all
  * three agree. Returns the bytes consumed; rt holds the one-shot results. */
-static size_t run(uint8_t cmd, uint32_t caps, const struct stream *s, enum rt_status want)
+static size_t run(uint8_t cmd, uint64_t caps, const struct stream *s, enum rt_status want)
 {
     static const size_t chunks[] = {1, 7};
     enum rt_status st, st_other;
@@ -490,6 +491,51 @@ static void test_procedure_cursor_flag(void **state)
     procedure_cursor_flag(COM_STMT_EXECUTE, EXECUTE_NO_CURSOR, sizeof EXECUTE_NO_CURSOR);
 }
 
+/* MariaDB's progress report: ERR header, code 0xFFFF, stage 1 of 2,
+ * progress (u24, per mille), lenenc "copy to tmp table". */
+static void s_progress(struct stream *s)
+{
+    static const uint8_t p[] = {0xFF, 0xFF, 0xFF, 1, 2, 0xF4, 0x01, 0x00, 17,
+                                'c',  'o',  'p',  'y', ' ', 't', 'o', ' ', 't',
+                                'm',  'p',  ' ',  't', 'a', 'b', 'l', 'e'};
+    s_packet(s, p, sizeof p);
+}
+
+/* Progress reports precede the answer when the client asked for them
+ * (ALTER TABLE, LOAD DATA, and a CALL whose statement reports them). */
+static void test_progress(void **state)
+{
+    const uint64_t caps = CAPS | MARIADB_CLIENT_PROGRESS;
+    struct stream s;
+    (void)state;
+    s_init(&s, 4096);
+    s_progress(&s);
+    s_progress(&s);
+    s_ok(&s, 0x00, 5, 0, SERVER_STATUS_AUTOCOMMIT, 0);
+    assert_int_equal(run(COM_QUERY, caps, &s, RT_DONE), s.len);
+    assert_false(rt.is_error);
+    assert_true(rt.affected_rows == 5);
+    assert_true(rt.progress_reports == 2);
+    assert_int_equal(rt.last_seq, 3);
+    /* before a result set, and before an error */
+    s.len = 0;
+    s.seq = 1;
+    s_progress(&s);
+    s_columns(&s, 1, false);
+    s_text_rows(&s, 1);
+    s_eof(&s, SERVER_STATUS_AUTOCOMMIT);
+    assert_int_equal(run(COM_STMT_EXECUTE, caps, &s, RT_DONE), s.len);
+    assert_true(rt.result_sets == 1);
+    s.len = 0;
+    s_progress(&s);
+    s_err(&s, 1062, "Duplicate entry");
+    assert_int_equal(run(COM_QUERY, caps, &s, RT_DONE), s.len);
+    assert_int_equal(rt.err_code, 1062);
+    assert_true(packet_is_progress(s.buf + 4, 3));
+    assert_false(packet_is_progress(s.buf + 4, 2));
+    free(s.buf);
+}
+
 static void test_local_infile(void **state)
 {
     static const uint8_t req[] = {0xFB, '/', 't', 'm', 'p', '/', 'x'};
@@ -811,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_cursor),
         cmocka_unit_test(test_procedure_cursor_flag),
+        cmocka_unit_test(test_progress),
         cmocka_unit_test(test_local_infile),
         cmocka_unit_test(test_trailing_bytes_not_consumed),
         cmocka_unit_test(test_other_commands),
