@@ -35,6 +35,7 @@ static int initial_state(uint8_t command)
     switch (command) {
     case COM_QUERY:
     case COM_STMT_EXECUTE:
+    case COM_STMT_BULK_EXECUTE: /* OK, or a result set (RETURNING, unit results) */
     case COM_PROCESS_INFO:
         return ST_FIRST;
     case COM_STMT_FETCH:

@@ -27,7 +27,9 @@
  * the backends are MariaDB (each backend leg asks for the same). Not
  * MARIADB_CLIENT_CACHE_METADATA: execute replies without column definitions
  * would have to follow each backend's statement, which the proxy does not. */
-#define PROXY_MARIADB_CAPS (MARIADB_CLIENT_PROGRESS | MARIADB_CLIENT_EXTENDED_METADATA)
+#define PROXY_MARIADB_CAPS                                                                    \
+    (MARIADB_CLIENT_PROGRESS | MARIADB_CLIENT_STMT_BULK_OPERATIONS |                          \
+     MARIADB_CLIENT_EXTENDED_METADATA)
 
 #define DEFAULT_CHARSET 45 /* utf8mb4_general_ci */
 

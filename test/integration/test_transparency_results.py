@@ -7,12 +7,15 @@ reports; COM_STMT_BULK_EXECUTE (driven by MariaDB's own mysql_client_test).
 Each check runs the same thing against the primary directly and through the
 proxy and compares what the client got."""
 
+import os
+import re
 import subprocess
+from pathlib import Path
 
 import pymysql
 import pytest
 
-from sy_helpers import PRIMARY_PORT, mariadb_cli, unique
+from sy_helpers import PRIMARY_PORT, REPO, mariadb_cli, unique, wait_for
 
 # Procedures whose results broke clients through the proxy: an internal
 # cursor leaves SERVER_STATUS_CURSOR_EXISTS in the status of the result set
@@ -133,7 +136,9 @@ def test_proxy_result_set_under_extended_metadata(sy):
 # ------------------------------------------------ MariaDB's mysql_client_test
 
 CT_USER, CT_PW = "sy_client_test", "sy_client_test_pw"
-CT_TESTS = ["test_progress_reporting"]
+CT_TESTS = ["test_progress_reporting", "test_bulk_autoinc", "test_bulk_delete",
+            "test_bulk_replace", "test_mdev_34718_bu", "test_mdev_34718_au",
+            "test_mdev_34718_bd", "test_mdev_34718_ad"]
 
 
 @pytest.fixture
@@ -159,3 +164,51 @@ def test_mysql_client_test_as_direct(client_test_proxy, name):
     rc, out = mysql_client_test(client_test_proxy.port, name)
     assert rc == 0, f"fails through the proxy:\n{out}"
 
+
+BULK_CLIENT = (Path(os.environ.get("SY_BUILD_DIR", REPO / "build-asan")) / "test" / "integration"
+               / "c_client" / "sy_bulk_client")
+
+
+def bulk_twice(port, table, between=lambda: None):
+    """sy_bulk_client's output: two bulk inserts of 3 rows, between() run
+    between them, then the table's rows."""
+    if not BULK_CLIENT.exists():
+        pytest.fail(f"{BULK_CLIENT} does not exist: build the sy_bulk_client target")
+    p = subprocess.Popen([str(BULK_CLIENT), "127.0.0.1", str(port), CT_USER, CT_PW, table],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        first = p.stdout.readline()
+        assert first == "ready\n", first + p.stdout.read()
+        between()
+        out, _ = p.communicate("go\n", timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, out
+    return out
+
+
+def test_bulk_execute_after_backend_reconnect(client_test_proxy, sandbox):
+    """The second bulk execute carries no parameter types; when it runs on a
+    new backend connection (the old one was killed), the statement is
+    prepared there again and the proxy adds the types the client sent with
+    the first one."""
+    table = unique("t")
+
+    def kill_backend_connections():
+        ids = sandbox.sql("primary", "SELECT id FROM information_schema.processlist "
+                                     f"WHERE user = '{CT_USER}'")
+        assert ids, "the proxy holds no backend connection"
+        for (i,) in ids:
+            sandbox.sql("primary", f"KILL CONNECTION {i}")
+        wait_for(lambda: re.search("unsolicited|closed an idle", client_test_proxy.log_text()), 30,
+                 what="the proxy to see its backend connection closed")
+
+    sandbox.sql("primary", f"CREATE TABLE test.{table} (a INT PRIMARY KEY, b VARCHAR(8))")
+    try:
+        direct = bulk_twice(PRIMARY_PORT, table)
+        assert direct.split("\n")[:6] == [f"{i} r{i}" for i in range(6)]
+        sandbox.sql("primary", f"TRUNCATE TABLE test.{table}")
+        assert bulk_twice(client_test_proxy.port, table, kill_backend_connections) == direct
+    finally:
+        sandbox.sql("primary", f"DROP TABLE IF EXISTS test.{table}")
