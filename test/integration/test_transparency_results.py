@@ -15,7 +15,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from sy_helpers import PRIMARY_PORT, REPO, mariadb_cli, unique, wait_for
+from sy_helpers import APP_PW, APP_USER, PRIMARY_PORT, REPO, mariadb_cli, unique, wait_for, xproxy  # noqa: F401
+from test_causal import slow_replicas  # noqa: F401
 
 # Procedures whose results broke clients through the proxy: an internal
 # cursor leaves SERVER_STATUS_CURSOR_EXISTS in the status of the result set
@@ -142,11 +143,16 @@ CT_TESTS = ["test_progress_reporting", "test_bulk_autoinc", "test_bulk_delete",
 
 
 @pytest.fixture
-def client_test_proxy(sandbox, proxy):
-    """A proxy with an account mysql_client_test can work with (it creates and
-    drops its own database), on the primary only."""
+def ct_account(sandbox):
+    """An account mysql_client_test can work with (it creates and drops its
+    own database)."""
     sandbox.sql("primary", f"CREATE USER IF NOT EXISTS {CT_USER}@'%' IDENTIFIED BY '{CT_PW}'; "
                            f"GRANT ALL ON *.* TO {CT_USER}@'%'")
+
+
+@pytest.fixture
+def client_test_proxy(ct_account, proxy):
+    """A proxy in front of the primary only, for that account."""
     return proxy(replicas=(), extra=f"[user.{CT_USER}]\npassword = {CT_PW}\n")
 
 
@@ -174,8 +180,10 @@ def bulk_twice(port, table, between=lambda: None):
     between them, then the table's rows."""
     if not BULK_CLIENT.exists():
         pytest.fail(f"{BULK_CLIENT} does not exist: build the sy_bulk_client target")
+    # A failed step returns without freeing the client's handles.
+    env = {**os.environ, "ASAN_OPTIONS": "detect_leaks=0"}
     p = subprocess.Popen([str(BULK_CLIENT), "127.0.0.1", str(port), CT_USER, CT_PW, table],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:
         first = p.stdout.readline()
         assert first == "ready\n", first + p.stdout.read()
@@ -212,3 +220,18 @@ def test_bulk_execute_after_backend_reconnect(client_test_proxy, sandbox):
         assert bulk_twice(client_test_proxy.port, table, kill_backend_connections) == direct
     finally:
         sandbox.sql("primary", f"DROP TABLE IF EXISTS test.{table}")
+
+
+def test_bulk_write_is_read_causally(ct_account, slow_replicas, xproxy):
+    """With causal_reads = gtid a read after a bulk insert waits on the
+    replica for the bulk's GTID like after any other write: the rows the
+    replicas get 2 s late are there."""
+    sy = xproxy(keys={"routing": {"causal_reads": "gtid", "causal_reads_timeout_ms": 10000}},
+                max_replication_lag=30, users={APP_USER: APP_PW, CT_USER: CT_PW})
+    table = unique("t")
+    slow_replicas.sql("primary", f"CREATE TABLE test.{table} (a INT PRIMARY KEY, b VARCHAR(8))")
+    try:
+        out = bulk_twice(sy.port, table)
+        assert out.split("\n")[:6] == [f"{i} r{i}" for i in range(6)], out
+    finally:
+        slow_replicas.sql("primary", f"DROP TABLE IF EXISTS test.{table}")

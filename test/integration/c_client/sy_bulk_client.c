@@ -20,6 +20,7 @@
 static int fail(const char *what, const char *err)
 {
     printf("FAIL: %s: %s\n", what, err);
+    fflush(stdout);
     return 1;
 }
 
@@ -82,6 +83,8 @@ int main(int argc, char **argv)
     if (mysql_query(m, sql))
         return fail("select", mysql_error(m));
     MYSQL_RES *res = mysql_store_result(m);
+    if (!res)
+        return fail("select", mysql_error(m));
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)))
         printf("%s %s\n", row[0], row[1]);
