@@ -104,10 +104,64 @@ def test_procedure_results_as_direct_cli(sy, proc, kind):
         (direct.returncode, direct.stdout, direct.stderr)
 
 
+# A mariadb-test script run with the text protocol, --ps-protocol (CALL and
+# SELECT as prepared statements) and --cursor-protocol (SELECTs through a
+# read-only cursor and COM_STMT_FETCH): its output must be the same through
+# the proxy as directly.
+MARIADB_TEST_SCRIPT = """
+CREATE TABLE {t} (a INT); INSERT INTO {t} VALUES (10), (20), (30);
+DELIMITER $$;
+CREATE PROCEDURE {p}_cursor() BEGIN DECLARE x INT; DECLARE c CURSOR FOR SELECT a FROM {t};
+  OPEN c; FETCH c INTO x; CLOSE c; SELECT x; SELECT a, 'again' FROM {t}; END$$
+CREATE PROCEDURE {p}_signal() BEGIN DECLARE x INT; DECLARE c CURSOR FOR SELECT a FROM {t};
+  OPEN c; FETCH c INTO x; CLOSE c; SELECT x;
+  SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'after a result'; END$$
+CREATE PROCEDURE {p}_resignal() BEGIN
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN SELECT 'handler'; RESIGNAL; END;
+  SELECT a FROM {t} ORDER BY a; SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'resignalled'; END$$
+CREATE PROCEDURE {p}_row() BEGIN DECLARE r ROW TYPE OF {t};
+  DECLARE c CURSOR FOR SELECT a FROM {t} ORDER BY a;
+  OPEN c; FETCH c INTO r; CLOSE c; SELECT r.a; SELECT r.a + 1 AS b; END$$
+DELIMITER ;$$
+CALL {p}_cursor();
+CALL {p}_cursor();
+--error 1644
+CALL {p}_signal();
+--error 1644
+CALL {p}_resignal();
+CALL {p}_row();
+SELECT a FROM {t} ORDER BY a;
+SELECT a, a * 2 FROM {t} WHERE a > 10 ORDER BY a;
+SELECT 'still here';
+DROP PROCEDURE {p}_cursor; DROP PROCEDURE {p}_signal; DROP PROCEDURE {p}_resignal;
+DROP PROCEDURE {p}_row; DROP TABLE {t};
+"""
+
+
+def mariadb_test(port, script, protocol):
+    p = subprocess.run(["mariadb-test", "--no-defaults", "-h127.0.0.1", f"-P{port}", "-uapp",
+                        "-papp_pw", "-Dtest", *([protocol] if protocol else [])],
+                       input=script, capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.mark.parametrize("protocol", ["", "--ps-protocol", "--cursor-protocol"])
+def test_mariadb_test_procedures_as_direct(sy, protocol):
+    def run(port):
+        name = unique("m")
+        script = MARIADB_TEST_SCRIPT.format(t=f"{name}_t", p=f"{name}_p")
+        rc, out, err = mariadb_test(port, script, protocol)
+        return rc, out.replace(name, "NAME"), err.replace(name, "NAME")
+
+    direct = run(PRIMARY_PORT)
+    assert direct[0] == 0, direct
+    assert run(sy.port) == direct
+
+
 def column_types(port, sql, *args):
     """The Type: lines of mariadb --column-type-info (MariaDB's extended
     metadata shows there as e.g. 'BLOB (format=json)')."""
-    p = mariadb_cli(port, sql, "-D", "test", "--column-type-info", "-t", *args)
+    p = mariadb_cli(port, sql, "-D", "test", "--column-type-info", "-t", "--comments", *args)
     assert p.returncode == 0, p.stderr
     return [line.strip() for line in p.stdout.splitlines() if line.strip().startswith("Type:")]
 
