@@ -278,8 +278,10 @@ void stmt_command_done(struct client_session *s, struct backend_conn *bc)
         bc->rewrite_stmt_id = 0;
         if (rt->is_error) {
             stmt_registry_remove(&s->stmts, st->id);
+            stmt_registry_set_last(&s->stmts, NULL);
             return;
         }
+        stmt_registry_set_last(&s->stmts, st);
         st->backend_id[bc->index] = rt->stmt_id;
         st->num_params = rt->num_params;
         st->num_columns = rt->num_columns;

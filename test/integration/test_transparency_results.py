@@ -266,7 +266,10 @@ def test_backend_without_extended_capabilities_fails_cleanly(xproxy):
 CT_USER, CT_PW = "sy_client_test", "sy_client_test_pw"
 CT_TESTS = ["test_progress_reporting", "test_bulk_autoinc", "test_bulk_delete",
             "test_bulk_replace", "test_mdev_34718_bu", "test_mdev_34718_au",
-            "test_mdev_34718_bd", "test_mdev_34718_ad"]
+            "test_mdev_34718_bd", "test_mdev_34718_ad",
+            # mariadb_stmt_execute_direct, used once bulk operations are offered:
+            # PREPARE and EXECUTE pipelined, the execute naming statement id -1
+            "test_execute_direct", "test_mdev19838"]
 
 
 @pytest.fixture
