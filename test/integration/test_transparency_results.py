@@ -125,7 +125,11 @@ CREATE PROCEDURE {p}_resignal() BEGIN
 CREATE PROCEDURE {p}_row() BEGIN DECLARE r ROW TYPE OF {t};
   DECLARE c CURSOR FOR SELECT a FROM {t} ORDER BY a;
   OPEN c; FETCH c INTO r; CLOSE c; SELECT r.a; SELECT r.a + 1 AS b; END$$
+CREATE PROCEDURE {p}_out(OUT y INT) BEGIN DECLARE c CURSOR FOR SELECT a FROM {t} ORDER BY a;
+  OPEN c; FETCH c INTO y; SELECT y * 10 AS z; END$$
 DELIMITER ;$$
+CALL {p}_out(@y);
+SELECT @y;
 CALL {p}_cursor();
 CALL {p}_cursor();
 --error 1644
@@ -137,7 +141,7 @@ SELECT a FROM {t} ORDER BY a;
 SELECT a, a * 2 FROM {t} WHERE a > 10 ORDER BY a;
 SELECT 'still here';
 DROP PROCEDURE {p}_cursor; DROP PROCEDURE {p}_signal; DROP PROCEDURE {p}_resignal;
-DROP PROCEDURE {p}_row; DROP TABLE {t};
+DROP PROCEDURE {p}_row; DROP PROCEDURE {p}_out; DROP TABLE {t};
 """
 
 
