@@ -144,6 +144,8 @@ static int parse_handshake_tail(struct reader *r, struct server_handshake *out)
     out->status = read_u16(b + 1);
     out->capabilities |= (uint32_t)read_u16(b + 3) << 16;
     auth_len = b[5]; /* b[6..16): reserved (MariaDB: filler + extended caps) */
+    if (!(out->capabilities & CLIENT_MYSQL))
+        out->capabilities |= (uint64_t)read_u32(b + 12) << 32;
     if ((out->capabilities & CLIENT_SECURE_CONNECTION) &&
         parse_scramble_part2(r, auth_len, out) < 0)
         return -1;
@@ -177,10 +179,13 @@ int server_handshake_parse(const uint8_t *payload, size_t len, struct server_han
 
 size_t server_handshake_build(uint8_t *buf, size_t cap, const char *server_version,
                               uint32_t connection_id, const uint8_t scramble[SCRAMBLE_LEN],
-                              uint32_t capabilities, uint8_t charset, uint16_t status)
+                              uint64_t capabilities, uint8_t charset, uint16_t status)
 {
     struct writer w = wr_begin(buf, cap);
+    uint32_t extended = (uint32_t)(capabilities >> 32);
 
+    if (extended)
+        capabilities &= ~(uint64_t)CLIENT_MYSQL;
     wr_u8(&w, 10);
     wr_cstr(&w, server_version);
     wr_u32(&w, connection_id);
@@ -191,9 +196,8 @@ size_t server_handshake_build(uint8_t *buf, size_t cap, const char *server_versi
     wr_u16(&w, status);
     wr_u16(&w, (uint16_t)(capabilities >> 16));
     wr_u8(&w, SCRAMBLE_LEN + 1);
-    /* 10 reserved bytes; zero MariaDB extended capabilities, since we
-     * present ourselves as a MySQL server. */
-    wr_zeros(&w, 10);
+    wr_zeros(&w, 6); /* reserved */
+    wr_u32(&w, extended);
     wr_bytes(&w, scramble + 8, SCRAMBLE_LEN - 8);
     wr_u8(&w, 0);
     wr_cstr(&w, AUTH_PLUGIN_NATIVE);
@@ -241,7 +245,7 @@ static int parse_attrs(struct reader *r, const uint8_t **attrs, size_t *attrs_le
  * a client may stop early (end of packet means the field is absent). */
 static int parse_response_optional(struct reader *r, struct handshake_response *out)
 {
-    uint32_t caps = out->capabilities;
+    uint64_t caps = out->capabilities;
 
     if ((caps & CLIENT_CONNECT_WITH_DB) && rd_left(r) > 0 &&
         rd_cstr(r, &out->database, &out->database_len) < 0)
@@ -263,6 +267,8 @@ int handshake_response_parse(const uint8_t *payload, size_t len, struct handshak
     if (len < 32)
         return -1;
     out->capabilities = read_u32(payload);
+    if (!(out->capabilities & CLIENT_MYSQL))
+        out->capabilities |= (uint64_t)read_u32(payload + 28) << 32;
     out->max_packet = read_u32(payload + 4);
     out->charset = payload[8];
     if (!(out->capabilities & CLIENT_PROTOCOL_41))
@@ -292,15 +298,32 @@ static void write_auth_response(struct writer *w, const struct handshake_respons
     wr_bytes(w, in->auth_response, in->auth_response_len);
 }
 
+/* The 32 fixed bytes both the SSL request and the response start with;
+ * MariaDB's extended capabilities fill the last 4. */
+static void write_response_start(struct writer *w, const struct handshake_response_out *in)
+{
+    wr_u32(w, (uint32_t)in->capabilities);
+    wr_u32(w, in->max_packet);
+    wr_u8(w, in->charset);
+    wr_zeros(w, 19);
+    wr_u32(w, (uint32_t)(in->capabilities >> 32));
+}
+
+size_t ssl_request_build(uint8_t *buf, size_t cap, uint8_t seq,
+                         const struct handshake_response_out *in)
+{
+    struct writer w = wr_begin(buf, cap);
+
+    write_response_start(&w, in);
+    return wr_finish(&w, seq);
+}
+
 size_t handshake_response_build(uint8_t *buf, size_t cap, uint8_t seq,
                                 const struct handshake_response_out *in)
 {
     struct writer w = wr_begin(buf, cap);
 
-    wr_u32(&w, in->capabilities);
-    wr_u32(&w, in->max_packet);
-    wr_u8(&w, in->charset);
-    wr_zeros(&w, 23);
+    write_response_start(&w, in);
     wr_cstr(&w, in->username);
     write_auth_response(&w, in);
     if (in->capabilities & CLIENT_CONNECT_WITH_DB)

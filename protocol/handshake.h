@@ -11,6 +11,19 @@
 #define AUTH_PLUGIN_NATIVE "mysql_native_password"
 #define AUTH_PLUGIN_CACHING_SHA2 "caching_sha2_password"
 
+/* A MariaDB server leaves this bit (CLIENT_LONG_PASSWORD) out of its greeting
+ * to say that 4 bytes of extended capabilities follow in the greeting's
+ * filler; a client that also leaves it out answers with its own extended
+ * capabilities in the handshake response's filler. They are carried here
+ * as bits 32-63 of a 64-bit capability set. */
+#define CLIENT_MYSQL 0x00000001u
+#define MARIADB_CLIENT_PROGRESS (1ull << 32)
+#define MARIADB_CLIENT_COM_MULTI (1ull << 33)
+#define MARIADB_CLIENT_STMT_BULK_OPERATIONS (1ull << 34)
+#define MARIADB_CLIENT_EXTENDED_METADATA (1ull << 35)
+#define MARIADB_CLIENT_CACHE_METADATA (1ull << 36)
+#define MARIADB_CLIENT_BULK_UNIT_RESULTS (1ull << 37)
+
 /* Initial Handshake Packet (protocol version 10), as sent by a server. */
 struct server_handshake {
     uint8_t protocol_version;
@@ -18,7 +31,8 @@ struct server_handshake {
     uint32_t connection_id;
     uint8_t scramble[SCRAMBLE_LEN + 12]; /* auth-plugin-data, both parts */
     size_t scramble_len;                 /* usually 20 */
-    uint32_t capabilities;               /* lower and upper 16 bits */
+    uint64_t capabilities; /* lower and upper 16 bits; MariaDB's extended ones
+                              above, when CLIENT_MYSQL is not set */
     uint8_t charset;
     uint16_t status;
     const char *auth_plugin; /* NULL-safe: "" when absent; points into payload */
@@ -31,16 +45,18 @@ int server_handshake_parse(const uint8_t *payload, size_t len, struct server_han
 
 /* Build the proxy's own greeting to a client (seq 0). scramble must be 20
  * bytes with no NUL bytes. Advertises auth plugin mysql_native_password.
+ * Extended capabilities (bits 32-63) are announced as MariaDB does: in the
+ * filler, with CLIENT_MYSQL left out.
  * Returns total bytes written (header included) or 0 if cap is too small. */
 size_t server_handshake_build(uint8_t *buf, size_t cap, const char *server_version,
                               uint32_t connection_id, const uint8_t scramble[SCRAMBLE_LEN],
-                              uint32_t capabilities, uint8_t charset, uint16_t status);
+                              uint64_t capabilities, uint8_t charset, uint16_t status);
 
 /* Handshake Response 41, as sent by a client (also used to detect the short
  * SSL request: is_ssl_request set when the payload is only 32 bytes with
  * CLIENT_SSL). All pointers point into the payload. */
 struct handshake_response {
-    uint32_t capabilities;
+    uint64_t capabilities; /* MariaDB's extended ones in bits 32-63 */
     uint32_t max_packet;
     uint8_t charset;
     int is_ssl_request;
@@ -61,7 +77,8 @@ int handshake_response_parse(const uint8_t *payload, size_t len, struct handshak
 
 /* What the proxy sends a backend as the client. */
 struct handshake_response_out {
-    uint32_t capabilities;
+    uint64_t capabilities; /* extended ones (bits 32-63) go into the filler:
+                              only for a server that did not offer CLIENT_MYSQL */
     uint32_t max_packet;
     uint8_t charset;
     const char *username;
@@ -77,6 +94,11 @@ struct handshake_response_out {
  * Returns total bytes or 0 if cap is too small. */
 size_t handshake_response_build(uint8_t *buf, size_t cap, uint8_t seq,
                                 const struct handshake_response_out *in);
+
+/* The SSL request that precedes it under TLS: its first 32 bytes
+ * (capabilities with CLIENT_SSL, max packet, charset, filler). */
+size_t ssl_request_build(uint8_t *buf, size_t cap, uint8_t seq,
+                         const struct handshake_response_out *in);
 
 /* Auth Switch Request (0xFE, plugin name, plugin data). */
 struct auth_switch {

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "protocol/gtid.h"
+#include "protocol/handshake.h"
 #include "protocol/packet.h"
+#include "protocol/stmt.h"
 
 /* Where in a response the next logical packet falls. */
 enum {
@@ -34,6 +36,7 @@ static int initial_state(uint8_t command)
     switch (command) {
     case COM_QUERY:
     case COM_STMT_EXECUTE:
+    case COM_STMT_BULK_EXECUTE: /* OK, or a result set (RETURNING, unit results) */
     case COM_PROCESS_INFO:
         return ST_FIRST;
     case COM_STMT_FETCH:
@@ -50,7 +53,7 @@ static int initial_state(uint8_t command)
 }
 
 /* Field by field rather than memset: prefix[] need not be cleared. */
-void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t caps)
+void result_tracker_start(struct result_tracker *rt, uint8_t command, uint64_t caps)
 {
     rt->command = command;
     rt->caps = caps;
@@ -80,6 +83,8 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->gtid_mysql = false;
     rt->gtid_unreadable = false;
     rt->result_sets = 0;
+    rt->cursor_requested = false;
+    rt->progress_reports = 0;
     rt->want_first_value = false;
     rt->stop_before_status = false;
     rt->next_status = RT_NEXT_OTHER;
@@ -88,6 +93,13 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t c
     rt->stmt_id = 0;
     rt->num_columns = 0;
     rt->num_params = 0;
+}
+
+/* COM_STMT_EXECUTE: command, stmt_id u32, flags (cursor type), ... */
+void result_tracker_note_request(struct result_tracker *rt, const uint8_t *payload, size_t len)
+{
+    if (len >= 6 && payload[0] == COM_STMT_EXECUTE)
+        rt->cursor_requested = (payload[5] & CURSOR_TYPE_READ_ONLY) != 0;
 }
 
 void result_tracker_infile_done(struct result_tracker *rt)
@@ -176,7 +188,7 @@ static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
 static int take_ok(struct result_tracker *rt, const uint8_t *p, size_t n, bool cut)
 {
     struct ok_packet ok;
-    uint32_t caps = cut ? rt->caps & ~CLIENT_SESSION_TRACK : rt->caps;
+    uint32_t caps = (uint32_t)(cut ? rt->caps & ~CLIENT_SESSION_TRACK : rt->caps);
 
     if (ok_packet_parse(p, n, caps, &ok) < 0)
         return -1;
@@ -317,6 +329,19 @@ static int on_simple(struct result_tracker *rt, const uint8_t *p, size_t n, bool
     }
 }
 
+bool packet_is_progress(const uint8_t *payload, size_t len)
+{
+    return len >= 3 && payload[0] == PACKET_ERR && read_u16(payload + 1) == PROGRESS_ERR_CODE;
+}
+
+/* A progress report (MARIADB_CLIENT_PROGRESS) is no answer: the one it
+ * reports on follows, so the state stays. */
+static bool is_progress(const struct result_tracker *rt, const uint8_t *p, size_t n)
+{
+    return (rt->caps & MARIADB_CLIENT_PROGRESS) &&
+           (rt->state == ST_FIRST || rt->state == ST_SIMPLE) && packet_is_progress(p, n);
+}
+
 /* A whole logical packet has gone by: the state that follows it. */
 static int on_packet(struct result_tracker *rt)
 {
@@ -325,6 +350,10 @@ static int on_packet(struct result_tracker *rt)
     size_t n = cut ? sizeof(rt->prefix) : rt->prefix_have;
     int next;
 
+    if (is_progress(rt, p, n)) {
+        rt->progress_reports++;
+        return rt->state;
+    }
     switch (rt->state) {
     case ST_FIRST:
         return on_first(rt, p, n, cut);
@@ -334,8 +363,12 @@ static int on_packet(struct result_tracker *rt)
         return deprecate_eof(rt) ? ST_ROWS : ST_COLS_EOF;
     case ST_COLS_EOF:
         next = on_eof(rt, p, n, cut, ST_ROWS);
-        /* COM_STMT_EXECUTE opened a cursor: rows come with COM_STMT_FETCH */
-        return next == ST_ROWS && (rt->status & SERVER_STATUS_CURSOR_EXISTS) ? ST_DONE : next;
+        /* COM_STMT_EXECUTE opened the cursor it asked for: rows come with
+         * COM_STMT_FETCH */
+        return next == ST_ROWS && rt->cursor_requested &&
+                       (rt->status & SERVER_STATUS_CURSOR_EXISTS)
+                   ? ST_DONE
+                   : next;
     case ST_ROWS:
         if (rt->in_first_row) {
             take_first_value(rt);

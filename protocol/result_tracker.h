@@ -35,7 +35,7 @@ enum rt_next {
 struct result_tracker {
     /* private framing state */
     uint8_t command;
-    uint32_t caps;
+    uint64_t caps;
     int state;
     uint64_t left;         /* column / param definitions still expected */
     uint8_t hdr[4];
@@ -69,6 +69,10 @@ struct result_tracker {
     bool gtid_mysql;         /* gtid is a MySQL GTID set */
     bool gtid_unreadable;    /* some OK's session state could not be read whole */
     uint64_t result_sets;    /* result sets (with columns) seen */
+    uint64_t progress_reports; /* MariaDB progress packets that went by */
+    bool cursor_requested;   /* from result_tracker_note_request: the execute asked
+                                for a cursor (only then does CURSOR_EXISTS in the
+                                EOF after its columns mean "rows come by fetch") */
     bool want_first_value;   /* set after start: capture the first column of the first
                                 text row (the proxy's own SELECT MASTER_GTID_WAIT(...)) */
     bool has_first_value;    /* a first row was seen and its first value is not NULL */
@@ -82,12 +86,25 @@ struct result_tracker {
     uint16_t num_params;
 };
 
+/* MariaDB's progress report (sent under MARIADB_CLIENT_PROGRESS while an
+ * ALTER TABLE, LOAD DATA... runs): an ERR header with this code, then stage,
+ * max stage, progress and a text. It is not the answer; that follows. */
+#define PROGRESS_ERR_CODE 0xFFFF
+bool packet_is_progress(const uint8_t *payload, size_t len);
+
 /* False for commands the server never answers (COM_QUIT, COM_STMT_CLOSE,
  * COM_STMT_SEND_LONG_DATA). */
 bool command_has_response(uint8_t command);
 
 /* Begin tracking the response to command, under negotiated caps. */
-void result_tracker_start(struct result_tracker *rt, uint8_t command, uint32_t caps);
+void result_tracker_start(struct result_tracker *rt, uint8_t command, uint64_t caps);
+
+/* Tell the tracker what the command asked for, from its payload (command
+ * byte first), right after result_tracker_start: whether a COM_STMT_EXECUTE
+ * requested a cursor. SERVER_STATUS_CURSOR_EXISTS alone says nothing: a
+ * stored procedure's internal cursor leaves it set in the status of the
+ * result sets it returns, whose rows follow as usual. */
+void result_tracker_note_request(struct result_tracker *rt, const uint8_t *payload, size_t len);
 
 /* Consume up to len bytes of backend output. Returns how many bytes belong
  * to the response (all of them unless it ended earlier) and sets *st. Bytes

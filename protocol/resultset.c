@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "protocol/handshake.h"
 #include "protocol/packet.h"
 
 #define CHARSET_UTF8MB4_GENERAL_CI 45
@@ -78,7 +79,7 @@ static void packet_close(struct resultset_writer *w, size_t start)
 }
 
 void resultset_begin(struct resultset_writer *w, uint8_t *buf, size_t cap, uint8_t seq,
-                     uint32_t caps, unsigned ncolumns)
+                     uint64_t caps, unsigned ncolumns)
 {
     size_t start;
 
@@ -98,6 +99,8 @@ void resultset_column(struct resultset_writer *w, const char *name)
     put_lenenc_str(w, ""); /* org_table */
     put_lenenc_str(w, name);
     put_lenenc_str(w, name); /* org_name */
+    if (w->caps & MARIADB_CLIENT_EXTENDED_METADATA)
+        put_lenenc_str(w, ""); /* extended type info: none */
     put_u8(w, COLUMN_FIXED_FIELDS_LEN);
     put_u16(w, CHARSET_UTF8MB4_GENERAL_CI);
     put_u32(w, COLUMN_LENGTH);

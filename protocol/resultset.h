@@ -13,15 +13,17 @@ struct resultset_writer {
     size_t cap;
     size_t len;
     uint8_t seq;   /* next sequence id */
-    uint32_t caps; /* negotiated: CLIENT_DEPRECATE_EOF decides EOF vs OK terminators */
+    uint64_t caps; /* negotiated: CLIENT_DEPRECATE_EOF decides EOF vs OK terminators,
+                      MARIADB_CLIENT_EXTENDED_METADATA the column layout */
     bool overflow; /* set when something did not fit; the buffer content is then unusable */
 };
 
 /* Starts with the column-count packet. seq is the first sequence id (the
  * command's + 1). */
 void resultset_begin(struct resultset_writer *w, uint8_t *buf, size_t cap, uint8_t seq,
-                     uint32_t caps, unsigned ncolumns);
-/* One column definition (catalog "def", name as given, VAR_STRING). */
+                     uint64_t caps, unsigned ncolumns);
+/* One column definition (catalog "def", name as given, VAR_STRING; no
+ * extended type info, which a MariaDB client that was offered it expects). */
 void resultset_column(struct resultset_writer *w, const char *name);
 /* After the last column: an EOF unless CLIENT_DEPRECATE_EOF. */
 void resultset_columns_end(struct resultset_writer *w);

@@ -6,6 +6,8 @@
 
 /* Command byte, stmt id, flags, iteration count. */
 #define EXECUTE_FIXED_LEN (1 + 4 + 1 + 4)
+/* Command byte, stmt id, flags. */
+#define BULK_FIXED_LEN (1 + 4 + 2)
 
 uint32_t stmt_id_read(const uint8_t *payload_after_command) { return read_u32(payload_after_command); }
 
@@ -148,6 +150,51 @@ size_t stmt_execute_build(uint8_t *buf, size_t cap, uint32_t stmt_id,
         sw_put(&w, types, types_len);
     }
     sw_put(&w, src->values, src->values_len);
+    sw_finish(&w);
+    return w.pos;
+}
+
+int stmt_bulk_parse(const uint8_t *payload, size_t len, uint16_t num_params, struct stmt_bulk *out)
+{
+    size_t pos = BULK_FIXED_LEN;
+
+    memset(out, 0, sizeof(*out));
+    if (len < BULK_FIXED_LEN || payload[0] != COM_STMT_BULK_EXECUTE)
+        return -1;
+    out->stmt_id = stmt_id_read(payload + 1);
+    out->flags = read_u16(payload + 5);
+    if (out->flags & STMT_BULK_FLAG_CLIENT_SEND_TYPES) {
+        out->types_len = 2 * (size_t)num_params;
+        if (len - pos < out->types_len)
+            return -1;
+        out->types = payload + pos;
+        pos += out->types_len;
+    }
+    out->rows = payload + pos;
+    out->rows_len = len - pos;
+    return 0;
+}
+
+size_t stmt_bulk_build_size(const struct stmt_bulk *src, size_t types_len)
+{
+    return wire_len(BULK_FIXED_LEN + types_len + src->rows_len);
+}
+
+size_t stmt_bulk_build(uint8_t *buf, size_t cap, uint32_t stmt_id, const struct stmt_bulk *src,
+                       const uint8_t *types, size_t types_len)
+{
+    size_t payload_len = BULK_FIXED_LEN + types_len + src->rows_len;
+    struct split_writer w = {buf, 0, payload_len, 0, 0, 0};
+    uint8_t fixed[BULK_FIXED_LEN];
+
+    if (types_len % 2 != 0 || cap < wire_len(payload_len))
+        return 0;
+    fixed[0] = COM_STMT_BULK_EXECUTE;
+    stmt_id_write(fixed + 1, stmt_id);
+    write_u16(fixed + 5, (uint16_t)(src->flags | STMT_BULK_FLAG_CLIENT_SEND_TYPES));
+    sw_put(&w, fixed, sizeof(fixed));
+    sw_put(&w, types, types_len);
+    sw_put(&w, src->rows, src->rows_len);
     sw_finish(&w);
     return w.pos;
 }

@@ -23,7 +23,8 @@
     (CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_NO_SCHEMA | CLIENT_IGNORE_SPACE |          \
      CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS | CLIENT_MULTI_STATEMENTS |                    \
      CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_SESSION_TRACK |                  \
-     CLIENT_DEPRECATE_EOF | CLIENT_LOCAL_FILES)
+     CLIENT_DEPRECATE_EOF | CLIENT_LOCAL_FILES | MARIADB_CLIENT_PROGRESS |                    \
+     MARIADB_CLIENT_STMT_BULK_OPERATIONS | MARIADB_CLIENT_EXTENDED_METADATA)
 
 static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
@@ -291,11 +292,7 @@ static void start_backend_tls(struct backend_conn *bc, struct handshake_response
     }
     out->capabilities |= CLIENT_SSL;
     bc->login_len = handshake_response_build(bc->big_cmd, need, seq + 2, out);
-    uint8_t req[32] = {0};
-    write_u32(req, out->capabilities);
-    write_u32(req + 4, out->max_packet);
-    req[8] = out->charset;
-    size_t n = raw_packet_build(bc->cmd_buf, sizeof bc->cmd_buf, seq + 1, req, sizeof req);
+    size_t n = ssl_request_build(bc->cmd_buf, sizeof bc->cmd_buf, seq + 1, out);
     const struct config_gen *gen = client_session_config_gen(bc->session);
     SSL_CTX *ctx = cfg->tls == BACKEND_TLS_VERIFY ? gen->tls_client_verify : gen->tls_client;
     bc->tls_rbuf = malloc(TLS_RBUF_SIZE);
@@ -366,10 +363,11 @@ static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, u
         bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent a malformed handshake");
         return;
     }
-    uint32_t missing = (login->caps & FORMAT_CAPS) & ~hs.capabilities;
+    uint64_t missing = (login->caps & FORMAT_CAPS) & ~hs.capabilities;
     if (missing) {
         bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01",
-                "backend lacks client capabilities 0x%08x that the session negotiated", missing);
+                "backend lacks client capabilities 0x%09llx that the session negotiated",
+                (unsigned long long)missing);
         return;
     }
     bc->server_thread_id = hs.connection_id;
@@ -387,8 +385,10 @@ static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, u
         bc_fail(bc, ER_HANDSHAKE_ERROR, "08S01", "backend sent a short scramble");
         return;
     }
-    uint32_t caps = (login->caps & FORMAT_CAPS) | CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 |
-                    CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+    /* CLIENT_MYSQL only where the server offers it: a MariaDB server reads
+     * the extended capabilities only from a response without it. */
+    uint64_t caps = (login->caps & FORMAT_CAPS) | (hs.capabilities & CLIENT_MYSQL) |
+                    CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
     caps |= hs.capabilities & (CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_INTERACTIVE);
     caps |= login->caps & (CLIENT_INTERACTIVE | CLIENT_ODBC | CLIENT_IGNORE_SIGPIPE);
     /* The proxy learns each write's GTID from its OK whatever the client
@@ -579,8 +579,9 @@ static void process_response(struct backend_conn *bc)
         if (bc->rewrite_stmt_id)
             rewrite_prepare_id(bc, data, n);
         if (bc->resp_off == 0) /* an ERR is the whole response: hold it if it starts so */
-            bc->held_error =
-                bc->hold_error && n > PACKET_HEADER_LEN && data[PACKET_HEADER_LEN] == PACKET_ERR;
+            bc->held_error = bc->hold_error && n > PACKET_HEADER_LEN &&
+                             data[PACKET_HEADER_LEN] == PACKET_ERR &&
+                             !packet_is_progress(data + PACKET_HEADER_LEN, n - PACKET_HEADER_LEN);
         bc->resp_off += n;
         bc->rdone += n;
         if (bc->forwarding && !bc->held_error && out > 0 &&
@@ -677,6 +678,9 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
                       bool forward)
 {
     begin_command(bc, command, forward);
+    if (len > PACKET_HEADER_LEN)
+        result_tracker_note_request(&bc->tracker, bytes + PACKET_HEADER_LEN,
+                                    len - PACKET_HEADER_LEN);
     int rc = bc_write(bc, bytes, len);
     if (rc < 0)
         return -1;

@@ -180,7 +180,8 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
         return;
     bool read = (s->cmd == COM_QUERY && s->cls.is_read) ||
                 (s->cmd == COM_STMT_EXECUTE && s->stmt && s->stmt->cls.is_read);
-    if (read || (s->cmd != COM_QUERY && s->cmd != COM_STMT_EXECUTE))
+    if (read || (s->cmd != COM_QUERY && s->cmd != COM_STMT_EXECUTE &&
+                 s->cmd != COM_STMT_BULK_EXECUTE))
         return;
     if (cfg->causal_reads == CAUSAL_PRIMARY_WINDOW) {
         s->window_until = uv_now(&s->w->loop) + (uint64_t)cfg->causal_window_ms;

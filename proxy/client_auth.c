@@ -27,6 +27,14 @@
      CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                    \
      CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
 
+/* MariaDB's extended capabilities the proxy carries end to end, offered when
+ * the backends are MariaDB (each backend leg asks for the same). Not
+ * MARIADB_CLIENT_CACHE_METADATA: execute replies without column definitions
+ * would have to follow each backend's statement, which the proxy does not. */
+#define PROXY_MARIADB_CAPS                                                                    \
+    (MARIADB_CLIENT_PROGRESS | MARIADB_CLIENT_STMT_BULK_OPERATIONS |                          \
+     MARIADB_CLIENT_EXTENDED_METADATA)
+
 #define DEFAULT_CHARSET 45 /* utf8mb4_general_ci */
 
 static bool plugin_is(const char *name, size_t len, const char *plugin)
@@ -53,7 +61,10 @@ void session_send_greeting(struct client_session *s)
     char version[96];
     server_version(s, version, sizeof version);
     uint8_t buf[256];
-    uint32_t caps = PROXY_CAPS | (s->gen->tls_server ? CLIENT_SSL : 0);
+    uint64_t caps = PROXY_CAPS | (s->gen->tls_server ? CLIENT_SSL : 0);
+    if (strstr(version, "MariaDB"))
+        caps |= PROXY_MARIADB_CAPS;
+    s->login.caps = caps & ~(uint64_t)CLIENT_SSL; /* what a login may negotiate */
     size_t n = server_handshake_build(buf, sizeof buf, version, s->id, s->scramble, caps,
                                       DEFAULT_CHARSET, SERVER_STATUS_AUTOCOMMIT);
     if (n == 0 || session_send(s, buf, n) != 0)
@@ -311,7 +322,7 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
     }
     snprintf(s->login.user, sizeof s->login.user, "%.*s", (int)r.username_len, r.username);
     s->user_index = config_find_user(session_config(s), r.username, r.username_len);
-    s->login.caps = r.capabilities & PROXY_CAPS;
+    s->login.caps &= r.capabilities;
     s->login.max_packet = r.max_packet;
     s->login.charset = r.charset ? r.charset : DEFAULT_CHARSET;
     s->route.charset = sql_charset_by_collation(s->login.charset);

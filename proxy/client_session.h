@@ -23,7 +23,8 @@ struct session_login {
     char user[CONFIG_NAME_MAX];
     const struct user_config *account;
     uint8_t stage1[20]; /* SHA1(password), recovered from the client's reply */
-    uint32_t caps;      /* capabilities negotiated with the client */
+    uint64_t caps;      /* capabilities negotiated with the client (MariaDB's
+                           extended ones in bits 32-63) */
     uint32_t max_packet;
     uint8_t charset;
     char db[256];

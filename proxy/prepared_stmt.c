@@ -64,9 +64,16 @@ struct prepared_stmt *stmt_registry_create(struct stmt_registry *r, const uint8_
 
 struct prepared_stmt *stmt_registry_get(const struct stmt_registry *r, uint32_t id)
 {
+    if (id == STMT_ID_LAST_PREPARED)
+        id = r->last_prepared;
     if (id == 0 || id > r->used)
         return NULL;
     return r->slots[id - 1];
+}
+
+void stmt_registry_set_last(struct stmt_registry *r, const struct prepared_stmt *st)
+{
+    r->last_prepared = st ? st->id : 0;
 }
 
 void stmt_registry_remove(struct stmt_registry *r, uint32_t id)
@@ -74,6 +81,9 @@ void stmt_registry_remove(struct stmt_registry *r, uint32_t id)
     struct prepared_stmt *st = stmt_registry_get(r, id);
     if (!st)
         return;
+    id = st->id;
+    if (r->last_prepared == id)
+        r->last_prepared = 0;
     stmt_free(st);
     r->slots[id - 1] = NULL;
     if (r->n_free % 16 == 0) {

@@ -27,7 +27,12 @@ struct prepared_stmt {
     int long_data_backend; /* SEND_LONG_DATA went there; the execute must follow; -1 none */
 };
 
+/* MariaDB's id for "the statement prepared last" (Connector/C's
+ * mariadb_stmt_execute_direct pipelines PREPARE and EXECUTE with it). */
+#define STMT_ID_LAST_PREPARED 0xFFFFFFFFu
+
 struct stmt_registry {
+    uint32_t last_prepared; /* id of the last successful prepare; 0 none */
     struct prepared_stmt **slots;
     size_t cap;
     size_t used; /* slots handed out, including free ones below */
@@ -41,7 +46,10 @@ void stmt_registry_free(struct stmt_registry *r);
 /* Create a statement with a fresh id. Returns NULL when out of memory. */
 struct prepared_stmt *stmt_registry_create(struct stmt_registry *r, const uint8_t *sql,
                                            size_t len, const struct classification *cls);
+/* id may be STMT_ID_LAST_PREPARED. */
 struct prepared_stmt *stmt_registry_get(const struct stmt_registry *r, uint32_t id);
+/* A prepare succeeded (st) or failed (NULL): what STMT_ID_LAST_PREPARED means. */
+void stmt_registry_set_last(struct stmt_registry *r, const struct prepared_stmt *st);
 /* Forget a statement and free its id. */
 void stmt_registry_remove(struct stmt_registry *r, uint32_t id);
 /* A backend connection closed: its statement ids are gone with it. */

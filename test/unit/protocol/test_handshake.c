@@ -76,7 +76,9 @@ static void test_greeting_mariadb(void **state)
     assert_int_equal(hs.connection_id, 42);
     assert_int_equal(hs.scramble_len, 20);
     assert_memory_equal(hs.scramble, "7PxL:#xa$qZm<(hVuRoS", 20);
-    assert_int_equal(hs.capabilities, 0x81fff7fe);
+    /* progress, bulk, extended and cached metadata in bits 32-63 */
+    assert_true(hs.capabilities == (0x1dull << 32 | 0x81fff7fe));
+    assert_true(hs.capabilities & MARIADB_CLIENT_EXTENDED_METADATA);
     assert_true(hs.capabilities & CLIENT_PLUGIN_AUTH);
     assert_false(hs.capabilities & CLIENT_LONG_PASSWORD);
     assert_int_equal(hs.charset, 45);
@@ -88,6 +90,55 @@ static void test_greeting_mariadb(void **state)
     const uint8_t err[] = {0xff, 0x15, 0x04, 'x'};
     assert_int_equal(server_handshake_parse(err, sizeof(err), &hs), -1);
     assert_string_equal(hs.auth_plugin, "");
+}
+
+/* The proxy's greeting with MariaDB's extended capabilities: CLIENT_MYSQL
+ * left out, the 4 bytes at the end of the reserved filler, as a MariaDB
+ * server writes them (and Connector/C reads them). */
+static void test_greeting_extended_caps(void **state)
+{
+    uint8_t buf[256];
+    struct server_handshake hs;
+    const uint64_t caps = BASE_CAPS | MARIADB_CLIENT_PROGRESS | MARIADB_CLIENT_EXTENDED_METADATA;
+    (void)state;
+    size_t n = server_handshake_build(buf, sizeof(buf), "10.11.6-MariaDB", 7, SCRAMBLE, caps, 45,
+                                      SERVER_STATUS_AUTOCOMMIT);
+    assert_true(n > 0);
+    assert_int_equal(server_handshake_parse(buf + 4, n - 4, &hs), 0);
+    assert_true(hs.capabilities == (caps & ~(uint64_t)CLIENT_MYSQL));
+    const uint8_t *reserved =
+        buf + 4 + 1 + strlen("10.11.6-MariaDB") + 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1;
+    assert_false(read_u16(reserved - 8) & CLIENT_MYSQL);
+    assert_int_equal(read_u32(reserved + 6), 0x09);
+}
+
+/* A MariaDB client answers with its extended capabilities in the last 4
+ * filler bytes when it leaves CLIENT_MYSQL out; with CLIENT_MYSQL set the
+ * filler means nothing. The SSL request carries the same 32 bytes. */
+static void test_response_extended_caps(void **state)
+{
+    uint8_t buf[256], ssl[64];
+    struct handshake_response r;
+    const uint64_t ext = MARIADB_CLIENT_STMT_BULK_OPERATIONS | MARIADB_CLIENT_EXTENDED_METADATA;
+    struct handshake_response_out out = {
+        .capabilities = (BASE_CAPS & ~(uint64_t)CLIENT_MYSQL) | ext, .max_packet = 1 << 24,
+        .charset = 33, .username = "app", .auth_response = SCRAMBLE,
+        .auth_response_len = SCRAMBLE_LEN, .auth_plugin = AUTH_PLUGIN_NATIVE,
+    };
+    (void)state;
+    size_t n = handshake_response_build(buf, sizeof(buf), 1, &out);
+    assert_true(n > 0);
+    assert_int_equal(read_u32(buf + 4 + 28), ext >> 32);
+    assert_int_equal(handshake_response_parse(buf + 4, n - 4, &r), 0);
+    assert_true(r.capabilities == out.capabilities);
+    assert_string_equal(r.username, "app");
+    size_t m = ssl_request_build(ssl, sizeof(ssl), 1, &out);
+    assert_int_equal(m, 4 + 32);
+    assert_memory_equal(ssl + 4, buf + 4, 32);
+    /* CLIENT_MYSQL set: the filler is not read */
+    buf[4] |= CLIENT_MYSQL;
+    assert_int_equal(handshake_response_parse(buf + 4, n - 4, &r), 0);
+    assert_true(r.capabilities == (BASE_CAPS & 0xffffffffu));
 }
 
 static size_t build_response(uint8_t *buf, size_t cap, uint32_t caps, const char *db,
@@ -327,6 +378,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greeting_roundtrip),
         cmocka_unit_test(test_greeting_mariadb),
+        cmocka_unit_test(test_greeting_extended_caps),
+        cmocka_unit_test(test_response_extended_caps),
         cmocka_unit_test(test_response_full),
         cmocka_unit_test(test_response_minimal),
         cmocka_unit_test(test_response_lenenc_auth),

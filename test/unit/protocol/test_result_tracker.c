@@ -7,8 +7,10 @@
 
 #include <cmocka.h>
 
+#include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
+#include "protocol/stmt.h"
 
 #define CAPS (CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS | CLIENT_MULTI_RESULTS)
 #define CAPS_DE (CAPS | CLIENT_DEPRECATE_EOF)
@@ -130,19 +132,30 @@ static void assert_same_results(const struct result_tracker *a, const struct res
 
 static struct result_tracker rt, rt_other;
 
+/* The request the next run() reports to the tracker; none when NULL. */
+static const uint8_t *run_request;
+static size_t run_request_len;
+
+static void start(struct result_tracker *t, uint8_t cmd, uint64_t caps)
+{
+    result_tracker_start(t, cmd, caps);
+    if (run_request)
+        result_tracker_note_request(t, run_request, run_request_len);
+}
+
 /* Feeds the stream all at once, then in 1- and 7-byte chunks, checking all
  * three agree. Returns the bytes consumed; rt holds the one-shot results. */
-static size_t run(uint8_t cmd, uint32_t caps, const struct stream *s, enum rt_status want)
+static size_t run(uint8_t cmd, uint64_t caps, const struct stream *s, enum rt_status want)
 {
     static const size_t chunks[] = {1, 7};
     enum rt_status st, st_other;
     size_t used, used_other;
 
-    result_tracker_start(&rt, cmd, caps);
+    start(&rt, cmd, caps);
     used = feed(&rt, s->buf, s->len, s->len ? s->len : 1, &st);
     assert_int_equal(st, want);
     for (size_t i = 0; i < 2; i++) {
-        result_tracker_start(&rt_other, cmd, caps);
+        start(&rt_other, cmd, caps);
         used_other = feed(&rt_other, s->buf, s->len, chunks[i], &st_other);
         assert_int_equal(st_other, want);
         assert_int_equal(used_other, used);
@@ -415,6 +428,11 @@ static void test_prepare(void **state)
     free(s.buf);
 }
 
+/* COM_STMT_EXECUTE of statement 1, flags = cursor type, 1 iteration. */
+static const uint8_t EXECUTE_CURSOR[] = {COM_STMT_EXECUTE, 1, 0, 0, 0, CURSOR_TYPE_READ_ONLY,
+                                         1, 0, 0, 0};
+static const uint8_t EXECUTE_NO_CURSOR[] = {COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0};
+
 static void test_cursor(void **state)
 {
     struct stream s;
@@ -423,7 +441,11 @@ static void test_cursor(void **state)
     s_columns(&s, 1, true);
     s_eof(&s, SERVER_STATUS_CURSOR_EXISTS | SERVER_STATUS_AUTOCOMMIT);
     s_eof(&s, 0); /* would be the COM_STMT_FETCH reply's */
+    run_request = EXECUTE_CURSOR;
+    run_request_len = sizeof EXECUTE_CURSOR;
     assert_int_equal(run(COM_STMT_EXECUTE, CAPS, &s, RT_DONE), s.len - 9);
+    run_request = NULL;
+    assert_true(rt.cursor_requested);
     assert_true(rt.status & SERVER_STATUS_CURSOR_EXISTS);
     /* then COM_STMT_FETCH: rows, EOF */
     s.len = 0;
@@ -433,6 +455,84 @@ static void test_cursor(void **state)
     s.len = 0;
     s_err(&s, 1243, "Unknown prepared statement handler");
     assert_int_equal(run(COM_STMT_FETCH, CAPS, &s, RT_DONE), s.len);
+    free(s.buf);
+}
+
+/* A stored procedure's internal cursor leaves CURSOR_EXISTS in the status
+ * of the result it returns (CALL p() with OPEN c; FETCH c; SELECT x): no
+ * cursor was asked for, so its rows and the final OK follow. */
+static void procedure_cursor_flag(uint8_t cmd, const uint8_t *req, size_t req_len)
+{
+    const uint16_t leaked = SERVER_STATUS_CURSOR_EXISTS | SERVER_MORE_RESULTS_EXISTS |
+                            SERVER_STATUS_AUTOCOMMIT;
+    struct stream s;
+    s_init(&s, 4096);
+    s_columns(&s, 1, true);
+    s_eof(&s, leaked); /* the columns' EOF carries the leaked flag */
+    s_text_rows(&s, 1);
+    s_eof(&s, leaked);
+    s_ok(&s, 0x00, 0, 0, SERVER_STATUS_AUTOCOMMIT, 0);
+    run_request = req;
+    run_request_len = req_len;
+    assert_int_equal(run(cmd, CAPS, &s, RT_DONE), s.len);
+    run_request = NULL;
+    assert_false(rt.cursor_requested);
+    assert_int_equal(rt.status, SERVER_STATUS_AUTOCOMMIT);
+    assert_true(rt.result_sets == 1);
+    free(s.buf);
+}
+
+static void test_procedure_cursor_flag(void **state)
+{
+    static const uint8_t query[] = {COM_QUERY, 'C', 'A', 'L', 'L', ' ', 'p', '(', ')'};
+    (void)state;
+    procedure_cursor_flag(COM_QUERY, query, sizeof query);
+    procedure_cursor_flag(COM_QUERY, NULL, 0);
+    procedure_cursor_flag(COM_STMT_EXECUTE, EXECUTE_NO_CURSOR, sizeof EXECUTE_NO_CURSOR);
+}
+
+/* MariaDB's progress report: ERR header, code 0xFFFF, stage 1 of 2,
+ * progress (u24, per mille), lenenc "copy to tmp table". */
+static void s_progress(struct stream *s)
+{
+    static const uint8_t p[] = {0xFF, 0xFF, 0xFF, 1, 2, 0xF4, 0x01, 0x00, 17,
+                                'c',  'o',  'p',  'y', ' ', 't', 'o', ' ', 't',
+                                'm',  'p',  ' ',  't', 'a', 'b', 'l', 'e'};
+    s_packet(s, p, sizeof p);
+}
+
+/* Progress reports precede the answer when the client asked for them
+ * (ALTER TABLE, LOAD DATA, and a CALL whose statement reports them). */
+static void test_progress(void **state)
+{
+    const uint64_t caps = CAPS | MARIADB_CLIENT_PROGRESS;
+    struct stream s;
+    (void)state;
+    s_init(&s, 4096);
+    s_progress(&s);
+    s_progress(&s);
+    s_ok(&s, 0x00, 5, 0, SERVER_STATUS_AUTOCOMMIT, 0);
+    assert_int_equal(run(COM_QUERY, caps, &s, RT_DONE), s.len);
+    assert_false(rt.is_error);
+    assert_true(rt.affected_rows == 5);
+    assert_true(rt.progress_reports == 2);
+    assert_int_equal(rt.last_seq, 3);
+    /* before a result set, and before an error */
+    s.len = 0;
+    s.seq = 1;
+    s_progress(&s);
+    s_columns(&s, 1, false);
+    s_text_rows(&s, 1);
+    s_eof(&s, SERVER_STATUS_AUTOCOMMIT);
+    assert_int_equal(run(COM_STMT_EXECUTE, caps, &s, RT_DONE), s.len);
+    assert_true(rt.result_sets == 1);
+    s.len = 0;
+    s_progress(&s);
+    s_err(&s, 1062, "Duplicate entry");
+    assert_int_equal(run(COM_QUERY, caps, &s, RT_DONE), s.len);
+    assert_int_equal(rt.err_code, 1062);
+    assert_true(packet_is_progress(s.buf + 4, 3));
+    assert_false(packet_is_progress(s.buf + 4, 2));
     free(s.buf);
 }
 
@@ -846,6 +946,8 @@ int main(void)
         cmocka_unit_test(test_inside_packet),
         cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_procedure_cursor_flag),
+        cmocka_unit_test(test_progress),
         cmocka_unit_test(test_local_infile),
         cmocka_unit_test(test_trailing_bytes_not_consumed),
         cmocka_unit_test(test_other_commands),

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
 #include "protocol/resultset.h"
@@ -19,7 +20,7 @@ static char long_value[300]; /* needs a 3-byte length prefix */
 static const char *const COLUMNS[] = {"name", "value"};
 
 /* Two columns, three rows: a NULL, an empty string and a 299-byte value. */
-static size_t build(uint8_t *buf, size_t cap, uint32_t caps, bool *overflow)
+static size_t build(uint8_t *buf, size_t cap, uint64_t caps, bool *overflow)
 {
     const char *const rows[3][2] = {{"a", "1"}, {"b", NULL}, {"", long_value}};
     struct resultset_writer w;
@@ -64,13 +65,15 @@ static size_t expect_str(const uint8_t *p, size_t len, const char *want)
     return used;
 }
 
-static void check_column(const uint8_t *p, size_t n, const char *name)
+/* With MariaDB's extended metadata an empty type-info string follows org_name. */
+static void check_column(const uint8_t *p, size_t n, const char *name, uint64_t caps)
 {
     static const uint8_t fixed[] = {0x0c, 45, 0, 0x00, 0x10, 0, 0, 0xFD, 0, 0, 0, 0, 0};
-    const char *const strs[] = {"def", "", "", "", name, name};
+    const char *const strs[] = {"def", "", "", "", name, name, ""};
+    unsigned nstrs = (caps & MARIADB_CLIENT_EXTENDED_METADATA) ? 7 : 6;
     size_t pos = 0;
 
-    for (unsigned i = 0; i < 6; i++)
+    for (unsigned i = 0; i < nstrs; i++)
         pos += expect_str(p + pos, n - pos, strs[i]);
     assert_int_equal(n - pos, sizeof(fixed));
     assert_memory_equal(p + pos, fixed, sizeof(fixed));
@@ -95,7 +98,7 @@ static void check_eof(const uint8_t *p, size_t n, uint16_t status)
     assert_int_equal(st, status);
 }
 
-static void check_parsed(const uint8_t *buf, size_t len, uint32_t caps)
+static void check_parsed(const uint8_t *buf, size_t len, uint64_t caps)
 {
     struct cursor c = {buf, len, 0, 1};
     struct ok_packet ok;
@@ -107,7 +110,7 @@ static void check_parsed(const uint8_t *buf, size_t len, uint32_t caps)
     assert_int_equal(p[0], 2);
     for (unsigned i = 0; i < 2; i++) {
         p = next_packet(&c, &n);
-        check_column(p, n, COLUMNS[i]);
+        check_column(p, n, COLUMNS[i], caps);
     }
     if (!(caps & CLIENT_DEPRECATE_EOF)) {
         p = next_packet(&c, &n);
@@ -122,7 +125,7 @@ static void check_parsed(const uint8_t *buf, size_t len, uint32_t caps)
     p = next_packet(&c, &n);
     if (caps & CLIENT_DEPRECATE_EOF) {
         assert_int_equal(p[0], 0xFE);
-        assert_int_equal(ok_packet_parse(p, n, caps, &ok), 0);
+        assert_int_equal(ok_packet_parse(p, n, (uint32_t)caps, &ok), 0);
         assert_int_equal(ok.affected_rows, 0);
         assert_int_equal(ok.last_insert_id, 0);
         assert_int_equal(ok.status, STATUS);
@@ -135,7 +138,7 @@ static void check_parsed(const uint8_t *buf, size_t len, uint32_t caps)
 
 /* The result tracker, as the proxy's clients would, must find the end
  * exactly at the last byte, with the final status. */
-static void check_tracked(const uint8_t *buf, size_t len, uint32_t caps, uint8_t last_seq)
+static void check_tracked(const uint8_t *buf, size_t len, uint64_t caps, uint8_t last_seq)
 {
     static struct result_tracker rt;
     enum rt_status st;
@@ -150,7 +153,7 @@ static void check_tracked(const uint8_t *buf, size_t len, uint32_t caps, uint8_t
     assert_int_equal(rt.last_seq, last_seq);
 }
 
-static void run_variant(uint32_t caps, unsigned npackets)
+static void run_variant(uint64_t caps, unsigned npackets)
 {
     uint8_t buf[1024];
     bool overflow;
@@ -173,6 +176,13 @@ static void test_deprecate_eof(void **state)
     (void)state;
     run_variant(CAPS_DE, 7);
     run_variant(CAPS_DE | CLIENT_SESSION_TRACK, 7);
+}
+
+static void test_extended_metadata(void **state)
+{
+    (void)state;
+    run_variant(CAPS | MARIADB_CLIENT_EXTENDED_METADATA, 8);
+    run_variant(CAPS_DE | MARIADB_CLIENT_EXTENDED_METADATA, 7);
 }
 
 /* Every buffer shorter than the result set overflows, the exact size does not. */
@@ -223,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classic_eof),
         cmocka_unit_test(test_deprecate_eof),
+        cmocka_unit_test(test_extended_metadata),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_seq_wrap),
     };

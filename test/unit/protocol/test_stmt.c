@@ -247,6 +247,63 @@ static void test_split_large(void **state)
     check_split(2 * (size_t)PACKET_MAX_PAYLOAD, 3);
 }
 
+/* Bulk execute of statement 9 with 2 parameters (LONG, VAR_STRING), two
+ * rows (42, 'hi') and (NULL, 'x'); types sent. */
+static const uint8_t BULK_TYPED[] = {
+    0xFA, 0x09, 0x00, 0x00, 0x00, /* command, stmt id */
+    0x80, 0x00,                   /* flags: STMT_BULK_FLAG_CLIENT_SEND_TYPES */
+    MYSQL_TYPE_LONG, 0x00, MYSQL_TYPE_VAR_STRING, 0x00,
+    0x00, 0x2a, 0x00, 0x00, 0x00, 0x00, 0x02, 'h', 'i', /* row 1: indicator + value */
+    0x01, 0x00, 0x01, 'x',                              /* row 2: NULL, 'x' */
+};
+#define BULK_ROWS_AT 11
+
+/* The same rows, without types. */
+static const uint8_t BULK_UNTYPED[] = {
+    0xFA, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x2a, 0x00, 0x00, 0x00, 0x00, 0x02, 'h', 'i',
+    0x01, 0x00, 0x01, 'x',
+};
+
+static void test_bulk_parse(void **state)
+{
+    struct stmt_bulk b;
+    (void)state;
+    assert_int_equal(stmt_bulk_parse(BULK_TYPED, sizeof BULK_TYPED, 2, &b), 0);
+    assert_int_equal(b.stmt_id, 9);
+    assert_int_equal(b.flags, STMT_BULK_FLAG_CLIENT_SEND_TYPES);
+    assert_int_equal(b.types_len, 4);
+    assert_memory_equal(b.types, BULK_TYPED + 7, 4);
+    assert_ptr_equal(b.rows, BULK_TYPED + BULK_ROWS_AT);
+    assert_int_equal(b.rows_len, sizeof BULK_TYPED - BULK_ROWS_AT);
+    assert_int_equal(stmt_bulk_parse(BULK_UNTYPED, sizeof BULK_UNTYPED, 2, &b), 0);
+    assert_null(b.types);
+    assert_int_equal(b.rows_len, sizeof BULK_UNTYPED - 7);
+    /* truncated: the fixed part, the types; another command */
+    assert_int_equal(stmt_bulk_parse(BULK_TYPED, 6, 2, &b), -1);
+    assert_int_equal(stmt_bulk_parse(BULK_TYPED, 10, 2, &b), -1);
+    assert_int_equal(stmt_bulk_parse(BOUND, sizeof BOUND, 3, &b), -1);
+}
+
+/* Rebuilt for a backend that never saw the types: its id, the types and
+ * the flag added, the rows unchanged - the typed packet, id aside. */
+static void test_bulk_rebuild_with_types(void **state)
+{
+    uint8_t buf[64];
+    struct stmt_bulk b;
+    (void)state;
+    assert_int_equal(stmt_bulk_parse(BULK_UNTYPED, sizeof BULK_UNTYPED, 2, &b), 0);
+    size_t size = stmt_bulk_build_size(&b, 4);
+    assert_int_equal(size, 4 + sizeof BULK_TYPED);
+    assert_int_equal(stmt_bulk_build(buf, sizeof buf, 0x0102, &b, BULK_TYPED + 7, 4), size);
+    assert_int_equal(packet_payload_len(buf), sizeof BULK_TYPED);
+    assert_int_equal(packet_seq(buf), 0);
+    assert_int_equal(stmt_id_read(buf + 5), 0x0102);
+    assert_memory_equal(buf + 4 + 5, BULK_TYPED + 5, sizeof BULK_TYPED - 5);
+    assert_int_equal(stmt_bulk_build(buf, size - 1, 9, &b, BULK_TYPED + 7, 4), 0);
+    assert_int_equal(stmt_bulk_build(buf, sizeof buf, 9, &b, BULK_TYPED + 7, 3), 0);
+}
+
 static void test_stmt_id(void **state)
 {
     uint8_t p[5] = {0x19, 0, 0, 0, 0};
@@ -270,6 +327,8 @@ int main(void)
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_build_rejects),
         cmocka_unit_test(test_split_large),
+        cmocka_unit_test(test_bulk_parse),
+        cmocka_unit_test(test_bulk_rebuild_with_types),
         cmocka_unit_test(test_stmt_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
