@@ -1412,7 +1412,6 @@ static bool refused_command(uint8_t cmd)
     case COM_TIME:
     case COM_DELAYED_INSERT:
     case COM_SLEEP:
-    case COM_DEBUG:
     case COM_SHUTDOWN:
         return true;
     default:

@@ -91,3 +91,17 @@ def test_change_user_to_ucs2_is_refused_and_the_session_stays(sy):
         send(sock, 0, b"\x03SELECT @@character_set_client")
         packets = [read_raw_packet(sock)[1] for _ in range(5)]  # count, column, EOF, row, EOF
         assert packets[3] == b"\x06latin1", packets
+
+
+def test_com_debug_reaches_the_primary(sy):
+    """mysql_client_test test_bug28075 (mysql_dump_debug_info): COM_DEBUG goes to the primary,
+    which answers it (here ERR 1227: app lacks SUPER), instead of the proxy's ERR 1047."""
+    sock, _, (_, answer) = raw_login(sy.port, LATIN1_SWEDISH_CI)
+    with sock:
+        assert answer[0] == 0x00, answer
+        send(sock, 0, b"\x0d")
+        _, answer = read_raw_packet(sock)
+        code, _, msg = err_of(answer)
+        assert code == 1227 and "SUPER" in msg, (code, msg)
+        send(sock, 0, b"\x0e")  # the session goes on: COM_PING
+        assert read_raw_packet(sock)[1][0] == 0x00
