@@ -99,8 +99,12 @@ enum mysql_command {
 #define ER_HOST_NOT_PRIVILEGED 1130
 #define ER_TOO_MANY_USER_CONNECTIONS 1203
 #define ER_SECURE_TRANSPORT_REQUIRED 3159
-#define CR_CONN_HOST_ERROR 2003
-#define CR_SERVER_LOST 2013
+#define ER_WRONG_VALUE_FOR_VAR 1231
+/* A backend that cannot be reached or is lost. Server codes, not the client
+ * library's own 2003/2013: libmariadb reads an ERR packet with a code in the
+ * client range 2000-2999 as "Received malformed packet" (2027). */
+#define ER_CONNECT_TO_FOREIGN_DATA_SOURCE 1429
+#define ER_NET_READ_ERROR 1158
 
 /* Header of one physical packet. */
 static inline uint32_t packet_payload_len(const uint8_t *hdr)

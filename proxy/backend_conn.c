@@ -122,7 +122,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
             client_session_backend_failed(s, bc, 0, NULL, NULL);
             return;
         }
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "lost connection to backend: %s", uv_strerror((int)n));
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "lost connection to backend: %s", uv_strerror((int)n));
         return;
     }
     if (bc->tls_on) {
@@ -139,7 +139,7 @@ static void start_reading(struct backend_conn *bc)
         return;
     int rc = uv_read_start((uv_stream_t *)&bc->tcp, on_alloc, on_read);
     if (rc != 0) {
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot read: %s", uv_strerror(rc));
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot read: %s", uv_strerror(rc));
         return;
     }
     bc->reading = true;
@@ -172,7 +172,7 @@ static void on_backend_written(uv_write_t *req, int status)
         return;
     }
     if (status < 0) {
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(status));
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(status));
         return;
     }
     if (bc->state == BC_BUSY && bc->no_response && bc->writes_in_flight == 0) {
@@ -202,7 +202,7 @@ static int queue_rest(struct backend_conn *bc, struct bc_copy *c, const uint8_t 
     int rc = uv_write(&c->req, (uv_stream_t *)&bc->tcp, &b, 1, on_backend_written);
     if (rc != 0) {
         free(c);
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(rc));
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(rc));
         return -1;
     }
     bc->writes_in_flight++;
@@ -219,7 +219,7 @@ static int send_bytes(struct backend_conn *bc, const uint8_t *data, size_t len, 
     if (n == (int)len)
         return 1;
     if (n < 0 && n != UV_EAGAIN) {
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(n));
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(n));
         return -1;
     }
     size_t done = n > 0 ? (size_t)n : 0;
@@ -285,7 +285,7 @@ static void start_backend_tls(struct backend_conn *bc, struct handshake_response
 {
     const struct backend_config *cfg = bc_config(bc);
     if (!(hs->capabilities & CLIENT_SSL)) {
-        bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+        bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                 "backend '%s' does not offer TLS, but [backend.%s] tls = %s", cfg->name, cfg->name,
                 cfg->tls == BACKEND_TLS_VERIFY ? "verify" : "on");
         return;
@@ -322,7 +322,7 @@ static void tls_read_input(struct backend_conn *bc, const uint8_t *data, size_t 
     if (bc->state == BC_TLS_HANDSHAKE) {
         int rc = tls_stream_handshake(&bc->tls);
         if (rc < 0) {
-            bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+            bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                     "TLS handshake with backend failed: %s (check [tls] ca and tls = verify)",
                     tls_stream_error(err, sizeof err));
             return;
@@ -336,7 +336,7 @@ static void tls_read_input(struct backend_conn *bc, const uint8_t *data, size_t 
     while (bc->state != BC_CLOSING && !bc->write_pending && bc->rlen < BACKEND_RBUF_SIZE) {
         long got = tls_stream_read(&bc->tls, bc->rbuf + bc->rlen, BACKEND_RBUF_SIZE - bc->rlen);
         if (got < 0) {
-            bc_fail(bc, CR_SERVER_LOST, "HY000", "TLS connection to backend broke: %s",
+            bc_fail(bc, ER_NET_READ_ERROR, "08S01", "TLS connection to backend broke: %s",
                     tls_stream_error(err, sizeof err));
             return;
         }
@@ -573,7 +573,7 @@ static void process_response(struct backend_conn *bc)
         if (n == 0 && st == RT_CONTINUE)
             break; /* the rest of a packet to rewrite is still to come */
         if (st == RT_BAD || (st == RT_LOCAL_INFILE && !bc->forwarding)) {
-            bc_fail(bc, CR_SERVER_LOST, "HY000", "backend sent a malformed response");
+            bc_fail(bc, ER_NET_READ_ERROR, "08S01", "backend sent a malformed response");
             return;
         }
         if (bc->rewrite_stmt_id)
@@ -598,7 +598,7 @@ static void process_response(struct backend_conn *bc)
         if (st == RT_DONE) {
             bc->state = BC_READY;
             if (bc->rdone != bc->rlen) {
-                bc_fail(bc, CR_SERVER_LOST, "HY000", "backend sent data after the response");
+                bc_fail(bc, ER_NET_READ_ERROR, "08S01", "backend sent data after the response");
                 return;
             }
             client_session_response_done(bc->session, bc);
@@ -700,7 +700,7 @@ static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len)
 {
     if (len && tls_stream_write(&bc->tls, data, len) != 0) {
         char err[160];
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "TLS to backend failed: %s",
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "TLS to backend failed: %s",
                 tls_stream_error(err, sizeof err));
         return -1;
     }
@@ -721,7 +721,7 @@ static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len)
     }
     if (w < 0 && w != UV_EAGAIN) {
         free(c);
-        bc_fail(bc, CR_SERVER_LOST, "HY000", "cannot send to backend: %s", uv_strerror(w));
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(w));
         return -1;
     }
     size_t done = w > 0 ? (size_t)w : 0;
@@ -769,7 +769,7 @@ int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const ui
 static void on_timeout(uv_timer_t *t)
 {
     struct backend_conn *bc = t->data;
-    bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+    bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
             "timed out connecting to backend after %d ms; check that it is running",
             client_session_config(bc->session)->monitor_connect_timeout_ms);
 }
@@ -783,7 +783,7 @@ static void on_connected(uv_connect_t *req, int status)
     }
     if (status < 0) {
         const struct backend_config *cfg = bc_config(bc);
-        bc_fail(bc, CR_CONN_HOST_ERROR, "HY000",
+        bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                 "cannot connect to backend '%s' (%s:%u): %s; check that the server is running",
                 cfg->name, cfg->host, cfg->port, uv_strerror(status));
         return;

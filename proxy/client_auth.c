@@ -71,6 +71,10 @@ void session_send_greeting(struct client_session *s)
         session_close(s);
 }
 
+/* The server refuses ucs2/utf16/utf32 as the client's character set, at
+ * connect and on COM_CHANGE_USER, before it checks the password. */
+#define REFUSED_CHARSET_MSG "Variable 'character_set_client' can't be set to the value of '%s'"
+
 /* A COM_CHANGE_USER that fails leaves the connection open, logged in as
  * before: MariaDB resets the session, then puts the old account, database
  * and character set back (and refuses a fourth try on the connection). The
@@ -320,6 +324,12 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
         session_close_after_flush(s);
         return;
     }
+    const char *refused = sql_charset_refused_for_client(r.charset);
+    if (refused) {
+        session_send_err(s, seq + 1, ER_WRONG_VALUE_FOR_VAR, "42000", REFUSED_CHARSET_MSG, refused);
+        session_close_after_flush(s);
+        return;
+    }
     snprintf(s->login.user, sizeof s->login.user, "%.*s", (int)r.username_len, r.username);
     s->user_index = config_find_user(session_config(s), r.username, r.username_len);
     s->login.caps &= r.capabilities;
@@ -364,6 +374,11 @@ void session_change_user(struct client_session *s)
     struct change_user cu;
     if (change_user_parse(s->arg, s->arg_len, s->login.caps, &cu) != 0) {
         session_fail_command(s, ER_HANDSHAKE_ERROR, "08S01", "Malformed COM_CHANGE_USER");
+        return;
+    }
+    const char *refused = sql_charset_refused_for_client(cu.charset);
+    if (refused) { /* the session stays as it was, as on the server */
+        session_fail_command(s, ER_WRONG_VALUE_FOR_VAR, "42000", REFUSED_CHARSET_MSG, refused);
         return;
     }
     session_reset_backends(s);

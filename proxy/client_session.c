@@ -113,7 +113,7 @@ int session_choose_writer(struct client_session *s)
         int old = s->writer;
         s->writer = w;
         session_route_state_restart(&s->route, cfg->read_only_transactions_on_replica);
-        session_fail_command(s, CR_SERVER_LOST, "HY000",
+        session_fail_command(s, ER_NET_READ_ERROR, "08S01",
                              "switchyard: writes moved from '%s' to '%s' while this session "
                              "was bound to it (%s); that state is lost: roll back and retry",
                              session_backend_name(s, old), session_backend_name(s, w),
@@ -122,7 +122,7 @@ int session_choose_writer(struct client_session *s)
     }
     s->writer = w;
     if (proxy_backend_offline(s->w->proxy, cfg->backends[w].name)) {
-        session_fail_command(s, CR_CONN_HOST_ERROR, "HY000",
+        session_fail_command(s, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                              "switchyard: backend '%s' takes the writes but is OFFLINE (admin SET "
                              "BACKEND %s ONLINE brings it back)",
                              cfg->backends[w].name, cfg->backends[w].name);
@@ -1027,7 +1027,7 @@ void session_run_on(struct client_session *s, int index)
         if (s->bc[index] && s->registered)
             atomic_fetch_or(&s->entry.backends_mask, 1ull << index);
         if (!s->bc[index]) {
-            session_fail_command(s, CR_CONN_HOST_ERROR, "HY000",
+            session_fail_command(s, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
                                  "switchyard: cannot open a connection to backend '%s'",
                                  session_backend_name(s, index));
         }
@@ -1217,7 +1217,7 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
     uint8_t seq = s->forwarded ? (uint8_t)(bc->tracker.last_seq + 1) : (uint8_t)(s->cmd_seq + 1);
     s->forwarded = false;
     s->state = CS_COMMAND;
-    session_send_err(s, seq, code ? code : CR_SERVER_LOST, sqlstate, "switchyard: backend '%s': %s",
+    session_send_err(s, seq, code ? code : ER_NET_READ_ERROR, sqlstate, "switchyard: backend '%s': %s",
                      session_backend_name(s, bc->index), message);
     session_finish_command(s);
 }

@@ -10,7 +10,6 @@
 #include "router/proxy_command.h"
 
 #define ER_PARSE_ERROR 1064
-#define ER_WRONG_VALUE_FOR_VAR 1231
 
 /* What PROXY SHOW route answers: primary, replica, replica NAME or auto. */
 static const char *override_name(struct client_session *s, char *buf, size_t size)

@@ -106,6 +106,34 @@ const struct sql_charset *sql_charset_default(void)
     return &charsets[CS_UTF8MB4];
 }
 
+/* Collation ids of ucs2, utf16, utf16le and utf32 (information_schema.COLLATIONS
+ * of MariaDB 10.11, including the ids above 255 that COM_CHANGE_USER can
+ * carry): character sets whose characters are never one byte, which the
+ * server refuses as character_set_client. */
+struct refused_run {
+    unsigned short first, last;
+    const char *name;
+};
+
+static const struct refused_run refused_runs[] = {
+    {35, 35, "ucs2"},     {54, 55, "utf16"},     {56, 56, "utf16le"},   {60, 61, "utf32"},
+    {62, 62, "utf16le"},  {90, 90, "ucs2"},      {101, 124, "utf16"},   {128, 151, "ucs2"},
+    {159, 159, "ucs2"},   {160, 183, "utf32"},   {640, 642, "ucs2"},    {672, 674, "utf16"},
+    {736, 738, "utf32"},  {1059, 1059, "ucs2"},  {1078, 1079, "utf16"}, {1080, 1080, "utf16le"},
+    {1084, 1085, "utf32"}, {1086, 1086, "utf16le"}, {1114, 1114, "ucs2"}, {1125, 1125, "utf16"},
+    {1147, 1147, "utf16"}, {1152, 1152, "ucs2"}, {1174, 1174, "ucs2"},  {1184, 1184, "utf32"},
+    {1206, 1206, "utf32"},
+};
+
+const char *sql_charset_refused_for_client(unsigned id)
+{
+    for (size_t i = 0; i < sizeof refused_runs / sizeof refused_runs[0]; i++) {
+        if (id >= refused_runs[i].first && id <= refused_runs[i].last)
+            return refused_runs[i].name;
+    }
+    return NULL;
+}
+
 static bool in(unsigned char c, unsigned lo, unsigned hi)
 {
     return c >= lo && c <= hi;

@@ -23,6 +23,10 @@ struct sql_charset {
 /* By collation id (handshake, COM_CHANGE_USER). NULL when unknown, or for
  * character sets a client cannot send statements in (ucs2, utf16, utf32). */
 const struct sql_charset *sql_charset_by_collation(unsigned id);
+/* The character set name when collation id belongs to one the server refuses
+ * as character_set_client (ucs2, utf16, utf16le, utf32: error 1231 at
+ * connect and on COM_CHANGE_USER), else NULL. */
+const char *sql_charset_refused_for_client(unsigned id);
 /* By name as in SET NAMES (case-insensitive; "utf8" is utf8mb3). */
 const struct sql_charset *sql_charset_by_name(const char *name, size_t len);
 /* The lexing of ASCII-compatible text with no special byte: utf8mb4. */

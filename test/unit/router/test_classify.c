@@ -798,6 +798,24 @@ static void test_charset_names(void **state)
     assert_null(sql_charset_by_collation(1000));
 }
 
+/* The character sets the server refuses as character_set_client (mysql_client_test
+ * test_bug58036), by any of their collation ids, also those above 255. */
+static void test_charsets_refused_for_client(void **state)
+{
+    (void)state;
+    assert_string_equal(sql_charset_refused_for_client(35), "ucs2");
+    assert_string_equal(sql_charset_refused_for_client(159), "ucs2");
+    assert_string_equal(sql_charset_refused_for_client(54), "utf16");
+    assert_string_equal(sql_charset_refused_for_client(56), "utf16le");
+    assert_string_equal(sql_charset_refused_for_client(60), "utf32");
+    assert_string_equal(sql_charset_refused_for_client(183), "utf32");
+    assert_string_equal(sql_charset_refused_for_client(672), "utf16");
+    assert_string_equal(sql_charset_refused_for_client(1206), "utf32");
+    static const unsigned allowed[] = {0, 8, 33, 45, 63, 83, 192, 224, 255, 576, 608, 1032};
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+        assert_null(sql_charset_refused_for_client(allowed[i]));
+}
+
 /* Item 7: each CREATE TEMPORARY TABLE of a batch counts. */
 static void test_temp_tables_created(void **state)
 {
@@ -829,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_long),
         cmocka_unit_test(test_charsets),
+        cmocka_unit_test(test_charsets_refused_for_client),
         cmocka_unit_test(test_charset_names),
         cmocka_unit_test(test_temp_tables_created),
     };
