@@ -59,7 +59,7 @@ struct backend_conn {
     bool mysql;          /* a MySQL server (not MariaDB): MySQL's GTID functions apply */
     bool login_refused;  /* the server answered the login with an ERR (its own words) */
     uint16_t login_status; /* status flags of the server's OK to the login */
-    uint32_t caps;       /* negotiated with the backend: the client's, plus session tracking */
+    uint64_t caps;       /* negotiated with the backend: the client's, plus session tracking */
     uint32_t rewrite_stmt_id; /* non-zero: the PREPARE_OK id the client must see */
     uint64_t resp_off;        /* bytes of the current response consumed so far */
     uint8_t resp_first;       /* first payload byte of the response */
