@@ -27,8 +27,11 @@ q() {
     "$CLIENT" --no-defaults --socket="$sock" -uroot --batch --skip-column-names --connect-timeout=10 "$@"
 }
 
+# One line per account or role: "USER 'name'@'host'" or "ROLE 'name'".
 accounts() {
-    q "$1" -e "SELECT CONCAT(QUOTE(user), '@', QUOTE(host)) FROM mysql.global_priv ORDER BY 1"
+    q "$1" -e "SELECT IF(is_role = 'Y', CONCAT('ROLE ', QUOTE(user)),
+                         CONCAT('USER ', QUOTE(user), '@', QUOTE(host))) AS a
+               FROM mysql.user ORDER BY a"
 }
 
 globals() {
@@ -72,17 +75,20 @@ clean() {
     dbs=$(q "$primary" -e "SELECT schema_name FROM information_schema.schemata
                            WHERE schema_name NOT IN ($keep)") || return 1
     while IFS= read -r db; do
-        [[ -n $db ]] && drop+="DROP DATABASE \`${db//\`/\`\`}\`; "
+        [[ -n $db ]] && drop+="DROP DATABASE \`${db//\`/\`\`}\`;"$'\n'
     done <<< "$dbs"
     extra=$(comm -13 "$state/accounts" <(accounts "$primary"))
     while IFS= read -r acct; do
-        [[ -n $acct ]] && drop+="DROP USER IF EXISTS $acct; DROP ROLE IF EXISTS $acct; "
+        [[ -n $acct ]] && drop+="DROP ${acct%% *} IF EXISTS ${acct#* };"$'\n'
     done <<< "$extra"
-    q "$primary" --force -e "SET SESSION foreign_key_checks = 0; ${drop}CREATE DATABASE test;" 2>/dev/null
-    local i=0 sock now
+    # One statement a line on stdin: --force goes on after a failed one.
+    printf 'SET SESSION foreign_key_checks = 0;\n%sCREATE DATABASE test;\n' "$drop" |
+        q "$primary" --force 2>/dev/null
+    local i=0 sock now set
     for sock in "$primary" "$@"; do
         now=$(globals "$sock") || return 1
-        restore_statements <(printf '%s\n' "$now") "$state/globals.$i" | q "$sock" --force 2>/dev/null
+        set=$(restore_statements <(printf '%s\n' "$now") "$state/globals.$i")
+        [[ -z $set ]] || q "$sock" --force <<< "$set" 2>/dev/null
         i=$((i + 1))
     done
     (($# == 0)) && return 0
