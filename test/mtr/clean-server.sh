@@ -95,8 +95,16 @@ clean() {
     local pos
     pos=$(q "$primary" -e "SELECT @@gtid_binlog_pos") || return 1
     for sock in "$@"; do
-        [[ $(q "$sock" -e "SELECT MASTER_GTID_WAIT('$pos', 60)") == 0 ]] ||
-            { echo "clean-server: replica $sock did not reach $pos" >&2; return 1; }
+        # -2: replication has stopped; no use waiting for it.
+        case $(q "$sock" -e "SELECT IF((SELECT variable_value FROM information_schema.global_status
+                                        WHERE variable_name = 'SLAVE_RUNNING') = 'ON',
+                                       MASTER_GTID_WAIT('$pos', 60), -2)") in
+            0) ;;
+            -2) echo "clean-server: replica $sock does not replicate:" >&2
+                q "$sock" -e "SHOW REPLICA STATUS\G" | grep -E 'Running:|Last_.*Error:' >&2
+                return 1 ;;
+            *) echo "clean-server: replica $sock did not reach $pos" >&2; return 1 ;;
+        esac
     done
 }
 

@@ -199,6 +199,7 @@ prepare_topology() {
     topology_prepared=1
     local s
     for s in "${SB_SOCKS[@]}"; do q "$s" -e "$MTR_GLOBALS" || return 1; done
+    restart_sql_threads || return 1
     q "${SB_SOCKS[0]}" -e "CREATE USER IF NOT EXISTS root@'127.0.0.1';
         GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION;
         DROP DATABASE IF EXISTS test; CREATE DATABASE test;" || return 1
@@ -231,6 +232,16 @@ causal_reads = gtid
 causal_reads_timeout_ms = 30000"
 }
 
+# A replica's SQL thread keeps the session values it started with; it must
+# apply the tests' DDL with the pass's default_storage_engine and character
+# set (and, afterwards, with the sandbox's own again).
+restart_sql_threads() {
+    local s
+    for s in "${SB_SOCKS[@]:1}"; do
+        q "$s" -e "STOP REPLICA SQL_THREAD; START REPLICA SQL_THREAD" || return 1
+    done
+}
+
 # Gives the sandbox back as it was: its databases, global variables and
 # accounts, and checks that both replicas still replicate.
 restore_topology() {
@@ -238,6 +249,7 @@ restore_topology() {
     local ok=0 s
     q "${SB_SOCKS[0]}" -e "DROP DATABASE IF EXISTS mtr" || ok=1
     "$HERE/clean-server.sh" clean "$WORK/state-sandbox-orig" "${SB_SOCKS[@]}" || ok=1
+    restart_sql_threads || ok=1
     for s in "${SB_SOCKS[@]:1}"; do
         if [[ $(q "$s" -e "SHOW REPLICA STATUS\G" | grep -cE 'Slave_(IO|SQL)_Running: Yes') != 2 ]]; then
             log "replica $s no longer replicates:"
