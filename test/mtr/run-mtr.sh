@@ -291,11 +291,20 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- one mtr pass
-# run_pass LABEL PORT CLEAN_ARGS [mtr options...]
-# Writes $WORK/LABEL.pass and $WORK/LABEL.fail (test names), prints the
-# counts and the report of every failing test.
+# The test names of a list file (first word of each line; # starts a comment).
+listed() { grep -vE '^\s*(#|$)' "$1" | awk '{print $1}'; }
+
+# The tests of the selection, less those listed in file $1 (if given).
+selected_tests() {
+    listed "$SELECTION" | grep -vxF -f <(listed "${1:-/dev/null}"; echo '#none#')
+}
+
+# run_pass LABEL PORT CLEAN_ARGS SKIP_FILE [mtr options...]
+# Runs the selection less the tests of SKIP_FILE; writes $WORK/LABEL.pass
+# (the names of the tests that passed), prints the counts and the report of
+# every failing test.
 run_pass() {
-    local label=$1 port=$2 clean=$3; shift 3
+    local label=$1 port=$2 clean=$3 skip=$4; shift 4
     local out=$WORK/$label.log
     rm -rf "$VARDIR"
     log "mtr pass $label (port $port)"
@@ -305,16 +314,15 @@ run_pass() {
         --extern host=127.0.0.1 --extern port="$port" --extern user=root \
         --extern protocol=tcp --extern socket="$WORK/no-such-socket" \
         --vardir="$VARDIR" --force --max-test-fail=0 --retry=0 --testcase-timeout=5 \
-        "$@" $(grep -vE '^\s*(#|$)' "$SELECTION" | awk '{print $1}')) > "$out" 2>&1
+        "$@" $(selected_tests "$skip")) > "$out" 2>&1
     sed -nE 's/^([a-z0-9_]+\.[A-Za-z0-9_-]+)[ ]+(\[ pass \]).*/\1/p' "$out" | sort -u > "$WORK/$label.pass"
-    sed -nE 's/^([a-z0-9_]+\.[A-Za-z0-9_-]+)[ ]+\[ fail \].*/\1/p' "$out" | sort -u > "$WORK/$label.fail"
     local n_sel n_pass n_fail
-    n_sel=$(grep -cvE '^\s*(#|$)' "$SELECTION")
+    n_sel=$(selected_tests "$skip" | wc -l)
     n_pass=$(wc -l < "$WORK/$label.pass")
     n_fail=$(( n_sel - n_pass ))
     echo "mtr $label: $n_pass passed, $n_fail failed"
     if ((n_fail)); then
-        comm -23 <(grep -vE '^\s*(#|$)' "$SELECTION" | awk '{print $1}' | sort -u) "$WORK/$label.pass" |
+        comm -23 <(selected_tests "$skip" | sort -u) "$WORK/$label.pass" |
             sed 's/^/    failed: /'
         print_failures "$out"
         if ! grep -q '^Completed:\|^Failing test' "$out"; then tail -n 40 "$out"; fi
@@ -334,7 +342,7 @@ verdict() {
     local base=$1 label=$2 excluded=${3:-/dev/null} lost
     [[ -f $WORK/$base.pass && -f $WORK/$label.pass ]] || { echo "mtr verdict $label: not run"; failures=$((failures + 1)); return; }
     lost=$(comm -23 "$WORK/$base.pass" "$WORK/$label.pass" |
-           grep -vxF -f <(grep -vE '^\s*(#|$)' "$excluded" | awk '{print $1}'; echo '#none#'))
+           grep -vxF -f <(listed "$excluded"; echo '#none#'))
     report_verdict "mtr verdict $label" "$lost" "$base" "$label"
 }
 
@@ -349,14 +357,14 @@ report_verdict() {
     fi
 }
 
-# proxied_passes NAME START_FUNCTION PORT CLEAN_ARGS: one pass per protocol,
+# proxied_passes NAME START_FUNCTION PORT CLEAN_ARGS SKIP_FILE: one pass per protocol,
 # each through a fresh proxy, so that one pass cannot inherit the other's
 # pooled backend connections.
 proxied_passes() {
-    local name=$1 start=$2 port=$3 clean=$4 proto
+    local name=$1 start=$2 port=$3 clean=$4 skip=$5 proto
     for proto in $PROTOCOLS; do
         if "$start" "$name-$proto"; then
-            run_pass "$name-$proto" "$port" "$clean" $(ps_option "$proto")
+            run_pass "$name-$proto" "$port" "$clean" "$skip" $(ps_option "$proto")
             stop_proxies
         else
             echo "run-mtr: FAILED: the proxy for $name-$proto did not start"; failures=$((failures + 1))
@@ -377,15 +385,16 @@ SRV_CLEAN="$WORK/state-server $SRV/sock"
 
 if wants direct; then
     for proto in $PROTOCOLS; do
-        run_pass "direct-$proto" "$SERVER_PORT" "$SRV_CLEAN" $(ps_option "$proto")
+        run_pass "direct-$proto" "$SERVER_PORT" "$SRV_CLEAN" /dev/null $(ps_option "$proto")
     done
 fi
 if wants proxy; then
-    proxied_passes proxy start_server_proxy "$PROXY_PORT" "$SRV_CLEAN"
+    proxied_passes proxy start_server_proxy "$PROXY_PORT" "$SRV_CLEAN" /dev/null
 fi
 if wants topology; then
     if prepare_topology; then
-        proxied_passes topology start_topology_proxy "$TOPO_PORT" "$WORK/state-sandbox ${SB_SOCKS[*]}"
+        proxied_passes topology start_topology_proxy "$TOPO_PORT" "$WORK/state-sandbox ${SB_SOCKS[*]}" \
+            "$HERE/topology-excluded.txt"
     else
         echo "run-mtr: FAILED: the topology could not be prepared"; failures=$((failures + 1))
     fi
