@@ -101,7 +101,7 @@ clean() {
                                        MASTER_GTID_WAIT('$pos', 60), -2)") in
             0) ;;
             -2) echo "clean-server: replica $sock does not replicate:" >&2
-                q "$sock" -e "SHOW REPLICA STATUS\G" | grep -E 'Running:|Last_.*Error:' >&2
+                "$CLIENT" --no-defaults --socket="$sock" -uroot -e "SHOW REPLICA STATUS\G" | grep -E 'Running:|Last_.*Error:' >&2
                 return 1 ;;
             *) echo "clean-server: replica $sock did not reach $pos" >&2; return 1 ;;
         esac

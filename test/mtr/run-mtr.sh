@@ -242,6 +242,12 @@ restart_sql_threads() {
     done
 }
 
+# True when both replication threads of the replica at socket $1 run.
+replicating() {
+    [[ $(q "$1" -e "SELECT variable_value FROM information_schema.global_status
+                     WHERE variable_name = 'SLAVE_RUNNING'") == ON ]]
+}
+
 # Gives the sandbox back as it was: its databases, global variables and
 # accounts, and checks that both replicas still replicate.
 restore_topology() {
@@ -251,9 +257,9 @@ restore_topology() {
     "$HERE/clean-server.sh" clean "$WORK/state-sandbox-orig" "${SB_SOCKS[@]}" || ok=1
     restart_sql_threads || ok=1
     for s in "${SB_SOCKS[@]:1}"; do
-        if [[ $(q "$s" -e "SHOW REPLICA STATUS\G" | grep -cE 'Slave_(IO|SQL)_Running: Yes') != 2 ]]; then
+        if ! wait_until "replica $s to run" 60 replicating "$s"; then
             log "replica $s no longer replicates:"
-            q "$s" -e "SHOW REPLICA STATUS\G" | grep -E 'Running|Last_.*Error'
+            "$CLIENT" --no-defaults --socket="$s" -uroot -e "SHOW REPLICA STATUS\G" | grep -E 'Running:|Last_.*Error:'
             ok=1
         fi
     done
