@@ -13,10 +13,12 @@
 #   SY_FUZZ_SECONDS=60      run time of each fuzzer
 #   SY_KEEP_SANDBOX=1       leave the sandbox running at the end
 #   SY_PYTEST_ARGS="-k lag" extra pytest arguments
+#   SY_SKIP_MTR=1           don't run MariaDB's test suite through the proxy (test/mtr/run-mtr.sh)
 #   JOBS=N                  build parallelism (default: number of CPUs)
 #
-# The last line is "N passed, N failed": unit + integration tests; a failed step
-# (build, fuzzer, sandbox) also counts as one failure. Exit status 0 only if
+# The last line is "N passed, N failed": unit + integration tests + the verdicts
+# of MariaDB's test suite through the proxy (one per compared pass); a failed
+# step (build, fuzzer, sandbox) also counts as one failure. Exit status 0 only if
 # everything passed.
 set -uo pipefail
 
@@ -39,7 +41,7 @@ export SY_BINARY="$ROOT/build-asan/switchyard"
 WORK=$(mktemp -d /tmp/switchyard-tests.XXXXXX)
 T0=$(date +%s)
 
-unit_pass=0 unit_fail=0 int_pass=0 int_fail=0 fuzz_pass=0
+unit_pass=0 unit_fail=0 int_pass=0 int_fail=0 fuzz_pass=0 mtr_pass=0 mtr_fail=0
 failed_steps=()
 
 section() { printf '\n==== %s  [+%ss]\n' "$*" "$(( $(date +%s) - T0 ))"; }
@@ -151,6 +153,18 @@ elif ((asan_ok == 0)); then
     echo "run-tests: integration tests not run: no proxy binary"
 fi
 
+# ---------------------------------------------------------------- MariaDB's test suite
+# mariadb-test-run and mysql_client_test directly and through the proxy; each
+# "verdict" line (what passes directly passes through the proxy) counts once.
+if [[ ${SY_SKIP_MTR:-0} != 1 ]] && ((sandbox_ok && asan_ok)); then
+    section "MariaDB's test suite through the proxy (test/mtr/run-mtr.sh)"
+    "$ROOT/test/mtr/run-mtr.sh" 2>&1 | tee "$WORK/mtr.log"
+    mtr_rc=${PIPESTATUS[0]}
+    mtr_pass=$(grep -cE '^(mtr|client_test) verdict .*: ok' "$WORK/mtr.log")
+    mtr_fail=$(grep -cE '^(mtr|client_test) verdict .*: (FAILED|not run)' "$WORK/mtr.log")
+    if ((mtr_rc != 0)) && ((mtr_fail == 0)); then step_failed "run-mtr (exit $mtr_rc)"; fi
+fi
+
 # ---------------------------------------------------------------- summary
 if [[ ${SY_KEEP_SANDBOX:-0} != 1 ]]; then
     section "stop the sandbox"
@@ -160,11 +174,12 @@ section "summary"
 echo "unit tests:        $unit_pass passed, $unit_fail failed"
 echo "integration tests: $int_pass passed, $int_fail failed"
 echo "fuzzers:           $fuzz_pass ran clean"
+echo "mariadb-test-run:  $mtr_pass passed, $mtr_fail failed (verdicts: direct vs through the proxy)"
 if ((${#failed_steps[@]})); then
     echo "failed steps:      ${failed_steps[*]}"
 fi
 echo "total time:        $(( $(date +%s) - T0 ))s"
-passed=$((unit_pass + int_pass))
-failed=$((unit_fail + int_fail + ${#failed_steps[@]}))
+passed=$((unit_pass + int_pass + mtr_pass))
+failed=$((unit_fail + int_fail + mtr_fail + ${#failed_steps[@]}))
 echo "$passed passed, $failed failed"
 ((failed == 0))
