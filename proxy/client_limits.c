@@ -121,10 +121,12 @@ size_t session_input_room(struct client_session *s)
         want = LOGIN_PACKET_MAX + CLIENT_IN_MIN; /* on_login_input closes beyond that */
     if (want > s->in_cap && (s->in_cap - s->in_len < CLIENT_IN_MIN / 2 || need > s->in_cap)) {
         session_compact_input(s);
+        size_t arg = session_arg_offset(s);
         uint8_t *p = want > s->in_cap ? realloc(s->in_buf, want) : NULL;
         if (p) {
             s->in = s->in_buf = p;
             s->in_cap = want;
+            session_arg_rebase(s, arg);
         }
     }
     return s->in_cap - s->in_len;

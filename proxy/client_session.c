@@ -480,6 +480,22 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 
 /* --- reading from the client --------------------------------------------- */
 
+/* The command's argument points into the input unless it was gathered:
+ * when the input's bytes move (LOAD DATA LOCAL lets the buffer grow while
+ * the command runs), the argument moves with them. */
+size_t session_arg_offset(const struct client_session *s)
+{
+    if (s->arg && s->arg >= s->in && s->arg < s->in + s->in_len)
+        return (size_t)(s->arg - s->in);
+    return SIZE_MAX;
+}
+
+void session_arg_rebase(struct client_session *s, size_t off)
+{
+    if (off != SIZE_MAX)
+        s->arg = s->in + off;
+}
+
 /* Finished commands leave the input by moving its start, not its bytes: a
  * pipeline of small commands read ahead into a large buffer would else be
  * moved once per command. The bytes move down only to make room (never
@@ -488,9 +504,11 @@ bool client_session_forward(struct client_session *s, struct backend_conn *bc, c
 uint8_t *session_compact_input(struct client_session *s)
 {
     if (s->in != s->in_buf) {
+        size_t arg = session_arg_offset(s);
         memmove(s->in_buf, s->in, s->in_len);
         s->in_cap += (size_t)(s->in - s->in_buf);
         s->in = s->in_buf;
+        session_arg_rebase(s, arg);
     }
     return s->in_buf;
 }

@@ -154,6 +154,10 @@ void session_start_reading(struct client_session *s);
 /* Move the unprocessed input to the start of its buffer (never while a
  * command runs); returns the buffer. */
 uint8_t *session_compact_input(struct client_session *s);
+/* Where the command's argument sits in the input (SIZE_MAX: elsewhere), to
+ * put it back after the input's bytes moved. */
+size_t session_arg_offset(const struct client_session *s);
+void session_arg_rebase(struct client_session *s, size_t off);
 void session_consume_input(struct client_session *s, size_t n);
 /* Move what TLS has decrypted into the input; -1 when the session died. */
 int session_take_plaintext(struct client_session *s);
