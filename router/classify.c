@@ -338,6 +338,7 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
         scan_sysvar(st, t);
         break;
     case SQL_TOK_USER_VAR:
+        st->flags |= CLS_READS_USER_VAR;
         if (sql_tok_kw(&st->w0, "INTO"))
             st->flags |= CLS_UNREPLAYABLE; /* SELECT ... INTO @var */
         break;
