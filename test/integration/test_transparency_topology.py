@@ -1,9 +1,12 @@
 """Through the proxy in front of the replica topology, a session sees what it would see
 on the primary alone (differences found by mariadb-test-run through the topology)."""
 
+import threading
+
 import pytest
 
-from sy_helpers import PRIMARY_PORT, connect, execute, scalar, sync_replicas, unique
+from sy_helpers import (PRIMARY_PORT, TcpRelay, backend, connect, execute, relay_pump, scalar,
+                        sync_replicas, unique, wait_for, xproxy)  # noqa: F401
 
 
 @pytest.fixture
@@ -49,3 +52,56 @@ def test_user_variable_set_by_trigger(sy, trigger_table, sandbox):
         assert scalar(conn, "SELECT @@port") != PRIMARY_PORT
     finally:
         conn.close()
+
+
+# ------------------------------------------------ a backend connection out of step
+
+MARKER = b"sy_out_of_step_marker"
+# an OK packet with sequence number 2: the server's answer to nothing
+STRAY_OK = bytes([7, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0])
+
+
+class StrayPacketRelay(TcpRelay):
+    """A TCP relay to the primary that, after a query naming MARKER, sends one
+    OK packet more with the server's next bytes (its answer to that query)."""
+
+    def connected(self, client, server):
+        armed = threading.Event()
+
+        def watch(data):
+            if MARKER in data:
+                armed.set()
+            return data
+
+        def inject(data):
+            if armed.is_set():
+                armed.clear()
+                return data + STRAY_OK
+            return data
+
+        threading.Thread(target=relay_pump, args=(client, server, watch), daemon=True).start()
+        threading.Thread(target=relay_pump, args=(server, client, inject), daemon=True).start()
+
+
+def test_backend_out_of_step_serves_nothing_more(xproxy):
+    """The backend sends a packet after its complete answer: the client keeps that
+    answer, gets no extra ERR (which it would read as the answer to its next
+    statement), and the next statements run on a fresh backend connection."""
+    relay = StrayPacketRelay()
+    try:
+        sy = xproxy(backends=[backend("primary", "primary", relay.port)], replicas=())
+        conn = sy.connect()
+        try:
+            before = scalar(conn, "SELECT CONNECTION_ID()")
+            assert scalar(conn, f"SELECT '{MARKER.decode()}'") == MARKER.decode()
+            ids = set()
+            for i in range(3):
+                assert scalar(conn, f"SELECT {i} + 1") == i + 1
+                ids.add(scalar(conn, "SELECT CONNECTION_ID()"))
+            assert len(ids) == 1 and before not in ids
+        finally:
+            conn.close()
+        wait_for(lambda: "backend sent data after the response" in sy.log_tail(200), 10,
+                 what="the proxy's warning")
+    finally:
+        relay.close()
