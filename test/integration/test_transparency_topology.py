@@ -105,3 +105,27 @@ def test_backend_out_of_step_serves_nothing_more(xproxy):
                  what="the proxy's warning")
     finally:
         relay.close()
+
+
+def test_session_default_engine_reads_the_primary_copy(sy, sandbox):
+    """A session's default_storage_engine does not reach the replicas with its CREATE
+    TABLE (they use their own default, here InnoDB): that session's reads stay on the
+    primary, where the table has the engine it asked for."""
+    table = f"test.{unique('eng')}"
+    conn = sy.connect()
+    try:
+        execute(conn, "SET SESSION default_storage_engine = MyISAM")
+        execute(conn, f"CREATE TABLE {table} (a INT)")
+        sync_replicas(sandbox)
+        for _ in range(4):
+            assert "ENGINE=MyISAM" in conn_show_create(conn, table)
+        assert scalar(conn, "SELECT @@port") == PRIMARY_PORT
+    finally:
+        conn.close()
+        sandbox.sql("primary", f"DROP TABLE IF EXISTS {table}")
+
+
+def conn_show_create(conn, table):
+    with conn.cursor() as cur:
+        cur.execute(f"SHOW CREATE TABLE {table}")
+        return cur.fetchone()[1]
