@@ -560,6 +560,29 @@ static size_t consume_for_client(struct backend_conn *bc, uint8_t *data, size_t 
     return n;
 }
 
+/* The server sent more than the response the tracker saw end: this
+ * connection is out of step and must serve nothing more. The response itself
+ * is complete (the client has it whole, or the proxy's own statement is
+ * answered), so the session goes on as after any response, and only then the
+ * connection is closed: a statement the session already sent on it fails
+ * like one whose backend went away; else the next one opens a new connection. */
+static void response_done_out_of_step(struct backend_conn *bc)
+{
+    struct client_session *s = bc->session;
+    log_warn("session %u: backend %s: backend sent data after the response; closing that "
+             "connection",
+             client_session_id(s), bc_name(bc));
+    bc->rdone = bc->rlen;
+    client_session_response_done(s, bc);
+    if (bc->state == BC_CLOSING)
+        return;
+    bool busy = bc->state != BC_READY;
+    backend_conn_close(bc);
+    client_session_backend_failed(s, bc, busy ? ER_NET_READ_ERROR : 0, busy ? "08S01" : NULL,
+                                  busy ? "the connection went out of step; run the statement again"
+                                       : NULL);
+}
+
 /* Command phase: let the tracker find where the response ends; stream those
  * bytes to the client (or swallow them for the proxy's own commands). */
 static void process_response(struct backend_conn *bc)
@@ -598,7 +621,7 @@ static void process_response(struct backend_conn *bc)
         if (st == RT_DONE) {
             bc->state = BC_READY;
             if (bc->rdone != bc->rlen) {
-                bc_fail(bc, ER_NET_READ_ERROR, "08S01", "backend sent data after the response");
+                response_done_out_of_step(bc);
                 return;
             }
             client_session_response_done(bc->session, bc);

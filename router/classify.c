@@ -338,6 +338,7 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
         scan_sysvar(st, t);
         break;
     case SQL_TOK_USER_VAR:
+        st->flags |= CLS_READS_USER_VAR;
         if (sql_tok_kw(&st->w0, "INTO"))
             st->flags |= CLS_UNREPLAYABLE; /* SELECT ... INTO @var */
         break;
@@ -565,6 +566,17 @@ static void set_var(struct stmt *st, bool global, bool autocommit)
     st->sub = S_VALUE;
 }
 
+/* The session's default engine does not travel with CREATE TABLE through
+ * replication: a replica makes the tables with its own default, so reads
+ * there would meet another engine (SHOW CREATE TABLE, row order, HEAP's
+ * comparisons). A session that sets it stays on the primary. */
+static void note_engine_var(struct stmt *st, bool global, const char *name, size_t len)
+{
+    if (!global && (sql_text_eq(name, len, "DEFAULT_STORAGE_ENGINE") ||
+                    sql_text_eq(name, len, "STORAGE_ENGINE")))
+        st->flags |= CLS_UNREPLAYABLE;
+}
+
 /* Start of one assignment: [GLOBAL|SESSION|LOCAL] name, @@[scope.]name,
  * @user, NAMES, CHARACTER SET, CHARSET, [scope] TRANSACTION. A scope keyword
  * carries over to the following assignments, as in the server. */
@@ -579,6 +591,7 @@ static enum step set_item(struct stmt *st, const struct sql_token *t)
         if (scope == SCOPE_NONE)
             scope = st->scope;
         set_var(st, scope == SCOPE_GLOBAL, sql_text_eq(name, len, "AUTOCOMMIT"));
+        note_engine_var(st, scope == SCOPE_GLOBAL, name, len);
         st->charset_next = scope != SCOPE_GLOBAL && sql_text_eq(name, len, "CHARACTER_SET_CLIENT");
     } else if (t->kind != SQL_TOK_WORD || t->after_dot) {
         return to_write(st, R_UNKNOWN);
@@ -595,6 +608,7 @@ static enum step set_item(struct stmt *st, const struct sql_token *t)
         st->charset_next = true;
     } else {
         set_var(st, st->scope == SCOPE_GLOBAL, sql_tok_kw(t, "AUTOCOMMIT"));
+        note_engine_var(st, st->scope == SCOPE_GLOBAL, t->text, t->len);
         st->charset_next =
             st->scope != SCOPE_GLOBAL && sql_tok_kw(t, "CHARACTER_SET_CLIENT");
     }

@@ -42,6 +42,8 @@
                                          state: CALL, EXECUTE [IMMEDIATE], PREPARE ... FROM @v */
 #define CLS_CHARSET 0x400000u         /* SET NAMES / CHARACTER SET / character_set_client:
                                          .charset is how the following statements lex */
+#define CLS_READS_USER_VAR 0x800000u  /* mentions a user variable (@name): its value may be one a
+                                         trigger or stored function changed on the primary */
 
 struct classification {
     bool is_read;       /* may run on a replica */

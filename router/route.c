@@ -17,6 +17,7 @@ static const char R_XA[] = "XA transaction";
 static const char R_UNREPLAYABLE[] = "session state cannot be replayed on replicas";
 static const char R_HIDDEN[] = "after CALL or EXECUTE: state the proxy cannot see";
 static const char R_LAST[] = "about the previous statement";
+static const char R_USER_VARS[] = "user variables may have changed on the primary";
 static const char R_RO_TRX_BEGIN[] = "START TRANSACTION READ ONLY";
 static const char R_HINT[] = "hint";
 static const char R_NONE[] = "no classification";
@@ -85,6 +86,8 @@ static struct route_decision route_unpinned(const struct classification *c,
 {
     if (c->flags & CLS_LAST_STMT_INFO)
         return decide(ROUTE_LAST, R_LAST);
+    if ((c->flags & CLS_READS_USER_VAR) && s->user_vars_changed)
+        return decide(ROUTE_PRIMARY, R_USER_VARS);
     int forced = s->override == ROUTE_FORCE_REPLICA ? s->override_replica : -1;
     if ((c->flags & CLS_READ_ONLY_TRX) && s->read_only_trx_on_replica) {
         struct route_decision d = decide(ROUTE_REPLICA, R_RO_TRX_BEGIN);
@@ -129,6 +132,16 @@ static unsigned sub_floor(unsigned a, unsigned b)
     return a > b ? a - b : 0;
 }
 
+/* Whether a statement may have run triggers or stored functions, which can
+ * assign user variables on the primary without the proxy seeing it: every
+ * write but a lone SET (whose assignments the proxy records and replays). */
+static bool may_change_user_vars(const struct classification *c)
+{
+    if (c->is_read)
+        return false;
+    return !(c->flags & CLS_SESSION_STATE) || (c->flags & CLS_MULTI);
+}
+
 /* Effects of a statement that succeeded. */
 static void apply_success(struct session_route_state *s, const struct classification *c,
                           const struct route_decision *d)
@@ -164,9 +177,11 @@ void session_route_state_update(struct session_route_state *s, const struct clas
         return;
     if (succeeded && c != NULL)
         apply_success(s, c, d);
-    /* a failed CALL may have run part of the procedure */
+    /* a failed CALL may have run part of the procedure, a failed INSERT some triggers */
     if (c != NULL && (c->flags & CLS_HIDDEN_STATE))
         s->hidden_state = true;
+    if (c != NULL && may_change_user_vars(c))
+        s->user_vars_changed = true;
     if (has_status) {
         s->in_transaction = (status & SERVER_STATUS_IN_TRANS) != 0;
         s->autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;

@@ -32,6 +32,9 @@ struct session_route_state {
                                  much to replay): the session stays on the primary */
     bool hidden_state;        /* ran CALL / EXECUTE (CLS_HIDDEN_STATE), successful or not: it
                                  may have set variables or temporary tables the proxy cannot see */
+    bool user_vars_changed;   /* a write ran (or failed part-way): its triggers or stored
+                                 functions may have changed user variables on the primary,
+                                 where the replicas keep the replayed values */
     enum route_override override;
     int override_replica;     /* ROUTE_FORCE_REPLICA: this backend index only; -1 any replica */
     const struct sql_charset *charset; /* character_set_client; NULL unknown (see classify_query) */
@@ -57,6 +60,8 @@ void session_route_state_restart(struct session_route_state *s, bool read_only_t
  * 3. pinned (in transaction, autocommit off, temp tables, LOCK TABLES, named
  *    locks, XA) → PRIMARY with that reason;
  * 4. CLS_LAST_STMT_INFO → ROUTE_LAST ("about the previous statement");
+ *    CLS_READS_USER_VAR after user_vars_changed → PRIMARY ("user variables may
+ *    have changed on the primary"), whatever hint or override says;
  * 5. CLS_READ_ONLY_TRX with read_only_trx_on_replica and no override primary →
  *    ROUTE_REPLICA, begins_read_only_trx ("START TRANSACTION READ ONLY");
  * 6. statements with session/transaction/lock flags stay on the primary

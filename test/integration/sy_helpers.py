@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -95,6 +96,46 @@ def connect(port, user=APP_USER, password=APP_PW, autocommit=True, **kw):
     kw.setdefault("write_timeout", 60)
     return pymysql.connect(host="127.0.0.1", port=port, user=user, password=password,
                            autocommit=autocommit, **kw)
+
+
+def relay_pump(src, dst, transform=lambda data: data):
+    """Copy what src sends to dst (each chunk through transform) until either side
+    closes; then shut both down. For relays between the proxy and a server."""
+    try:
+        while (data := src.recv(65536)):
+            dst.sendall(transform(data))
+    except OSError:
+        pass
+    for sock in (src, dst):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class TcpRelay:
+    """Listens on a free port; each connection gets its own connection to the primary,
+    handed to self.connected(client, server) (default: copy both ways)."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connected(client, socket.create_connection(("127.0.0.1", PRIMARY_PORT)))
+
+    def connected(self, client, server):
+        for a, b in ((client, server), (server, client)):
+            threading.Thread(target=relay_pump, args=(a, b), daemon=True).start()
+
+    def close(self):
+        self.listener.close()
 
 
 def one(conn, sql, args=None):

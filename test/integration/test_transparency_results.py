@@ -9,16 +9,14 @@ proxy and compares what the client got."""
 
 import os
 import re
-import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pymysql
 import pytest
 
 from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, REPO, backend, mariadb_cli,  # noqa: F401
-                        unique, wait_for, xproxy)
+                        TcpRelay, unique, wait_for, xproxy)
 from test_causal import slow_replicas  # noqa: F401
 
 # Procedures whose results broke clients through the proxy: an internal
@@ -195,31 +193,19 @@ def test_proxy_result_set_under_extended_metadata(sy):
     assert "auto" in p.stdout
 
 
-class MysqlGreetingRelay:
+class MysqlGreetingRelay(TcpRelay):
     """A TCP relay to the primary that makes its greeting look like a MySQL
     server's: CLIENT_MYSQL set, no extended capabilities."""
 
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", PRIMARY_PORT))
-            head = self._exact(server, 4)
-            body = bytearray(self._exact(server, head[0] | head[1] << 8 | head[2] << 16))
-            caps_at = body.index(0, 1) + 1 + 4 + 8 + 1
-            body[caps_at] |= 0x01                        # CLIENT_MYSQL
-            ext_at = caps_at + 2 + 1 + 2 + 2 + 1 + 6
-            body[ext_at:ext_at + 4] = b"\0" * 4  # no extended capabilities
-            client.sendall(head + bytes(body))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+    def connected(self, client, server):
+        head = self._exact(server, 4)
+        body = bytearray(self._exact(server, head[0] | head[1] << 8 | head[2] << 16))
+        caps_at = body.index(0, 1) + 1 + 4 + 8 + 1
+        body[caps_at] |= 0x01                        # CLIENT_MYSQL
+        ext_at = caps_at + 2 + 1 + 2 + 2 + 1 + 6
+        body[ext_at:ext_at + 4] = b"\0" * 4  # no extended capabilities
+        client.sendall(head + bytes(body))
+        super().connected(client, server)
 
     @staticmethod
     def _exact(sock, n):
@@ -229,22 +215,6 @@ class MysqlGreetingRelay:
             assert chunk, "primary closed the connection during its greeting"
             buf += chunk
         return buf
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while (data := src.recv(65536)):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self):
-        self.listener.close()
 
 
 def test_backend_without_extended_capabilities_fails_cleanly(xproxy):

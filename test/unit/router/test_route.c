@@ -475,6 +475,58 @@ static void test_charset_follows_set_names(void **state)
     assert_ptr_equal(s.charset, sql_charset_default());
 }
 
+/* A write may run triggers (or stored functions) that assign user variables
+ * on the primary: from then on a statement that reads one runs there, also
+ * when the write failed part-way; a lone SET is replayed and changes nothing. */
+static void test_user_vars_after_write(void **state)
+{
+    (void)state;
+    static const char reason[] = "user variables may have changed on the primary";
+    for (int ok = 0; ok <= 1; ok++) {
+        struct session_route_state s = fresh();
+        run(&s, "SET @sum = 0", true, OK_STATUS);
+        expect("SELECT @sum", &s, ROUTE_REPLICA, NULL);
+        run(&s, "SELECT a FROM t1", true, OK_STATUS);
+        expect("SELECT @sum", &s, ROUTE_REPLICA, NULL);
+        run(&s, "INSERT INTO t1 VALUES (10), (20)", ok, OK_STATUS);
+        expect("SELECT @sum", &s, ROUTE_PRIMARY, reason);
+        expect("SELECT a FROM t1 WHERE a > @sum", &s, ROUTE_PRIMARY, reason);
+        expect("/* route=replica */ SELECT @sum", &s, ROUTE_PRIMARY, reason);
+        s.override = ROUTE_FORCE_REPLICA;
+        expect("SELECT @sum", &s, ROUTE_PRIMARY, reason);
+        expect("SELECT a FROM t1", &s, ROUTE_REPLICA, NULL);
+        s.override = ROUTE_AUTO;
+        expect("SELECT a FROM t1", &s, ROUTE_REPLICA, NULL);
+        expect("SELECT @@sql_mode", &s, ROUTE_REPLICA, NULL);
+        session_route_state_restart(&s, true);
+        expect("SELECT @sum", &s, ROUTE_REPLICA, NULL);
+    }
+    struct session_route_state s = fresh();
+    run(&s, "SET @a = 1; INSERT INTO t1 VALUES (1)", true, OK_STATUS);
+    expect("SELECT @a", &s, ROUTE_PRIMARY, reason);
+}
+
+/* The session's default engine is not replicated with CREATE TABLE: a session
+ * that sets it (in any spelling, not GLOBAL) stays on the primary. */
+static void test_default_engine_pins(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "SET default_storage_engine = MyISAM", "SET @@session.default_storage_engine = 'MyISAM'",
+        "SET SESSION storage_engine = HEAP", "SET sql_mode = '', DEFAULT_STORAGE_ENGINE = Default",
+        "SET @@default_storage_engine = HEAP"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct session_route_state s = fresh();
+        run(&s, texts[i], true, OK_STATUS);
+        expect("SELECT * FROM t1", &s, ROUTE_PRIMARY,
+               "session state cannot be replayed on replicas");
+    }
+    struct session_route_state s = fresh();
+    run(&s, "SET GLOBAL default_storage_engine = MyISAM", true, OK_STATUS);
+    run(&s, "SET default_tmp_storage_engine = MyISAM", true, OK_STATUS);
+    expect("SELECT * FROM t1", &s, ROUTE_REPLICA, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_named_locks),   cmocka_unit_test(test_xa), cmocka_unit_test(test_unreplayable),
         cmocka_unit_test(test_hidden_state), cmocka_unit_test(test_temp_tables_in_batch),
         cmocka_unit_test(test_named_replica), cmocka_unit_test(test_charset_follows_set_names),
+        cmocka_unit_test(test_user_vars_after_write), cmocka_unit_test(test_default_engine_pins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
