@@ -91,8 +91,8 @@ static enum probe_result query_failed(MYSQL *c, struct backend_status *st, const
  * MariaDB, MySQL 5.6+ (one executed set for both roles), neither. Always
  * five columns. */
 static const char *const vars_queries[] = {
-    "SELECT @@read_only, @@version, @@gtid_slave_pos, @@gtid_binlog_pos, "
-    "@@global.session_track_system_variables",
+    ("SELECT @@read_only, @@version, @@gtid_slave_pos, @@gtid_binlog_pos, "
+     "@@global.session_track_system_variables"),
     "SELECT @@read_only, @@version, @@global.gtid_executed, @@global.gtid_executed, NULL",
     "SELECT @@read_only, @@version, NULL, NULL, NULL",
 };
