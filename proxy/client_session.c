@@ -1364,14 +1364,13 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     if (session_held_error_done(s, bc))
         return;
     /* Only running a statement has its effects, not preparing it. */
-    static const struct classification none = {.reason = ""};
-    const struct classification *c = &none;
+    const struct classification *c = NULL; /* other commands: only their status flags count */
     if (s->cmd == COM_QUERY)
         c = &s->cls;
     else if (s->cmd == COM_STMT_EXECUTE && s->stmt)
         c = &s->stmt->cls;
     struct classification dropped;
-    if ((c->flags & CLS_DROP_TEMP_TABLE) && rt->warnings > 0) {
+    if (c && (c->flags & CLS_DROP_TEMP_TABLE) && rt->warnings > 0) {
         /* DROP TEMPORARY TABLE IF EXISTS warned about a missing name: we
          * cannot tell which, so keep the count (and the pin) as it was. */
         dropped = *c;

@@ -180,7 +180,8 @@ void session_route_state_update(struct session_route_state *s, const struct clas
     /* a failed CALL may have run part of the procedure, a failed INSERT some triggers */
     if (c != NULL && (c->flags & CLS_HIDDEN_STATE))
         s->hidden_state = true;
-    if (c != NULL && may_change_user_vars(c))
+    /* a write forced onto a replica left the primary's variables alone */
+    if (c != NULL && may_change_user_vars(c) && !(d != NULL && d->target == ROUTE_REPLICA))
         s->user_vars_changed = true;
     if (has_status) {
         s->in_transaction = (status & SERVER_STATUS_IN_TRANS) != 0;

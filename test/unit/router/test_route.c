@@ -504,6 +504,15 @@ static void test_user_vars_after_write(void **state)
     struct session_route_state s = fresh();
     run(&s, "SET @a = 1; INSERT INTO t1 VALUES (1)", true, OK_STATUS);
     expect("SELECT @a", &s, ROUTE_PRIMARY, reason);
+    /* Commands that are not statements (prepare, ping...) run nothing. */
+    s = fresh();
+    session_route_state_update(&s, NULL, NULL, true, true, OK_STATUS);
+    expect("SELECT @a", &s, ROUTE_REPLICA, NULL);
+    /* A write forced onto a replica did not run on the primary. */
+    s.override = ROUTE_FORCE_REPLICA;
+    run(&s, "INSERT INTO t1 VALUES (1)", false, OK_STATUS);
+    s.override = ROUTE_AUTO;
+    expect("SELECT @a", &s, ROUTE_REPLICA, NULL);
 }
 
 /* The session's default engine is not replicated with CREATE TABLE: a session
