@@ -13,6 +13,22 @@ uint32_t stmt_id_read(const uint8_t *payload_after_command) { return read_u32(pa
 
 void stmt_id_write(uint8_t *payload_after_command, uint32_t id) { write_u32(payload_after_command, id); }
 
+/* The parameter types (2 bytes each) at *pos, then the rest of the packet:
+ * the layout an execute and a bulk execute share once types are sent. */
+static int take_types_and_rest(const uint8_t *p, size_t len, size_t pos, uint16_t num_params,
+                               const uint8_t **types, size_t *types_len, const uint8_t **rest,
+                               size_t *rest_len)
+{
+    *types_len = 2 * (size_t)num_params;
+    if (len - pos < *types_len)
+        return -1;
+    *types = p + pos;
+    pos += *types_len;
+    *rest = p + pos;
+    *rest_len = len - pos;
+    return 0;
+}
+
 /* NULL bitmap, new-params-bound flag and, when bound, the types. */
 static int parse_params(const uint8_t *p, size_t len, uint16_t num_params, struct stmt_execute *out)
 {
@@ -25,13 +41,9 @@ static int parse_params(const uint8_t *p, size_t len, uint16_t num_params, struc
     out->null_bitmap_len = bitmap_len;
     /* Servers take any non-zero byte as "bound". */
     out->new_params_bound = p[bitmap_len] != 0;
-    if (out->new_params_bound) {
-        out->types_len = 2 * (size_t)num_params;
-        if (len - pos < out->types_len)
-            return -1;
-        out->types = p + pos;
-        pos += out->types_len;
-    }
+    if (out->new_params_bound)
+        return take_types_and_rest(p, len, pos, num_params, &out->types, &out->types_len,
+                                   &out->values, &out->values_len);
     out->values = p + pos;
     out->values_len = len - pos;
     return 0;
@@ -163,13 +175,9 @@ int stmt_bulk_parse(const uint8_t *payload, size_t len, uint16_t num_params, str
         return -1;
     out->stmt_id = stmt_id_read(payload + 1);
     out->flags = read_u16(payload + 5);
-    if (out->flags & STMT_BULK_FLAG_CLIENT_SEND_TYPES) {
-        out->types_len = 2 * (size_t)num_params;
-        if (len - pos < out->types_len)
-            return -1;
-        out->types = payload + pos;
-        pos += out->types_len;
-    }
+    if (out->flags & STMT_BULK_FLAG_CLIENT_SEND_TYPES)
+        return take_types_and_rest(payload, len, pos, num_params, &out->types, &out->types_len,
+                                   &out->rows, &out->rows_len);
     out->rows = payload + pos;
     out->rows_len = len - pos;
     return 0;

@@ -191,7 +191,10 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
     s->gtid_lost = false;
     const uint8_t *sql = s->cmd == COM_QUERY ? s->arg : s->stmt ? s->stmt->sql : NULL;
     size_t sql_len = s->cmd == COM_QUERY ? s->arg_len : s->stmt ? s->stmt->sql_len : 0;
-    if (sql && text_mentions(sql, sql_len, "session_track"))
+    const struct classification *c = s->cmd == COM_QUERY ? &s->cls : s->stmt ? &s->stmt->cls : NULL;
+    /* Only a SET (or a procedure) can change tracking: other writes are not scanned. */
+    bool may_set = c && (c->flags & (CLS_SESSION_STATE | CLS_HIDDEN_STATE));
+    if (sql && may_set && text_mentions(sql, sql_len, "session_track"))
         s->tracking_touched = true; /* the client's own setting may have dropped last_gtid */
     /* With tracking on, the OK says which GTID the write got; an OK that
      * names none means the write committed nothing new: the session's last

@@ -115,6 +115,17 @@ def test_gtid_waits_for_replica(xproxy, slow_replicas):
     assert not slow, f"a session with no writes waited for other sessions' writes: {slow}"
 
 
+def test_gtid_after_the_client_turns_tracking_off(xproxy, slow_replicas):
+    """The client empties its own session_track_system_variables: its OKs then name no GTID,
+    and the proxy must learn each write's position another way; it still reads its writes."""
+    sy = causal_proxy(xproxy, causal_reads="gtid", causal_reads_timeout_ms=5000)
+    with sy.connect() as c:
+        with c.cursor() as cur:
+            cur.execute("SET SESSION session_track_system_variables = ''")
+        results = [write_then_read(c) for _ in range(4)]
+    assert all(seen for seen, _, _ in results), f"a session missed its own write: {results}"
+
+
 def test_gtid_timeout_falls_back_to_primary(xproxy, slow_replicas):
     """causal_reads_timeout_ms=300 < delay: the read gives up waiting and runs on the primary."""
     sy = causal_proxy(xproxy, causal_reads="gtid", causal_reads_timeout_ms=300)
