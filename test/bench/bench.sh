@@ -25,6 +25,7 @@ fi
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
+. "$ROOT/test/bench/lib.sh"
 SANDBOX="$ROOT/test/sandbox/sandbox.sh"
 TIME=${SY_BENCH_TIME:-20}
 THREADS=${SY_BENCH_THREADS:-16}
@@ -38,47 +39,13 @@ WORK=$(mktemp -d /tmp/switchyard-bench.XXXXXX)
 SY_PID="" HA_PID=""
 
 cleanup() {
-    local p
-    for p in $SY_PID $HA_PID; do
-        if kill -0 "$p" 2>/dev/null; then
-            kill -TERM "$p" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$p" 2>/dev/null || true
-        fi
-    done
+    stop_pids $SY_PID $HA_PID
     if [[ -n ${PREPARED:-} ]]; then
         sb oltp_read_only 3310 cleanup >/dev/null 2>&1 || true
     fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    local port=$1 pid=$2 name=$3
-    for _ in $(seq 200); do
-        kill -0 "$pid" 2>/dev/null || { echo "$name exited:"; cat "$WORK/$name.log"; exit 1; }
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "$name does not listen on $port"; cat "$WORK/$name.log"; exit 1
-}
-
-sb() {  # sb WORKLOAD PORT COMMAND [args]
-    local workload=$1 port=$2 cmd=$3; shift 3
-    sysbench "$workload" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \
-        --mysql-user=app --mysql-password=app_pw --mysql-db=sbtest \
-        --tables=$TABLES --table-size=$TABLE_SIZE "$@" "$cmd"
-}
-
-cpu_ticks() {  # utime+stime of a process (all threads), in clock ticks
-    local stat; stat=$(<"/proc/$1/stat")
-    stat=${stat##*) }
-    awk '{print $12 + $13}' <<<"$stat"
-}
 
 # ---------------------------------------------------------------- setup
 echo "==> build (Release, build/)"
@@ -169,10 +136,8 @@ for wl in $WORKLOADS; do
         sb "$wl" "$port" run "${args[@]}" --time="$TIME" > "$WORK/$wl-$target.out"
         c1=0; [[ -n $pid ]] && c1=$(cpu_ticks "$pid")
         out="$WORK/$wl-$target.out"
-        if grep -q FATAL "$out"; then echo "sysbench failed:"; tail -n 20 "$out"; exit 1; fi
-        queries=$(sed -nE 's/^ *queries: +([0-9]+) .*/\1/p' "$out")
-        QPS[$wl.$target]=$(sed -nE 's/^ *queries: +[0-9]+ +\(([0-9.]+) per sec.*/\1/p' "$out")
-        P95[$wl.$target]=$(sed -nE 's/^ *95th percentile: +([0-9.]+).*/\1/p' "$out")
+        sb_check "$out"
+        read -r queries "QPS[$wl.$target]" "P95[$wl.$target]" < <(sb_figures "$out")
         if [[ -n $pid ]]; then
             CPU[$wl.$target]=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v q="$queries" 'BEGIN{printf "%.1f", d / hz * 1e6 / q}')
         else

@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# Helpers shared by the benchmark scripts in test/bench/ (sourced, not run).
+# They expect WORK (a scratch directory holding NAME.log of each started
+# process), TABLES and TABLE_SIZE (the sysbench data set) to be set.
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Stop processes this script started: TERM, up to 5 s to exit, then KILL.
+stop_pids() {
+    local p
+    for p in "$@"; do
+        if kill -0 "$p" 2>/dev/null; then
+            kill -TERM "$p" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$p" 2>/dev/null || true
+        fi
+    done
+}
+
+wait_port() {
+    local port=$1 pid=$2 name=$3
+    for _ in $(seq 200); do
+        kill -0 "$pid" 2>/dev/null || { echo "$name exited:"; cat "$WORK/$name.log"; exit 1; }
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "$name does not listen on $port"; cat "$WORK/$name.log"; exit 1
+}
+
+# With SB_EXEC=exec, sysbench replaces the calling shell: `SB_EXEC=exec sb ... &` makes $!
+# sysbench's own pid (a plain `sb ... &` gives the pid of a subshell that is its parent).
+sb() {  # sb WORKLOAD PORT COMMAND [args]
+    local workload=$1 port=$2 cmd=$3; shift 3
+    ${SB_EXEC:-} sysbench "$workload" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \
+        --mysql-user=app --mysql-password=app_pw --mysql-db=sbtest \
+        --tables="$TABLES" --table-size="$TABLE_SIZE" "$@" "$cmd"
+}
+
+cpu_ticks() {  # utime+stime of a process (all threads), in clock ticks
+    local stat; stat=$(<"/proc/$1/stat")
+    stat=${stat##*) }
+    awk '{print $12 + $13}' <<<"$stat"
+}
+
+sb_check() {  # sb_check FILE [WHAT]: stop the benchmark when a sysbench run failed
+    if grep -q FATAL "$1"; then echo "${2:-sysbench} failed:"; tail -n 20 "$1"; exit 1; fi
+}
+
+sb_figures() {  # sb_figures FILE: "queries queries/s p95_ms" of a sysbench run
+    printf '%s %s %s\n' "$(sed -nE 's/^ *queries: +([0-9]+) .*/\1/p' "$1")" \
+        "$(sed -nE 's/^ *queries: +[0-9]+ +\(([0-9.]+) per sec.*/\1/p' "$1")" \
+        "$(sed -nE 's/^ *95th percentile: +([0-9.]+).*/\1/p' "$1")"
+}
