@@ -11,6 +11,10 @@
 #      counted, and the servers the reads ran on. Two baselines read from the
 #      primary: "direct" (both statements on a direct connection) and
 #      "primary" (the `off` proxy with the read hinted /* route=primary */);
+#      one floor for a causal read on a replica: "replica" (other connection,
+#      text only: the INSERT on a direct connection to the primary, the read on
+#      a direct one to replica1 behind MASTER_GTID_WAIT of the INSERT's GTID in
+#      the same round trip, as a client would do it without a proxy);
 #   2. sysbench throughput, text protocol, --skip_trx=on (reads are not
 #      wrapped in transactions): oltp_point_select with an idle writer (no
 #      writes at all), oltp_point_select with a writer (oltp_write_only, one
@@ -21,6 +25,8 @@
 # and prints the issue's two targets:
 #   global / off queries/s, oltp_point_select with an idle writer    >= 0.90
 #   global / reading from the primary, insert-then-read p50          <= 1.2
+# and global / replica, the part of the pair's latency that the proxy adds to
+# what replication itself costs.
 #
 # Knobs: SY_BENCH_TIME (10 s per sysbench run), SY_BENCH_WARMUP (2 s),
 #        SY_BENCH_THREADS (8 sysbench threads), SY_BENCH_PROXY_THREADS (2),
@@ -167,14 +173,24 @@ stop_writer() {
     WRITER_PID=""
 }
 
+# The targets of the insert-then-read pairs on CONN with PROTO: the baselines, then the modes.
+pair_targets() {  # pair_targets CONN PROTO
+    local t="direct"
+    [[ " $MODES " == *" off "* ]] && t+=" primary"
+    [[ $1.$2 == cross.text ]] && t+=" replica"
+    echo "$t $MODES"
+}
+
 # One row of insert-then-read pairs. TARGET is direct, primary (the off proxy,
-# reads hinted to the primary) or a mode.
+# reads hinted to the primary), replica (direct, the client waits) or a mode.
 run_pairs() {  # run_pairs TARGET CONN(same|cross) PROTO(text|ps)
     local target=$1 conn=$2 proto=$3 args out
     args=(-h 127.0.0.1 -u app -p app_pw -D sbtest -n "$PAIRS" -x "$([[ $conn == cross ]] && echo on || echo off)")
     [[ $proto == ps ]] && args+=(-s)
     if [[ $target == primary ]]; then
         args+=(-P "${PORT[off]}" -r "$PRIMARY_HINT")
+    elif [[ $target == replica ]]; then
+        args+=(-P 3310 -R 3311)
     else
         args+=(-P "$(target_port "$target")")
     fi
@@ -257,16 +273,12 @@ for mode in $MODES; do
     echo "==> switchyard causal_reads = $mode on :${PORT[$mode]} (threads=$PROXY_THREADS, /metrics on :${HTTP[$mode]})"
 done
 
-PAIR_TARGETS="direct"
-[[ " $MODES " == *" off "* ]] && PAIR_TARGETS+=" primary"
-PAIR_TARGETS+=" $MODES"
-
 # ---------------------------------------------------------------- runs
 for round in $(seq "$ROUNDS"); do
     echo "==> round $round/$ROUNDS: insert-then-read pairs ($PAIRS per row)"
     for conn in same cross; do
         for proto in text ps; do
-            for target in $PAIR_TARGETS; do run_pairs "$target" "$conn" "$proto"; done
+            for target in $(pair_targets "$conn" "$proto"); do run_pairs "$target" "$conn" "$proto"; done
         done
     done
     for case in $CASES; do
@@ -282,11 +294,12 @@ echo
 echo "$(build-rel/switchyard --version 2>/dev/null | head -1), $(nproc) CPUs, $ROUNDS round(s)$( ((ROUNDS > 1)) && echo ', medians')"
 echo "backends: primary 3310, replica1 3311, replica2 3312; causal_reads_timeout_ms = $CAUSAL_TIMEOUT"
 echo
-echo "insert-then-read pairs, one client thread, $PAIRS pairs a row; \"primary\": the off proxy, read hinted route=primary"
+echo "insert-then-read pairs, one client thread, $PAIRS pairs a row; \"primary\": the off proxy, read hinted route=primary;"
+echo "\"replica\": no proxy, the client waits for its INSERT's GTID on replica1 in the read's round trip"
 printf '%-9s %-5s %-4s %10s %10s %10s %9s %-10s %10s %10s\n' target conn prot "p50 us" "p99 us" "read p50" stale "read on" "vs direct" "vs primary"
 for conn in same cross; do
     for proto in text ps; do
-        for target in $PAIR_TARGETS; do
+        for target in $(pair_targets "$conn" "$proto"); do
             k=pair.$target.$conn.$proto
             stale=$(awk -v k="$k" '$1 == k {s += $6} END{print s + 0}' "$RESULTS")
             ports=$(awk -v k="$k" '$1 == k {p = $7} END{print p}' "$RESULTS")
@@ -324,3 +337,5 @@ for base in primary direct; do
     r=$(ratio "$(result pair.global.cross.text 1)" "$(result "pair.$base.cross.text" 1)")
     printf '  global / %-7s insert-then-read p50, other connection, text: %5s  (target <= 1.2: %s)\n' "$base" "$r" "$(verdict "$r" "<=" 1.2)"
 done
+printf '  global / replica insert-then-read p50, other connection, text: %5s  (no target: the proxy against replication itself)\n' \
+    "$(ratio "$(result pair.global.cross.text 1)" "$(result pair.replica.cross.text 1)")"
