@@ -123,7 +123,9 @@ def check_pairs(pairs, holds, mode, stale_expected):
           f"{len(behind)} of them while it was behind, {len(stale)} stale")
     assert len(on_replica) >= 0.9 * len(pairs), \
         f"only {len(on_replica)} of {len(pairs)} reads ran on a replica"
-    assert len(behind) >= 0.3 * len(pairs), \
+    # A read that waits ends with a hold, and the next pairs then fall between two holds:
+    # with waits, about one pair in five reaches a replica that is behind.
+    assert len(behind) >= 0.1 * len(pairs), \
         f"only {len(behind)} of {len(pairs)} reads reached a replica that was behind"
     if stale_expected:
         assert stale, f"no stale read with causal_reads = {mode}: the test cannot tell"
