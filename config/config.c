@@ -454,9 +454,13 @@ static void set_causal_reads(struct loader *L, const char *value)
         L->cfg->causal_reads = CAUSAL_PRIMARY_WINDOW;
     else if (strcmp(value, "off") == 0)
         L->cfg->causal_reads = CAUSAL_OFF;
+    else if (strcmp(value, "global") == 0)
+        L->cfg->causal_reads = CAUSAL_GLOBAL;
+    else if (strcmp(value, "universal") == 0)
+        L->cfg->causal_reads = CAUSAL_UNIVERSAL;
     else
         add_error(L, L->lineno,
-                  "bad causal_reads '%.40s' in %s: expected gtid, primary_window or off", value,
+                  "bad causal_reads '%.40s' in %s: expected global, universal, gtid, primary_window or off", value,
                   L->title);
 }
 
@@ -1146,7 +1150,7 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->discover_roles = false;
     cfg->read_fallback = READ_FALLBACK_PRIMARY;
     cfg->read_only_transactions_on_replica = true;
-    cfg->causal_reads = CAUSAL_GTID;
+    cfg->causal_reads = CAUSAL_GLOBAL;
     cfg->causal_reads_timeout_ms = 1000;
     cfg->causal_window_ms = 1000;
     cfg->writers = WRITERS_ACTIVE_PASSIVE;

@@ -15,7 +15,10 @@
 
 enum backend_role { ROLE_PRIMARY, ROLE_REPLICA };
 enum read_fallback { READ_FALLBACK_PRIMARY, READ_FALLBACK_ERROR };
-enum causal_reads { CAUSAL_GTID, CAUSAL_PRIMARY_WINDOW, CAUSAL_OFF };
+/* How far read-your-writes reaches: the writes of this proxy (global), of
+ * every proxy and client of the primary (universal), of the session (gtid,
+ * primary_window), or none (off). */
+enum causal_reads { CAUSAL_GTID, CAUSAL_PRIMARY_WINDOW, CAUSAL_OFF, CAUSAL_GLOBAL, CAUSAL_UNIVERSAL };
 enum writers_mode { WRITERS_ACTIVE_PASSIVE, WRITERS_ACTIVE_ACTIVE };
 
 /* An address range for allow/deny lists: IPv4 or IPv6 with a prefix. */
@@ -101,7 +104,7 @@ struct proxy_config {
 
     enum read_fallback read_fallback; /* default primary */
     bool read_only_transactions_on_replica; /* [routing] read_only_transactions, default replica */
-    enum causal_reads causal_reads;         /* default gtid */
+    enum causal_reads causal_reads;         /* default global */
     int causal_reads_timeout_ms;            /* default 1000 */
     int causal_window_ms;                   /* primary_window: default 1000 */
     enum writers_mode writers;              /* default active-passive */

@@ -132,10 +132,6 @@ static const char *parse_num(const char *p, uint64_t max, uint64_t *out)
 
 /* ---- MariaDB: domain-server-seq lists ---- */
 
-struct mariadb_gtid {
-    uint64_t domain, server, seq;
-};
-
 /* Walks a comma-separated list (whitespace allowed around items). */
 struct list_iter {
     const char *p;
@@ -208,6 +204,22 @@ bool mariadb_gtid_covered(const char *position, const char *gtid)
     }
     /* an empty gtid names no write: not something to wait for */
     return rc == 0 && seen > 0;
+}
+
+int mariadb_gtid_parse(const char *list, struct mariadb_gtid *out, size_t cap)
+{
+    struct list_iter it;
+    struct mariadb_gtid g;
+    int rc;
+    size_t n = 0;
+
+    list_init(&it, list);
+    while ((rc = mariadb_next(&it, &g)) == 1) {
+        if (n == cap)
+            return -1;
+        out[n++] = g;
+    }
+    return rc == 0 ? (int)n : -1;
 }
 
 /* ---- MySQL: GTID sets ---- */

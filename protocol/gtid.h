@@ -10,6 +10,9 @@
 
 enum gtid_flavor { GTID_MARIADB, GTID_MYSQL };
 
+/* Room for a position the proxy waits for (NUL included). */
+#define GTID_TEXT_MAX 256
+
 /* Session-state entry types (CLIENT_SESSION_TRACK). */
 #define SESSION_TRACK_SYSTEM_VARIABLES 0
 #define SESSION_TRACK_SCHEMA 1
@@ -33,6 +36,15 @@ int session_track_find_gtid(const uint8_t *block, size_t len, char *out, size_t 
  * sequence number >= it. A domain missing from position is not covered.
  * Malformed text is not covered. */
 bool mariadb_gtid_covered(const char *position, const char *gtid);
+
+struct mariadb_gtid {
+    uint64_t domain, server, seq;
+};
+
+/* Split a MariaDB GTID list ("0-1-100,1-2-7", spaces allowed around items)
+ * into out. Returns how many (0 for an empty list), or -1 when malformed or
+ * longer than cap. */
+int mariadb_gtid_parse(const char *list, struct mariadb_gtid *out, size_t cap);
 
 /* MySQL: executed is a GTID set "uuid:1-100:200-210,uuid2:1-5" (spaces and
  * newlines allowed after commas, as @@gtid_executed prints them); gtids is a

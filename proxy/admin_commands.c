@@ -503,13 +503,13 @@ static void config_monitor(struct resultset_writer *w, const struct proxy_config
 
 static void config_routing(struct resultset_writer *w, const struct proxy_config *c)
 {
-    static const char *const causal[] = {"gtid", "primary_window", "off"};
+    static const char *const causal[] = {"gtid", "primary_window", "off", "global", "universal"};
     cfg_row(w, "routing", "read_fallback",
             c->read_fallback == READ_FALLBACK_ERROR ? "error" : "primary");
     cfg_row(w, "routing", "read_only_transactions",
             c->read_only_transactions_on_replica ? "replica" : "primary");
     cfg_row(w, "routing", "causal_reads",
-            c->causal_reads <= CAUSAL_OFF ? causal[c->causal_reads] : "gtid");
+            c->causal_reads <= CAUSAL_UNIVERSAL ? causal[c->causal_reads] : "global");
     cfg_int(w, "routing", "causal_reads_timeout_ms", c->causal_reads_timeout_ms);
     cfg_int(w, "routing", "causal_window_ms", c->causal_window_ms);
     cfg_row(w, "routing", "writers",

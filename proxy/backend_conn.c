@@ -395,7 +395,8 @@ static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, u
      * asked for; a client without tracking gets its OKs rewritten. */
     caps |= hs.capabilities & CLIENT_SESSION_TRACK;
     bc->caps = caps;
-    if (login->db[0])
+    const char *db = login->db[0] && !bc->login_db_pending ? login->db : NULL;
+    if (db)
         caps |= CLIENT_CONNECT_WITH_DB;
     if (login->attrs && (hs.capabilities & CLIENT_CONNECT_ATTRS))
         caps |= CLIENT_CONNECT_ATTRS;
@@ -406,7 +407,7 @@ static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, u
         .username = login->user,
         .auth_response = reply,
         .auth_response_len = reply_len,
-        .database = login->db[0] ? login->db : NULL,
+        .database = db,
         .auth_plugin = plugin,
         .attrs = (caps & CLIENT_CONNECT_ATTRS) ? login->attrs : NULL,
         .attrs_len = (caps & CLIENT_CONNECT_ATTRS) ? login->attrs_len : 0,
@@ -607,6 +608,8 @@ static void process_response(struct backend_conn *bc)
                              !packet_is_progress(data + PACKET_HEADER_LEN, n - PACKET_HEADER_LEN);
         bc->resp_off += n;
         bc->rdone += n;
+        if (st == RT_DONE && bc->forwarding)
+            client_session_response_ending(bc->session, bc);
         if (bc->forwarding && !bc->held_error && out > 0 &&
             !client_session_forward(bc->session, bc, data, out)) {
             bc->write_pending = true;
@@ -620,12 +623,18 @@ static void process_response(struct backend_conn *bc)
         }
         if (st == RT_DONE) {
             bc->state = BC_READY;
-            if (bc->rdone != bc->rlen) {
+            bool pair = bc->next_queued;
+            if (!pair && bc->rdone != bc->rlen) {
                 response_done_out_of_step(bc);
                 return;
             }
             client_session_response_done(bc->session, bc);
-            return;
+            if (!pair || bc->state == BC_CLOSING)
+                return;
+            if (bc->next_queued) { /* the session must take the answer it asked for */
+                bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "internal error: pipelined response left");
+                return;
+            }
         }
     }
 }
@@ -684,6 +693,27 @@ static void begin_command(struct backend_conn *bc, uint8_t command, bool forward
     result_tracker_start(&bc->tracker, command, bc->caps);
     bc->tracker.stop_before_status =
         forward && (bc->caps & CLIENT_SESSION_TRACK) && !(login->caps & CLIENT_SESSION_TRACK);
+}
+
+int backend_conn_send_pair(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
+                           size_t arg_len, const uint8_t *bytes, size_t len, uint8_t command2)
+{
+    if (backend_conn_send_command(bc, command, arg, arg_len) < 0)
+        return -1;
+    bc->next_queued = true;
+    bc->next_command = command2;
+    bc->next_bytes = bytes;
+    bc->next_len = len;
+    return bc_write(bc, bytes, len) < 0 ? -1 : 0;
+}
+
+void backend_conn_take_next(struct backend_conn *bc, bool forward)
+{
+    bc->next_queued = false;
+    begin_command(bc, bc->next_command, forward);
+    if (bc->next_len > PACKET_HEADER_LEN)
+        result_tracker_note_request(&bc->tracker, bc->next_bytes + PACKET_HEADER_LEN,
+                                    bc->next_len - PACKET_HEADER_LEN);
 }
 
 void backend_conn_start_command(struct backend_conn *bc, uint8_t command, bool forward)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "protocol/gtid.h"
 #include "protocol/result_tracker.h"
 #include "proxy/tls_stream.h"
 
@@ -56,6 +57,14 @@ struct backend_conn {
     bool hold_error;     /* a response that is a lone ERR is kept from the client... */
     bool held_error;     /* ...and this one was: the session decides (held_error.h) */
     bool tracks_gtid;    /* OK packets here report the write's GTID (session tracking) */
+    char confirmed[GTID_TEXT_MAX]; /* the last position a causal wait here reached */
+    bool login_db_pending; /* logged in without the session's database (a replica that may
+                              not have it yet): COM_INIT_DB after the causal wait */
+    /* a command sent right behind the current one (backend_conn_send_pair) */
+    bool next_queued;
+    uint8_t next_command;
+    const uint8_t *next_bytes;
+    size_t next_len;
     bool mysql;          /* a MySQL server (not MariaDB): MySQL's GTID functions apply */
     bool login_refused;  /* the server answered the login with an ERR (its own words) */
     uint16_t login_status; /* status flags of the server's OK to the login */
@@ -88,6 +97,17 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index);
  * complete at once. forward: stream the response to the client. */
 int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len, uint8_t command,
                       bool forward);
+
+/* A proxy command (response swallowed) and at once, without waiting for its
+ * answer, the client's command bytes (as for backend_conn_send; they stay
+ * valid until its response is done). When the first response ends, the
+ * session is told as usual and must call backend_conn_take_next(): the
+ * server answers the second right after. */
+int backend_conn_send_pair(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
+                           size_t arg_len, const uint8_t *bytes, size_t len, uint8_t command2);
+/* Track the second command's response from here on; forward: to the client
+ * (else it is read and dropped). */
+void backend_conn_take_next(struct backend_conn *bc, bool forward);
 
 /* A command whose bytes the caller sends itself, piece by piece, with
  * backend_conn_send_part (a large COM_QUERY streamed as it arrives): track

@@ -1,11 +1,18 @@
-/* Causal reads. After a session writes, its next read on a replica must see
- * that write. With causal_reads = gtid the proxy learns the write's GTID
- * from the writer connection (@@last_gtid) when the session next reads,
- * sends the read without waiting to a replica whose monitored position
- * already covers it, and otherwise makes the chosen replica wait for it
- * (MASTER_GTID_WAIT, bounded by causal_reads_timeout_ms) before the read;
- * on timeout the read goes to the writer. With primary_window, reads go to
- * the writer for causal_window_ms after each write. */
+/* Causal reads. A read on a replica waits there (MASTER_GTID_WAIT, bounded
+ * by causal_reads_timeout_ms; on timeout the read goes to the writer) for a
+ * position chosen by the mode:
+ * - gtid: the GTID of the session's own last write, from the writer's OK
+ *   packets (session tracking of last_gtid), else from @@last_gtid;
+ * - global: every GTID this proxy saw in the writer's OKs, from all
+ *   sessions and workers (a lock-free mark, gtid_mark.h), raised before the
+ *   OK reaches its client;
+ * - universal: the primary's @@gtid_binlog_pos when the read arrives, which
+ *   covers every client of every proxy (position_fetch.h).
+ * A replica whose monitored position, or whose connection's last wait,
+ * already covers it gets the read with no wait; otherwise the wait goes out
+ * back to back with the read, so it costs no round trip of its own. With
+ * primary_window, reads go to the writer for causal_window_ms after each
+ * write. */
 #include "proxy/causal.h"
 
 #include <stdio.h>
@@ -14,17 +21,30 @@
 #include "protocol/gtid.h"
 #include "protocol/packet.h"
 #include "proxy/backend_conn.h"
+#include "proxy/gtid_mark.h"
 #include "proxy/log.h"
 #include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
+
+/* Modes that learn the GTIDs of the session's writes. */
+static bool learns_writes(const struct client_session *s)
+{
+    enum causal_reads m = session_config(s)->causal_reads;
+    return m == CAUSAL_GTID || m == CAUSAL_GLOBAL;
+}
+
+static bool waits_on_replicas(const struct client_session *s)
+{
+    return learns_writes(s) || session_config(s)->causal_reads == CAUSAL_UNIVERSAL;
+}
 
 bool causal_read_goes_to_writer(struct client_session *s)
 {
     const struct proxy_config *cfg = session_config(s);
     if (cfg->causal_reads == CAUSAL_PRIMARY_WINDOW)
         return uv_now(&s->w->loop) < s->window_until;
-    if (cfg->causal_reads != CAUSAL_GTID)
+    if (!learns_writes(s))
         return false;
     if (s->gtid_lost)
         return true;
@@ -37,31 +57,74 @@ bool causal_read_goes_to_writer(struct client_session *s)
 
 bool causal_needs_fetch(const struct client_session *s)
 {
-    return session_config(s)->causal_reads == CAUSAL_GTID && s->gtid_unknown;
+    return learns_writes(s) && s->gtid_unknown;
+}
+
+bool causal_needs_position(const struct client_session *s)
+{
+    return session_config(s)->causal_reads == CAUSAL_UNIVERSAL && !s->position_ready;
+}
+
+bool causal_choose_target(struct client_session *s)
+{
+    enum causal_reads m = session_config(s)->causal_reads;
+    s->causal_target[0] = '\0';
+    s->target_mysql = false;
+    if (m == CAUSAL_UNIVERSAL) {
+        if (!s->position_ok)
+            return false;
+        s->target_mysql = s->position_mysql;
+        memcpy(s->causal_target, s->position, sizeof s->causal_target);
+        return true;
+    }
+    if (m == CAUSAL_GTID || (m == CAUSAL_GLOBAL && s->causal_mysql)) {
+        /* MySQL's GTID sets are the session's own: the mark holds MariaDB's. */
+        s->target_mysql = s->causal_mysql;
+        snprintf(s->causal_target, sizeof s->causal_target, "%s", s->causal_gtid);
+        return true;
+    }
+    if (m != CAUSAL_GLOBAL)
+        return true;
+    if (gtid_mark_format(&s->w->proxy->acknowledged, s->causal_target,
+                         sizeof s->causal_target) < 0) {
+        log_warn("session %u: the proxy's GTID mark cannot be named (too many replication "
+                 "domains); reading from the writer",
+                 s->id);
+        return false;
+    }
+    return true;
+}
+
+static bool target_covered(const struct client_session *s, const char *position)
+{
+    return s->target_mysql ? mysql_gtid_covered(position, s->causal_target)
+                           : mariadb_gtid_covered(position, s->causal_target);
 }
 
 bool causal_must_wait(struct client_session *s, int replica)
 {
-    if (session_config(s)->causal_reads != CAUSAL_GTID || s->causal_gtid[0] == '\0' ||
-        (s->causal_ok & (1ull << replica)))
+    if (!waits_on_replicas(s) || s->causal_target[0] == '\0')
         return false;
     struct topology *t = session_topology(s);
-    bool covered = s->causal_mysql
-                       ? mysql_gtid_covered(t ? t->backend[replica].gtid_pos : "", s->causal_gtid)
-                       : mariadb_gtid_covered(t ? t->backend[replica].gtid_pos : "", s->causal_gtid);
-    if (t && (size_t)replica < t->n && covered) {
-        s->causal_ok |= 1ull << replica; /* the monitor saw it there already */
-        return false;
-    }
-    return true;
+    if (t && (size_t)replica < t->n && target_covered(s, t->backend[replica].gtid_pos))
+        return false; /* the monitor saw it there already */
+    const struct backend_conn *bc = s->bc[replica];
+    return !(bc && bc->confirmed[0] && target_covered(s, bc->confirmed));
+}
+
+bool causal_defers_login_db(const struct client_session *s, int index)
+{
+    enum causal_reads m = session_config(s)->causal_reads;
+    return (m == CAUSAL_GLOBAL || m == CAUSAL_UNIVERSAL) && s->login.db[0] &&
+           index != s->writer && session_config(s)->backends[index].role != ROLE_PRIMARY;
 }
 
 /* Nothing to send when the server's global setting already tracks
  * last_gtid: the session started with it, as a direct one would. */
 bool causal_needs_tracking(const struct client_session *s, struct backend_conn *bc)
 {
-    if (replica_readonly_wanted(s, bc) || bc->setup_done ||
-        session_config(s)->causal_reads != CAUSAL_GTID || !(bc->caps & CLIENT_SESSION_TRACK))
+    if (replica_readonly_wanted(s, bc) || bc->setup_done || !learns_writes(s) ||
+        !(bc->caps & CLIENT_SESSION_TRACK))
         return false;
     const struct topology *t = session_topology(s);
     if (!bc->mysql && t && (size_t)bc->index < t->n && t->backend[bc->index].tracks_last_gtid) {
@@ -120,14 +183,20 @@ void causal_send_fetch(struct client_session *s, struct backend_conn *bc)
     bc->tracker.want_first_value = true;
 }
 
-void causal_send_wait(struct client_session *s, struct backend_conn *bc)
+void causal_send_wait(struct client_session *s, struct backend_conn *bc, const uint8_t *then,
+                      size_t then_len)
 {
-    char sql[256];
-    const char *fn = s->causal_mysql ? "WAIT_FOR_EXECUTED_GTID_SET" : "MASTER_GTID_WAIT";
-    int n = snprintf(sql, sizeof sql, "SELECT %s('%s', %.3f)", fn, s->causal_gtid,
+    char sql[sizeof s->causal_target + 64];
+    const char *fn = s->target_mysql ? "WAIT_FOR_EXECUTED_GTID_SET" : "MASTER_GTID_WAIT";
+    int n = snprintf(sql, sizeof sql, "SELECT %s('%s', %.3f)", fn, s->causal_target,
                      session_config(s)->causal_reads_timeout_ms / 1000.0);
     s->step = STEP_CAUSAL_WAIT;
-    backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, (size_t)n);
+    s->wait_pipelined = then != NULL;
+    if (then)
+        backend_conn_send_pair(bc, COM_QUERY, (const uint8_t *)sql, (size_t)n, then, then_len,
+                               s->cmd);
+    else
+        backend_conn_send_command(bc, COM_QUERY, (const uint8_t *)sql, (size_t)n);
     bc->tracker.want_first_value = true;
 }
 
@@ -143,11 +212,21 @@ static bool gtid_text_ok(const char *g)
     return true;
 }
 
+/* global: a GTID of the writer joins the proxy-wide mark. */
+static void publish(struct client_session *s, const char *gtid, bool mysql)
+{
+    if (session_config(s)->causal_reads != CAUSAL_GLOBAL || mysql || gtid[0] == '\0')
+        return;
+    if (gtid_mark_raise(&s->w->proxy->acknowledged, gtid) != 0)
+        log_warn("session %u: GTID '%.60s' cannot join the proxy's mark (malformed, or more "
+                 "than %d replication domains)",
+                 s->id, gtid, GTID_MARK_DOMAINS);
+}
+
 void causal_fetch_done(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
     s->gtid_unknown = false;
-    s->causal_ok = 0;
     s->causal_gtid[0] = '\0';
     if (rt->is_error || !rt->has_first_value || !gtid_text_ok(rt->first_value) ||
         strlen(rt->first_value) >= sizeof s->causal_gtid) {
@@ -158,30 +237,57 @@ void causal_fetch_done(struct client_session *s, struct backend_conn *bc)
         return;
     }
     memcpy(s->causal_gtid, rt->first_value, strlen(rt->first_value) + 1);
+    publish(s, s->causal_gtid, s->causal_mysql);
 }
 
 bool causal_wait_done(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
     if (!rt->is_error && rt->has_first_value && strcmp(rt->first_value, "0") == 0) {
-        s->causal_ok |= 1ull << bc->index;
+        memcpy(bc->confirmed, s->causal_target, sizeof bc->confirmed);
         return true;
     }
-    log_debug("session %u: backend %s did not reach %s within %d ms; reading from the writer",
-              s->id, session_backend_name(s, bc->index), s->causal_gtid,
-              session_config(s)->causal_reads_timeout_ms);
+    log_debug("session %u: backend %s did not reach %s within %d ms (%s); reading from the "
+              "writer",
+              s->id, session_backend_name(s, bc->index), s->causal_target,
+              session_config(s)->causal_reads_timeout_ms,
+              rt->is_error ? rt->err_message : "timed out");
+    return false;
+}
+
+void causal_response_ending(struct client_session *s, struct backend_conn *bc)
+{
+    const struct result_tracker *rt = &bc->tracker;
+    if (bc->index == s->writer && rt->gtid[0] && gtid_text_ok(rt->gtid))
+        publish(s, rt->gtid, rt->gtid_mysql);
+}
+
+/* A read that ran on the writer can still have written (NEXT VALUE FOR
+ * refilling a sequence's cache, a stored function): its final OK names the
+ * GTID like a write's. An EOF cannot carry it, only flag changed state:
+ * then the GTID is asked for before the next replica read. */
+static bool read_wrote(struct client_session *s, const struct backend_conn *bc)
+{
+    const struct result_tracker *rt = &bc->tracker;
+    if (rt->gtid[0])
+        return true;
+    if (learns_writes(s) && (rt->status & SERVER_SESSION_STATE_CHANGED) &&
+        !(bc->caps & CLIENT_DEPRECATE_EOF))
+        s->gtid_unknown = true;
     return false;
 }
 
 void causal_note_write(struct client_session *s, struct backend_conn *bc)
 {
     const struct proxy_config *cfg = session_config(s);
-    if (cfg->causal_reads == CAUSAL_OFF || bc->index != s->writer)
+    if (cfg->causal_reads == CAUSAL_OFF || cfg->causal_reads == CAUSAL_UNIVERSAL ||
+        bc->index != s->writer)
+        return;
+    if (s->cmd != COM_QUERY && s->cmd != COM_STMT_EXECUTE && s->cmd != COM_STMT_BULK_EXECUTE)
         return;
     bool read = (s->cmd == COM_QUERY && s->cls.is_read) ||
                 (s->cmd == COM_STMT_EXECUTE && s->stmt && s->stmt->cls.is_read);
-    if (read || (s->cmd != COM_QUERY && s->cmd != COM_STMT_EXECUTE &&
-                 s->cmd != COM_STMT_BULK_EXECUTE))
+    if (read && !read_wrote(s, bc))
         return;
     if (cfg->causal_reads == CAUSAL_PRIMARY_WINDOW) {
         s->window_until = uv_now(&s->w->loop) + (uint64_t)cfg->causal_window_ms;
@@ -207,7 +313,34 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
             return;
         memcpy(s->causal_gtid, rt->gtid, sizeof s->causal_gtid);
         s->causal_mysql = rt->gtid_mysql;
-        s->causal_ok = 0;
     }
     s->gtid_unknown = false;
+}
+
+void causal_explain(struct client_session *s, int replica, char *position, size_t cap,
+                    const char **wait)
+{
+    snprintf(position, cap, "none");
+    *wait = "no";
+    if (!waits_on_replicas(s) || replica < 0 ||
+        session_config(s)->backends[replica].role == ROLE_PRIMARY)
+        return;
+    if (causal_needs_position(s)) {
+        snprintf(position, cap, "the primary's @@gtid_binlog_pos, fetched when the read runs");
+        *wait = "unless the replica has it";
+        return;
+    }
+    if (causal_needs_fetch(s)) {
+        snprintf(position, cap, "@@last_gtid of the session's writer, asked when the read runs");
+        *wait = "unless the replica has it";
+        return;
+    }
+    if (!causal_choose_target(s)) {
+        snprintf(position, cap, "unknown: the read goes to the writer");
+        return;
+    }
+    if (s->causal_target[0] == '\0')
+        return;
+    snprintf(position, cap, "%s", s->causal_target);
+    *wait = causal_must_wait(s, replica) ? "yes" : "no: the replica has it";
 }

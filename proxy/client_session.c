@@ -32,6 +32,7 @@ static void process_commands(struct client_session *s);
 static void forget_backend(struct client_session *s, struct backend_conn *bc);
 static void stop_reading(struct client_session *s);
 static void dispatch(struct client_session *s);
+static void position_known(struct position_waiter *pw, bool ok, const char *position, bool mysql);
 
 struct worker *client_session_worker(const struct client_session *s) { return s->w; }
 uint32_t client_session_id(const struct client_session *s) { return s->id; }
@@ -188,6 +189,7 @@ void session_close(struct client_session *s)
     }
     close_backends(s);
     worker_forget_runnable(s->w, &s->run);
+    position_fetch_cancel(s->w, &s->position_wait);
     if (s->registered)
         session_registry_remove(&s->w->proxy->sessions, &s->entry);
     s->registered = false;
@@ -764,6 +766,7 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     s->trx_backend = -1;
     s->writer = -1;
     s->run.run = run_session;
+    s->position_wait.done = position_known;
     uv_tcp_init(&w->loop, &s->tcp);
     s->tcp.data = s;
     s->next = w->sessions;
@@ -856,7 +859,6 @@ static void adopt_config(struct client_session *s)
     s->trx_backend = map_index(map, s->trx_backend);
     s->writer = map_index(map, s->writer);
     s->replay_failed = 0;
-    s->causal_ok = 0;
     int u = config_find_user(&ng->cfg, s->login.user, strlen(s->login.user));
     if (u >= 0) {
         s->user_index = u;
@@ -1042,6 +1044,8 @@ void session_run_on(struct client_session *s, int index)
     session_set_busy(s, index);
     if (!s->bc[index]) {
         s->bc[index] = backend_conn_open(s, index);
+        if (s->bc[index])
+            s->bc[index]->login_db_pending = causal_defers_login_db(s, index);
         if (s->bc[index] && s->registered)
             atomic_fetch_or(&s->entry.backends_mask, 1ull << index);
         if (!s->bc[index]) {
@@ -1085,6 +1089,15 @@ static void route_read(struct client_session *s)
         session_run_on(s, s->writer);
         return;
     }
+    if (causal_needs_position(s)) {
+        position_fetch_wait(&s->w->proxy->positions, s->w, &s->position_wait);
+        return; /* position_known() goes on */
+    }
+    if (!causal_choose_target(s)) {
+        s->read_only_route = false;
+        run_on_writer(s);
+        return;
+    }
     int r = pick_replica(s, &s->decision);
     if (r < 0 && s->decision.replica >= 0) {
         session_fail_command(s, ER_UNKNOWN_ERROR, "HY000",
@@ -1102,6 +1115,22 @@ static void route_read(struct client_session *s)
     s->causal_wait = causal_must_wait(s, r);
     s->read_only_route = true;
     session_run_on(s, r);
+}
+
+/* universal: the primary's position for this read arrived. */
+static void position_known(struct position_waiter *pw, bool ok, const char *position, bool mysql)
+{
+    struct client_session *s =
+        (struct client_session *)((char *)pw - offsetof(struct client_session, position_wait));
+    if (s->state != CS_COMMAND)
+        return;
+    s->position_ready = true;
+    s->position_ok = ok;
+    s->position_mysql = mysql;
+    memcpy(s->position, position, sizeof s->position);
+    if (!ok)
+        stats_add(&stats_of(s)->causal_timeouts, 1);
+    route_read(s);
 }
 
 /* Send the current command where s->decision says. */
@@ -1123,6 +1152,36 @@ void session_route(struct client_session *s)
     }
 }
 
+/* What goes to the target for the client's command; 0, or -1 after failing it. */
+static int client_bytes(struct client_session *s, struct backend_conn *bc)
+{
+    s->send_bytes = s->rewritten ? s->rewritten : s->in;
+    s->send_len = s->rewritten ? s->rewritten_len : s->cmd_wire;
+    return s->stmt ? stmt_prepare_bytes(s, bc) : 0;
+}
+
+/* The client's command can go right behind the causal wait when nothing
+ * else must run before it there, and its answer can be dropped if the wait
+ * times out (not a cursor, which would stay open on the replica). */
+static bool command_follows_wait(struct client_session *s, struct backend_conn *bc)
+{
+    bool cursor = s->cmd == COM_STMT_EXECUTE && s->arg_len > 4 && s->arg[4] != 0;
+    return !bc->login_db_pending && bc->applied >= s->log.count && !causal_needs_setup(s, bc) &&
+           !s->streaming && !cursor && (s->cmd == COM_QUERY || s->cmd == COM_STMT_EXECUTE) &&
+           !stmt_needs_prepare(s, bc);
+}
+
+static void send_causal_wait(struct client_session *s, struct backend_conn *bc)
+{
+    if (!command_follows_wait(s, bc)) {
+        causal_send_wait(s, bc, NULL, 0);
+        return;
+    }
+    if (client_bytes(s, bc) != 0)
+        return;
+    causal_send_wait(s, bc, s->send_bytes, s->send_len);
+}
+
 /* Bring the target up to date with the session's state, prepare the
  * statement there if it never was, then send the client's command. */
 static void dispatch(struct client_session *s)
@@ -1141,6 +1200,16 @@ static void dispatch(struct client_session *s)
         causal_send_setup(s, bc);
         return;
     }
+    if (s->causal_wait) {
+        send_causal_wait(s, bc);
+        return;
+    }
+    if (bc->login_db_pending) {
+        s->step = STEP_LOGIN_DB;
+        backend_conn_send_command(bc, COM_INIT_DB, (const uint8_t *)s->login.db,
+                                  strlen(s->login.db));
+        return;
+    }
     if (bc->applied < s->log.count) {
         const struct session_log_entry *e = &s->log.entries[bc->applied];
         s->step = STEP_REPLAY;
@@ -1155,10 +1224,6 @@ static void dispatch(struct client_session *s)
         causal_send_fetch(s, bc);
         return;
     }
-    if (s->causal_wait) {
-        causal_send_wait(s, bc);
-        return;
-    }
     if (stmt_needs_prepare(s, bc)) {
         s->step = STEP_PREPARE;
         backend_conn_send_command(bc, COM_STMT_PREPARE, s->stmt->sql, s->stmt->sql_len);
@@ -1171,9 +1236,7 @@ static void dispatch(struct client_session *s)
         session_relay_stream(s);
         return;
     }
-    s->send_bytes = s->rewritten ? s->rewritten : s->in;
-    s->send_len = s->rewritten ? s->rewritten_len : s->cmd_wire;
-    if (s->stmt && stmt_prepare_bytes(s, bc) != 0)
+    if (client_bytes(s, bc) != 0)
         return;
     int rc = backend_conn_send(bc, s->send_bytes, s->send_len, s->cmd, true);
     if (rc == 1)
@@ -1315,6 +1378,34 @@ static bool resets_diagnostics(uint8_t cmd)
     return command_has_response(cmd) && cmd != COM_STMT_RESET && cmd != COM_STATISTICS;
 }
 
+/* The wait's answer: the read goes on there, or (timed out) runs on the
+ * writer once the replica's answer to it, sent right behind, is dropped. */
+static void causal_wait_answered(struct client_session *s, struct backend_conn *bc)
+{
+    s->causal_wait = false;
+    stats_add(&stats_of(s)->causal_waits, 1);
+    bool reached = causal_wait_done(s, bc);
+    if (!reached)
+        stats_add(&stats_of(s)->causal_timeouts, 1);
+    if (s->wait_pipelined) {
+        s->step = reached ? STEP_CLIENT : STEP_DRAIN;
+        backend_conn_take_next(bc, reached);
+        return;
+    }
+    if (reached) {
+        dispatch(s);
+        return;
+    }
+    s->read_only_route = false;
+    run_on_writer(s);
+}
+
+void client_session_response_ending(struct client_session *s, struct backend_conn *bc)
+{
+    if (s && s->state == CS_COMMAND && s->step == STEP_CLIENT)
+        causal_response_ending(s, bc);
+}
+
 void client_session_response_done(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
@@ -1339,15 +1430,21 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         return;
     }
     if (s->step == STEP_CAUSAL_WAIT) {
-        s->causal_wait = false;
-        stats_add(&stats_of(s)->causal_waits, 1);
-        if (causal_wait_done(s, bc)) {
-            dispatch(s);
-        } else {
-            stats_add(&stats_of(s)->causal_timeouts, 1);
-            s->read_only_route = false;
-            run_on_writer(s);
+        causal_wait_answered(s, bc);
+        return;
+    }
+    if (s->step == STEP_DRAIN) {
+        s->read_only_route = false;
+        run_on_writer(s);
+        return;
+    }
+    if (s->step == STEP_LOGIN_DB) {
+        if (rt->is_error) {
+            replay_failed(s, bc);
+            return;
         }
+        bc->login_db_pending = false;
+        dispatch(s);
         return;
     }
     if (s->step == STEP_PREPARE) {
@@ -1487,6 +1584,7 @@ static void begin_command(struct client_session *s)
     s->stmt_types_bound = false;
     s->gtid_fetch = false;
     s->causal_wait = false;
+    s->position_ready = false;
     s->decision = to_primary;
 }
 

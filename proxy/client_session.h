@@ -46,6 +46,9 @@ uint32_t client_session_id(const struct client_session *s);
 void client_session_backend_ready(struct client_session *s, struct backend_conn *bc);
 void client_session_backend_failed(struct client_session *s, struct backend_conn *bc, uint16_t code,
                                    const char *sqlstate, const char *message);
+/* The response bc forwards is complete with the bytes about to be sent:
+ * what it reports must be known before the client can act on it. */
+void client_session_response_ending(struct client_session *s, struct backend_conn *bc);
 /* Stream response bytes to the client. Returns true when they were written at
  * once; false when the write is pending on bc's behalf (bc stops reading and
  * backend_conn_resume() is called when it completes). */

@@ -209,6 +209,8 @@ static int run(const char *path, struct config_gen *gen)
     struct monitor *mon;
     if (monitor_start(&mon, cfg, &proxy.topology) != 0)
         return 1;
+    if (position_fetch_start(&proxy.positions, &proxy) != 0)
+        return 1;
     /* Every listener is bound before any worker accepts: a start that fails
      * on a taken admin or HTTP address has served no one. */
     struct admin *admin;
@@ -238,6 +240,7 @@ static int run(const char *path, struct config_gen *gen)
         worker_stop(&workers[i]);
     for (int i = 0; i < n; i++)
         worker_join(&workers[i]);
+    position_fetch_stop(&proxy.positions);
     monitor_stop(mon);
     topology_holder_destroy(&proxy.topology);
     free(workers);

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "proxy/gtid_mark.h"
+#include "proxy/position_fetch.h"
 #include "proxy/session_registry.h"
 #include "proxy/topology.h"
 
@@ -39,6 +41,8 @@ struct proxy {
     char offline[CONFIG_MAX_BACKENDS][CONFIG_NAME_MAX];
     atomic_int n_offline;
     atomic_int connections;           /* client connections open now, all workers */
+    struct gtid_mark acknowledged;    /* causal_reads = global: GTIDs of forwarded OKs */
+    struct position_fetch positions;  /* causal_reads = universal */
 };
 
 /* SET BACKEND name OFFLINE is in force for that backend. */

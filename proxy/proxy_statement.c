@@ -5,6 +5,7 @@
 
 #include "protocol/packet.h"
 #include "protocol/resultset.h"
+#include "proxy/causal.h"
 #include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "router/proxy_command.h"
@@ -88,9 +89,13 @@ static void explain(struct client_session *s, const char *sql, size_t len)
         role = session_config(s)->backends[b].role == ROLE_PRIMARY ? "primary" : "replica";
         backend = session_backend_name(s, b);
     }
-    static const char *const names[] = {"classification", "reason", "target", "backend"};
-    const char *values[] = {c.is_read ? "read" : "write", d.reason, role, backend};
-    send_row(s, names, values, 4);
+    char position[GTID_TEXT_MAX + 64];
+    const char *wait;
+    causal_explain(s, b, position, sizeof position, &wait);
+    static const char *const names[] = {"classification", "reason",          "target",
+                                        "backend",        "causal_position", "causal_wait"};
+    const char *values[] = {c.is_read ? "read" : "write", d.reason, role, backend, position, wait};
+    send_row(s, names, values, 6);
 }
 
 bool proxy_statement(struct client_session *s)

@@ -12,6 +12,8 @@
 
 #include "protocol/handshake.h"
 #include "proxy/client_session.h"
+#include "protocol/gtid.h"
+#include "proxy/position_fetch.h"
 #include "proxy/prepared_stmt.h"
 #include "proxy/session_log.h"
 #include "proxy/session_registry.h"
@@ -41,6 +43,8 @@ enum dispatch_step {
     STEP_SETUP,       /* the proxy's own settings on a new connection (GTID tracking) */
     STEP_GTID_FETCH,  /* learning the GTID of the session's last write on the writer */
     STEP_CAUSAL_WAIT, /* making the replica wait for that GTID */
+    STEP_DRAIN,       /* the wait timed out: the read sent after it is answered, not forwarded */
+    STEP_LOGIN_DB,    /* the login's database on a replica connection, after the wait */
     STEP_CLIENT,  /* the client's own command */
 };
 
@@ -111,7 +115,15 @@ struct client_session {
     bool gtid_lost;        /* could not learn it: read on the writer until the next write */
     bool causal_mysql;     /* causal_gtid is a MySQL GTID set (else MariaDB domain-server-seq) */
     bool tracking_touched; /* the client set session_track_*: OKs may not report GTIDs */
-    uint64_t causal_ok;    /* replicas known to have causal_gtid */
+    char causal_target[GTID_TEXT_MAX]; /* the position this read must see on a replica */
+    bool target_mysql;     /* causal_target is a MySQL GTID set */
+    bool wait_pipelined;   /* the client's command went out right behind the wait */
+    /* causal_reads = universal: the primary's position for this read */
+    struct position_waiter position_wait;
+    bool position_ready;   /* fetched after the read arrived */
+    bool position_ok;      /* ... and usable; else the read goes to the writer */
+    bool position_mysql;
+    char position[GTID_TEXT_MAX];
     uint64_t cmd_start_ns; /* uv_hrtime when the current command started */
     uint64_t topology_seen; /* snapshot version it last checked for DOWN backends */
     uint64_t last_active_ms; /* uv_now when it last finished or started one */

@@ -97,6 +97,11 @@ void worker_session_gone(struct worker *w)
     uv_close((uv_handle_t *)&w->shutdown_timer, NULL);
     uv_close((uv_handle_t *)&w->run_check, NULL);
     uv_close((uv_handle_t *)&w->run_idle, NULL);
+    /* Last: a session still running may wait for the primary's position. */
+    uv_mutex_lock(&w->proxy->positions.lock);
+    w->position_closed = true;
+    uv_mutex_unlock(&w->proxy->positions.lock);
+    uv_close((uv_handle_t *)&w->position_async, NULL);
 }
 
 static void on_run_idle(uv_idle_t *h) { (void)h; }
@@ -172,6 +177,12 @@ static void on_stop(uv_async_t *a)
 
 static void on_kill(uv_async_t *a) { client_session_close_killed(a->data); }
 
+static void on_position(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    position_fetch_deliver(&w->proxy->positions, w);
+}
+
 static void on_idle_check(uv_timer_t *t)
 {
     client_session_close_idle_too_long(t->data);
@@ -203,6 +214,8 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     if (rc == 0)
         rc = uv_async_init(&w->loop, &w->kill_async, on_kill);
     if (rc == 0)
+        rc = uv_async_init(&w->loop, &w->position_async, on_position);
+    if (rc == 0)
         rc = uv_timer_init(&w->loop, &w->shutdown_timer);
     if (rc == 0)
         rc = uv_timer_init(&w->loop, &w->idle_timer);
@@ -221,6 +234,7 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     }
     w->stop_async.data = w;
     w->kill_async.data = w;
+    w->position_async.data = w;
     w->shutdown_timer.data = w;
     w->idle_timer.data = w;
     w->run_check.data = w;

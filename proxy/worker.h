@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "proxy/position_fetch.h"
 #include "proxy/proxy.h"
 #include "proxy/stats.h"
 #include "router/replica_select.h"
@@ -32,6 +33,9 @@ struct worker {
     uv_tcp_t listener;
     uv_async_t stop_async;
     uv_async_t kill_async; /* KILL CONNECTION from another worker marked a session */
+    uv_async_t position_async; /* the primary's position arrived (position_fetch.h) */
+    bool position_closed;      /* position_async is closed: under positions.lock */
+    struct position_waiter *position_waiters;
     uv_timer_t shutdown_timer; /* running statements get this long to finish */
     uv_timer_t idle_timer;     /* once a second: client_idle_timeout, connect_timeout */
     struct topology *topology; /* this worker's reference to the newest snapshot */

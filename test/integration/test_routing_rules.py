@@ -15,7 +15,7 @@ def dbconn(sy, **kw):
 
 def explain(conn, stmt):
     """(classification, reason, target, backend) of PROXY EXPLAIN stmt."""
-    return rows(conn, "PROXY EXPLAIN " + stmt)[0]
+    return rows(conn, "PROXY EXPLAIN " + stmt)[0][:4]
 
 
 def run_batch(conn, sql):

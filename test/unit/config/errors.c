@@ -75,7 +75,7 @@ static const struct error_case cases[] = {
      "bad discover_roles 'yes' in [monitor]: expected on or off"},
     {"[monitor]\ndiscover_roles = ON\n" TAIL, 2, "bad discover_roles 'ON'"},
     {"[routing]\ncausal_reads = on\n" TAIL, 2,
-     "bad causal_reads 'on' in [routing]: expected gtid, primary_window or off"},
+     "bad causal_reads 'on' in [routing]: expected global, universal, gtid, primary_window or off"},
     {"[routing]\ncausal_reads_timeout_ms = 0\n" TAIL, 2,
      "bad causal_reads_timeout_ms '0' in [routing]: expected a whole number from 1 to 600000"},
     {"[routing]\ncausal_reads_timeout_ms = 600001\n" TAIL, 2, "bad causal_reads_timeout_ms '600001'"},

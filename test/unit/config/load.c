@@ -109,7 +109,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.recover_intervals, 2);
     assert_int_equal(cfg.down_after, 3);
     assert_false(cfg.discover_roles);
-    assert_int_equal(cfg.causal_reads, CAUSAL_GTID);
+    assert_int_equal(cfg.causal_reads, CAUSAL_GLOBAL);
     assert_int_equal(cfg.causal_reads_timeout_ms, 1000);
     assert_int_equal(cfg.causal_window_ms, 1000);
     assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
@@ -159,6 +159,10 @@ static void test_replication_key_limits(void **state)
     assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
     expect_valid("[routing]\ncausal_reads = gtid\n" TAIL_P);
     assert_int_equal(cfg.causal_reads, CAUSAL_GTID);
+    expect_valid("[routing]\ncausal_reads = universal\n" TAIL_P);
+    assert_int_equal(cfg.causal_reads, CAUSAL_UNIVERSAL);
+    expect_valid("[routing]\ncausal_reads = global\n" TAIL_P);
+    assert_int_equal(cfg.causal_reads, CAUSAL_GLOBAL);
 }
 
 /* A standby primary, or active-active writers: several primaries load. */
