@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import pymysql
 import pytest
 
-from sy_helpers import (APP_PW, APP_USER, REPLICA_PORT_SET, REPLICA_PORTS, SANDBOX_DIR,
-                        execute, one, primary_gtid_pos, sync_replicas, unique,
+from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, REPLICA_PORT_SET, REPLICA_PORTS,
+                        SANDBOX_DIR, execute, free_port, http_only_admin_section,
+                        metric_value, one, primary_gtid_pos, sync_replicas, unique,
                         xproxy)  # noqa: F401
 
 TABLE = "test.sy_xconn"
@@ -146,10 +147,10 @@ def check_pairs(pairs, holds, mode, stale_expected):
         assert not stale, f"{len(stale)} stale reads with causal_reads = {mode}: {stale[:5]}"
 
 
-def causal_proxy(xproxy, mode=None):
+def causal_proxy(xproxy, mode=None, **settings):
     """A proxy in front of the sandbox that also knows XUSER; mode None keeps the default."""
     routing = {} if mode is None else {"causal_reads": mode}
-    return xproxy(keys={"routing": routing}, users={APP_USER: APP_PW, XUSER: XPW})
+    return xproxy(keys={"routing": routing}, users={APP_USER: APP_PW, XUSER: XPW}, **settings)
 
 
 @pytest.fixture(scope="module")
@@ -336,35 +337,47 @@ def test_login_to_a_database_created_before(xproxy, xconn, mode, problems_expect
     check_new_connections(results, mode, problems_expected)
 
 
-def mysqlslap(sy, schema):
+def mysqlslap(port, schema):
     """The issue's mysqlslap run: the schema made on one connection, 50 workers logged in to
-    it reading at once."""
+    it reading at once. mysqlslap creates the schema only when it has --create statements
+    (without, it fails on a server directly too)."""
     return subprocess.run(
-        ["mariadb-slap", "--no-defaults", "-h127.0.0.1", f"-P{sy.port}", f"-u{XUSER}",
-         f"-p{XPW}", f"--create-schema={schema}", "--concurrency=50", "--iterations=1",
-         "--query=SELECT SLEEP(0.2)"],
+        ["mariadb-slap", "--no-defaults", "-h127.0.0.1", f"-P{port}", f"-u{XUSER}",
+         f"-p{XPW}", f"--create-schema={schema}", "--create=CREATE TABLE t (id INT)",
+         "--concurrency=50", "--iterations=1", "--query=SELECT SLEEP(0.2)"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("mode, errors_expected", NEW_CONNECTIONS)
-def test_mysqlslap_create_schema_50_workers(xproxy, xconn, mode, errors_expected):
-    """Proof 4, with the default settings: no error (mysqlslap exits 0 even when workers
-    fail to connect: its stderr tells). The negative control gets up to three runs to show
-    the error (a run whose CREATE lands between two holds may pass)."""
-    sy = causal_proxy(xproxy, mode)
+REPLICA_STATEMENTS = 'switchyard_statements_total{route="replica"}'
+
+
+@pytest.mark.parametrize("mode, problems_expected", NEW_CONNECTIONS)
+def test_mysqlslap_create_schema_50_workers(xproxy, xconn, mode, problems_expected):
+    """Proof 4, with the default settings: no error, as on the primary directly (mysqlslap
+    exits 0 even when workers fail to connect: its stderr tells), and the 50 reads ran on
+    replicas (/metrics), not moved to the primary after a replica refused the database.
+    The negative control gets up to three runs to show a problem (a run whose CREATE lands
+    between two holds may pass)."""
+    direct = mysqlslap(PRIMARY_PORT, unique(XSCHEMA))
+    assert direct.returncode == 0 and not direct.stderr.strip(), \
+        f"mysqlslap on the primary directly: {direct.stderr}"
+    http_port = free_port()
+    sy = causal_proxy(xproxy, mode, extra=http_only_admin_section(free_port(), http_port))
     runs = []
     with ReplicaHolds(hold=0.4, gap=GAP_S):
-        for _ in range(3 if errors_expected else 1):
-            schema = unique(XSCHEMA)
+        for _ in range(3 if problems_expected else 1):
+            schema, before = unique(XSCHEMA), metric_value(http_port, REPLICA_STATEMENTS)
             try:
-                runs.append(mysqlslap(sy, schema))
+                p = mysqlslap(sy.port, schema)
             finally:
                 xconn.sql("primary", f"DROP DATABASE IF EXISTS {schema}")
-            if runs[-1].returncode != 0 or runs[-1].stderr.strip():
+            on_replicas = metric_value(http_port, REPLICA_STATEMENTS) - before
+            runs.append((p.returncode, p.stderr.strip()[-500:], on_replicas))
+            if p.returncode != 0 or p.stderr.strip() or on_replicas < 45:
                 break
-    outs = [f"exit {p.returncode}: {p.stderr.strip()[-500:]}" for p in runs]
-    print(f"\ncausal_reads={mode}: mysqlslap " + " | ".join(outs))
-    if errors_expected:
-        assert "Unknown database" in runs[-1].stderr, outs
+    print(f"\ncausal_reads={mode}: mysqlslap runs (exit, stderr, statements on replicas): {runs}")
+    code, err, on_replicas = runs[-1]
+    if problems_expected:
+        assert code != 0 or err or on_replicas < 45, f"mysqlslap passed with {mode}: {runs}"
     else:
-        assert runs[0].returncode == 0 and not runs[0].stderr.strip(), outs
+        assert code == 0 and not err and on_replicas >= 45, runs
