@@ -67,7 +67,7 @@ class ReplicaHolds:
                     cur.execute("UNLOCK TABLES")
                     held.append((start, end))
                     self.stop_ev.wait(self.gap)
-        except Exception as e:  # noqa: BLE001 - reported by check()
+        except Exception as e:  # noqa: BLE001 - reported by __exit__
             self.errors.append((name, e))
 
     def __enter__(self):
