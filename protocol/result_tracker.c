@@ -83,6 +83,7 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint64_t c
     rt->gtid_mysql = false;
     rt->gtid_unreadable = false;
     rt->result_sets = 0;
+    rt->ended_with_rows = false;
     rt->cursor_requested = false;
     rt->progress_reports = 0;
     rt->want_first_value = false;
@@ -266,6 +267,7 @@ static int on_rows_end(struct result_tracker *rt, const uint8_t *p, size_t n, bo
     if (next == ST_DONE && !rt->is_error && (rt->status & SERVER_MORE_RESULTS_EXISTS) &&
         rt->command != COM_STMT_FETCH)
         return ST_FIRST;
+    rt->ended_with_rows = next == ST_DONE && !rt->is_error;
     return next;
 }
 

@@ -262,19 +262,15 @@ void causal_response_ending(struct client_session *s, struct backend_conn *bc)
         publish(s, rt->gtid, rt->gtid_mysql);
 }
 
-/* A read that ran on the writer can still have written (NEXT VALUE FOR
- * refilling a sequence's cache, a stored function): its final OK names the
- * GTID like a write's. An EOF cannot carry it, only flag changed state:
- * then the GTID is asked for before the next replica read. */
-static bool read_wrote(struct client_session *s, const struct backend_conn *bc)
+/* A statement whose answer ends with a result set's EOF (a client without
+ * CLIENT_DEPRECATE_EOF) cannot report the GTID it committed: only the
+ * changed-state flag says it may have written. Its GTID is then asked for
+ * before the session's next replica read. */
+static bool gtid_hidden(const struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
-    if (rt->gtid[0])
-        return true;
-    if (learns_writes(s) && (rt->status & SERVER_SESSION_STATE_CHANGED) &&
-        !(bc->caps & CLIENT_DEPRECATE_EOF))
-        s->gtid_unknown = true;
-    return false;
+    return rt->gtid[0] == '\0' && rt->ended_with_rows && !(bc->caps & CLIENT_DEPRECATE_EOF) &&
+           (rt->status & SERVER_SESSION_STATE_CHANGED);
 }
 
 void causal_note_write(struct client_session *s, struct backend_conn *bc)
@@ -287,7 +283,9 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
         return;
     bool read = (s->cmd == COM_QUERY && s->cls.is_read) ||
                 (s->cmd == COM_STMT_EXECUTE && s->stmt && s->stmt->cls.is_read);
-    if (read && !read_wrote(s, bc))
+    /* A read that ran on the writer can still have written (NEXT VALUE FOR
+     * refilling a sequence's cache, a stored function): its GTID says so. */
+    if (read && bc->tracker.gtid[0] == '\0' && !gtid_hidden(bc))
         return;
     if (cfg->causal_reads == CAUSAL_PRIMARY_WINDOW) {
         s->window_until = uv_now(&s->w->loop) + (uint64_t)cfg->causal_window_ms;
@@ -306,7 +304,7 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
      * names none means the write committed nothing new: the session's last
      * GTID is still the one it had. */
     const struct result_tracker *rt = &bc->tracker;
-    if (!bc->tracks_gtid || s->tracking_touched || rt->gtid_unreadable)
+    if (!bc->tracks_gtid || s->tracking_touched || rt->gtid_unreadable || gtid_hidden(bc))
         return;
     if (rt->gtid[0] != '\0') {
         if (!gtid_text_ok(rt->gtid))

@@ -114,10 +114,11 @@ def relay_pump(src, dst, transform=lambda data: data):
 
 
 class TcpRelay:
-    """Listens on a free port; each connection gets its own connection to the primary,
-    handed to self.connected(client, server) (default: copy both ways)."""
+    """Listens on a free port; each connection gets its own connection to the primary (or
+    to target_port), handed to self.connected(client, server) (default: copy both ways)."""
 
-    def __init__(self):
+    def __init__(self, target_port=PRIMARY_PORT):
+        self.target_port = target_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -128,7 +129,7 @@ class TcpRelay:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            self.connected(client, socket.create_connection(("127.0.0.1", PRIMARY_PORT)))
+            self.connected(client, socket.create_connection(("127.0.0.1", self.target_port)))
 
     def connected(self, client, server):
         for a, b in ((client, server), (server, client)):

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from sy_helpers import (PRIMARY_PORT, REPLICA_PORT_SET, REPLICA_PORTS, one,
-                        scalar, sync_replicas, unique, xproxy)  # noqa: F401
+from sy_helpers import (PRIMARY_PORT, REPLICA_PORT_SET, REPLICA_PORTS, free_port,
+                        http_only_admin_section, metric_value, one, scalar, sync_replicas,
+                        unique, xproxy)  # noqa: F401
 
 DELAY = 2
 TABLE = "test.sy_causal"
@@ -126,9 +127,13 @@ def test_gtid_after_the_client_turns_tracking_off(xproxy, slow_replicas):
     assert all(seen for seen, _, _ in results), f"a session missed its own write: {results}"
 
 
-def test_gtid_timeout_falls_back_to_primary(xproxy, slow_replicas):
-    """causal_reads_timeout_ms=300 < delay: the read gives up waiting and runs on the primary."""
-    sy = causal_proxy(xproxy, causal_reads="gtid", causal_reads_timeout_ms=300)
+@pytest.mark.parametrize("mode", ["gtid", "global", "universal"])
+def test_timeout_falls_back_to_primary(xproxy, slow_replicas, mode):
+    """causal_reads_timeout_ms=300 < delay: the read gives up waiting and runs on the primary
+    (its answer from the replica, sent right behind the wait, is dropped); counted."""
+    http_port = free_port()
+    sy = xproxy(keys={"routing": {"causal_reads": mode, "causal_reads_timeout_ms": 300}},
+                max_replication_lag=LAG_OK, extra=http_only_admin_section(free_port(), http_port))
     results = []
     with sy.connect() as c:
         for _ in range(12):
@@ -141,6 +146,27 @@ def test_gtid_timeout_falls_back_to_primary(xproxy, slow_replicas):
     waits = [round(w, 2) for _, _, w in results]
     assert max(waits) < 1.5, f"fallback to the primary took too long: {waits}"
     assert later == REPLICA_PORT_SET, f"reads after the replicas caught up: {later}"
+    assert metric_value(http_port, "switchyard_causal_timeouts_total") >= len(results)
+
+
+@pytest.mark.parametrize("mode", ["gtid", "global"])
+def test_read_that_wrote_counts_as_a_write(xproxy, slow_replicas, mode):
+    """SELECT NEXT VALUE FOR runs on the primary and refills the sequence's cache (a binlogged
+    write, reported only in the status of the result set's EOF to pymysql): the next read
+    of the sequence on a replica must see the refill."""
+    sy = causal_proxy(xproxy, causal_reads=mode, causal_reads_timeout_ms=5000)
+    seq = "test.sy_causal_seq"
+    try:
+        with sy.connect() as c:
+            with c.cursor() as cur:
+                cur.execute(f"CREATE OR REPLACE SEQUENCE {seq}")
+            assert one(c, f"SELECT next_not_cached_value, @@port FROM {seq}")[0] == 1
+            assert scalar(c, f"SELECT NEXT VALUE FOR {seq}") == 1
+            value, port = one(c, f"SELECT next_not_cached_value, @@port FROM {seq}")
+            assert port in REPLICA_PORT_SET
+            assert value == 1001, f"the replica read missed the refill ({mode})"
+    finally:
+        slow_replicas.sql("primary", f"DROP SEQUENCE IF EXISTS {seq}")
 
 
 def test_off_shows_real_staleness(xproxy, slow_replicas):

@@ -1,14 +1,16 @@
 """Chaos: read-your-writes under replica kills and restarts.
 
 For SY_CHAOS_SECONDS (default 45) seconds, 4 client threads each loop: INSERT a unique row
-through the proxy, immediately SELECT it back through the proxy (autocommit, so the read
-may go to a replica), and check it is there. Meanwhile replica1 and replica2 are killed
+through the proxy, immediately SELECT it back through another connection of the same
+client, then through the writing connection (autocommit, so the reads may go to a
+replica), and check it is there both times. Meanwhile replica1 and replica2 are killed
 (SIGKILL) and restarted at random, one at a time (never both down), each restart waiting
-until the replica replicates again. causal_reads = gtid.
+until the replica replicates again. causal_reads at its default (global).
 
-Expected: no stale read ever; client-visible errors only for statements that were in
-flight on a replica at the moment it was killed (the proxy retries reads that had not
-sent anything yet), so at most a few per kill and each naming the replica."""
+Expected: no stale read ever, on either connection; client-visible errors only for
+statements that were in flight on a replica at the moment it was killed (the proxy retries
+reads that had not sent anything yet), so at most a few per kill and each naming the
+replica."""
 
 import os
 import random
@@ -23,8 +25,9 @@ from sy_helpers import (REPLICA_PORTS, execute, one, sync_replicas, unique,
 DURATION = float(os.environ.get("SY_CHAOS_SECONDS", "45"))
 THREADS = 4
 TABLE = "test.sy_chaos"
-# SY_CHAOS_CAUSAL=off is a negative control (stale reads must then show up).
-CAUSAL = os.environ.get("SY_CHAOS_CAUSAL", "gtid")
+# SY_CHAOS_CAUSAL=off is a negative control (stale reads must then show up); unset keeps the
+# proxy's default.
+CAUSAL = os.environ.get("SY_CHAOS_CAUSAL")
 
 
 class Client(threading.Thread):
@@ -33,26 +36,34 @@ class Client(threading.Thread):
         self.sy, self.stop_ev = sy, stop
         self.queries, self.stale, self.errors, self.ports = 0, [], [], {}
 
+    def read_back(self, conn, tag, which):
+        n, port = one(conn, f"SELECT COUNT(*), @@port FROM {TABLE} WHERE tag=%s", (tag,))
+        self.queries += 1
+        self.ports[port] = self.ports.get(port, 0) + 1
+        if n != 1:
+            self.stale.append((time.monotonic(), tag, port, which))
+
     def run(self):
-        conn = None
+        conns = {"writer": None, "other": None}  # the other reads the writer's rows
         while not self.stop_ev.is_set():
             try:
-                if conn is None:
-                    conn = self.sy.connect(read_timeout=20)
+                for which, conn in conns.items():
+                    if conn is None:
+                        conns[which] = self.sy.connect(read_timeout=20)
                 tag = unique("chaos")
-                execute(conn, f"INSERT INTO {TABLE} (tag) VALUES (%s)", (tag,))
+                execute(conns["writer"], f"INSERT INTO {TABLE} (tag) VALUES (%s)", (tag,))
                 self.queries += 1
-                n, port = one(conn, f"SELECT COUNT(*), @@port FROM {TABLE} WHERE tag=%s", (tag,))
-                self.queries += 1
-                self.ports[port] = self.ports.get(port, 0) + 1
-                if n != 1:
-                    self.stale.append((time.monotonic(), tag, port))
+                self.read_back(conns["other"], tag, "other connection")
+                self.read_back(conns["writer"], tag, "same connection")
             except pymysql.err.MySQLError as e:
                 self.errors.append((time.monotonic(), e))
-                if isinstance(e, pymysql.err.InterfaceError) or (conn is not None and not conn.open):
-                    conn = None  # the session is gone: a new one (also counted above)
-        if conn is not None:
-            conn.close()
+                for which, conn in conns.items():
+                    if conn is not None and (isinstance(e, pymysql.err.InterfaceError) or not conn.open):
+                        conn.close()
+                        conns[which] = None  # the session is gone: a new one (also counted above)
+        for conn in conns.values():
+            if conn is not None:
+                conn.close()
 
 
 def chaos(sandbox, stop, end, rng, events):
@@ -76,7 +87,7 @@ def test_chaos_read_your_writes(xproxy, sandbox):
     sync_replicas(sandbox)
     seed = int(os.environ.get("SY_CHAOS_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
-    sy = xproxy(keys={"routing": {"causal_reads": CAUSAL}})
+    sy = xproxy(keys={"routing": {"causal_reads": CAUSAL} if CAUSAL else {}})
     stop = threading.Event()
     clients = [Client(sy, stop, i) for i in range(THREADS)]
     events = []
@@ -104,17 +115,18 @@ def test_chaos_read_your_writes(xproxy, sandbox):
     for c in clients:
         for p, n in c.ports.items():
             ports[p] = ports.get(p, 0) + n
+    by_conn = {w: sum(s[3] == w for s in stale) for w in ("same connection", "other connection")}
     elapsed = time.monotonic() - t_start
     print(f"\nchaos report (seed {seed}, {elapsed:.0f}s, {THREADS} clients): {queries} queries, "
-          f"{len(errors)} client errors, {len(stale)} stale reads, {len(kills)} kills "
+          f"{len(errors)} client errors, {len(stale)} stale reads {by_conn}, {len(kills)} kills "
           f"({', '.join(f'{e[2]}@{e[0] - t_start:.1f}s' for e in kills)}); reads per port {ports}")
     for t, e in errors[:20]:
         print(f"  error at {t - t_start:.1f}s: {e!r}")
-    for t, tag, port in stale[:20]:
-        print(f"  STALE at {t - t_start:.1f}s: {tag} read on {port}")
+    for t, tag, port, which in stale[:20]:
+        print(f"  STALE at {t - t_start:.1f}s: {tag} read on {port} through the {which}")
 
     assert all(not c.is_alive() for c in clients), "a client thread hangs"
-    assert not stale, f"{len(stale)} stale reads with causal_reads = {CAUSAL}"
+    assert not stale, f"stale reads with causal_reads = {CAUSAL or 'default'}: {by_conn}"
     assert kills, "the chaos script killed nothing"
     assert queries > 20 * DURATION, f"only {queries} queries in {DURATION}s"
     # Errors are allowed only for statements in flight on a replica when it was killed: at

@@ -228,7 +228,7 @@ user = monitor
 password = monitor_pw
 
 [routing]
-causal_reads = gtid
+causal_reads = global
 causal_reads_timeout_ms = 30000"
 }
 

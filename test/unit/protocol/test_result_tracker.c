@@ -222,6 +222,7 @@ static void text_resultset(bool de)
     assert_true(rt.saw_status);
     assert_int_equal(rt.status, SERVER_STATUS_IN_TRANS);
     assert_false(rt.is_error);
+    assert_true(rt.ended_with_rows);
     assert_int_equal(rt.last_seq, s.seq - 1);
     free(s.buf);
 }
@@ -254,6 +255,7 @@ static void multi_results(bool de)
     assert_int_equal(run(COM_QUERY, de ? CAPS_DE : CAPS, &s, RT_DONE), s.len);
     assert_true(rt.result_sets == 2);
     assert_int_equal(rt.status, SERVER_STATUS_AUTOCOMMIT);
+    assert_false(rt.ended_with_rows); /* the final OK carries the session state */
     /* cut before the final OK: still waiting */
     assert_int_equal(run(COM_QUERY, de ? CAPS_DE : CAPS,
                          &(struct stream){s.buf, s.len - 11, 0, 0}, RT_CONTINUE), s.len - 11);
@@ -290,6 +292,7 @@ static void test_err_mid_rows(void **state)
         s_err(&s, 1317, "Query execution was interrupted");
         assert_int_equal(run(COM_QUERY, de ? CAPS_DE : CAPS, &s, RT_DONE), s.len);
         assert_true(rt.is_error);
+        assert_false(rt.ended_with_rows);
         assert_int_equal(rt.err_code, 1317);
         assert_true(rt.result_sets == 1);
         free(s.buf);
