@@ -367,6 +367,7 @@ void admin_show_stats(struct resultset_writer *w, const struct admin_snapshot *s
         {"read_fallbacks", t->read_fallbacks},
         {"causal_waits", t->causal_waits},
         {"causal_timeouts", t->causal_timeouts},
+        {"causal_position_fetches", t->causal_position_fetches},
         {"readonly_retries", t->readonly_retries},
         {"errors_backend", t->errors_backend},
         {"errors_proxy", t->errors_proxy},

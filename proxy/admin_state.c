@@ -54,6 +54,7 @@ static void sum_backend_counters(struct proxy *p, struct admin_snapshot *snap)
                 atomic_load_explicit(&st->backend_connections[i], memory_order_relaxed);
         }
     }
+    snap->totals.causal_position_fetches = load64(&p->positions.fetches);
 }
 
 static void copy_config(struct admin_backend *b, const struct backend_config *c)

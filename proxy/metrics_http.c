@@ -137,10 +137,14 @@ static void metrics_counters(struct text_buf *b, const struct admin_totals *t)
     counter(b, "switchyard_writes_total", "Statements classified as writes.", t->writes);
     counter(b, "switchyard_read_fallbacks_total",
             "Reads sent to the primary because no replica was eligible.", t->read_fallbacks);
-    counter(b, "switchyard_causal_waits_total", "Replica waits for a session's last write.",
+    counter(b, "switchyard_causal_waits_total", "Causal waits sent to replicas.",
             t->causal_waits);
     counter(b, "switchyard_causal_timeouts_total",
             "Causal waits that timed out (the read went to the writer).", t->causal_timeouts);
+    counter(b, "switchyard_causal_position_fetches_total",
+            "causal_reads = universal: positions asked of the primary (shared by the reads "
+            "that arrived meanwhile).",
+            t->causal_position_fetches);
     counter(b, "switchyard_readonly_retries_total",
             "Statements a replica refused as read-only, run again on the writer.",
             t->readonly_retries);

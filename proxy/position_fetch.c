@@ -102,7 +102,7 @@ static void fetcher_main(void *arg)
         pf->answered = t;
         pf->ok = ok;
         pf->mysql = mysql;
-        pf->fetches++;
+        atomic_fetch_add(&pf->fetches, 1);
         if (ok)
             memcpy(pf->position, position, sizeof position);
         wake_workers(pf->proxy);

@@ -7,6 +7,7 @@
 #ifndef SY_PROXY_POSITION_FETCH_H
 #define SY_PROXY_POSITION_FETCH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -36,7 +37,7 @@ struct position_fetch {
     uint64_t answered; /* tickets answered by the last result */
     bool ok, mysql;
     char position[GTID_TEXT_MAX];
-    uint64_t fetches; /* round trips to the primary, for SHOW STATS */
+    atomic_uint_fast64_t fetches; /* round trips to the primary, for SHOW STATS */
 };
 
 int position_fetch_start(struct position_fetch *pf, struct proxy *p);

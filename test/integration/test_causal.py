@@ -169,6 +169,33 @@ def test_read_that_wrote_counts_as_a_write(xproxy, slow_replicas, mode):
         slow_replicas.sql("primary", f"DROP SEQUENCE IF EXISTS {seq}")
 
 
+def test_universal_reads_share_position_fetches(xproxy, sandbox):
+    """16 sessions reading at once: reads that arrive while the primary's position is being
+    fetched share the next fetch, so there are fewer fetches than reads (each read still
+    gets a fetch sent after it arrived)."""
+    http_port = free_port()
+    sy = xproxy(keys={"routing": {"causal_reads": "universal"}},
+                extra=http_only_admin_section(free_port(), http_port))
+    errors = []
+
+    def reader():
+        try:
+            with sy.connect() as c:
+                for _ in range(50):
+                    assert scalar(c, "SELECT @@port") in REPLICA_PORT_SET
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=reader) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    fetches = metric_value(http_port, "switchyard_causal_position_fetches_total")
+    assert 1 <= fetches < 16 * 50, fetches
+
+
 def test_off_shows_real_staleness(xproxy, slow_replicas):
     """causal_reads=off: the same loop misses its own row (the staleness is real)."""
     sy = causal_proxy(xproxy, causal_reads="off")

@@ -8,8 +8,11 @@ and the read's own statement must already have reached the replica while the
 wait is unanswered: the wait costs no round trip of its own.
 """
 
+import struct
 import subprocess
 import threading
+
+import pytest
 
 from sy_helpers import (REPLICA_PORTS, SANDBOX_DIR, TcpRelay, backend, connect, relay_pump,
                         scalar, sync_replicas, unique, wait_for, xproxy)  # noqa: F401
@@ -77,7 +80,36 @@ def release_lock(sandbox, p):
     p.wait(30)
 
 
-def test_wait_and_read_go_out_together(xproxy, sandbox):
+class PreparedCount:
+    """COM_STMT_PREPARE / COM_STMT_EXECUTE by hand over a pymysql connection (pymysql has no
+    binary protocol): SELECT COUNT(*) ... WHERE tag = ?, the tag bound as a string."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        conn._execute_command(0x16, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = ?")
+        ok = conn._read_packet().get_all_data()
+        assert ok[0] == 0, ok
+        self.stmt_id = ok[1:5]
+        columns, params = struct.unpack("<HH", ok[5:9])
+        for _ in range(params + columns + 2):  # definitions, each run ended by an EOF
+            conn._read_packet()
+
+    def __call__(self, tag):
+        value = tag.encode()
+        payload = (self.stmt_id + b"\x00" + struct.pack("<I", 1) + b"\x00\x01" + b"\xfd\x00" +
+                   bytes([len(value)]) + value)
+        self.conn._execute_command(0x17, payload)
+        self.conn._read_packet()  # column count
+        self.conn._read_packet()  # its definition
+        self.conn._read_packet()  # EOF
+        row = self.conn._read_packet().get_all_data()
+        assert row[0] == 0, row
+        self.conn._read_packet()  # EOF
+        return struct.unpack("<q", row[2:10])[0]  # after the header and the NULL bitmap
+
+
+@pytest.mark.parametrize("protocol", ["text", "prepared"])
+def test_wait_and_read_go_out_together(xproxy, sandbox, protocol):
     sandbox.sql("primary", f"CREATE TABLE IF NOT EXISTS {TABLE} "
                            "(id INT AUTO_INCREMENT PRIMARY KEY, tag VARCHAR(64))")
     sync_replicas(sandbox)
@@ -93,13 +125,18 @@ def test_wait_and_read_go_out_together(xproxy, sandbox):
         # @@port through the relay is still replica1's: reads reach it (and the connection exists)
         wait_for(lambda: scalar(reader, "SELECT @@port") == REPLICA_PORTS["replica1"], 60,
                  what="reads reach replica1")
+        if protocol == "prepared":
+            count = PreparedCount(reader)
+            assert count("none yet") == 0  # prepared on replica1: the next execute needs no prepare
+        else:
+            def count(tag):
+                return scalar(reader, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = '{tag}'")
         locker = hold_read_lock(sandbox)
         tag = unique("pipe")
         with connect(p.port) as writer, writer.cursor() as cur:
             cur.execute(f"INSERT INTO {TABLE} (tag) VALUES (%s)", (tag,))
         got = []
-        t = threading.Thread(target=lambda: got.append(
-            scalar(reader, f"SELECT COUNT(*) FROM {TABLE} WHERE tag = '{tag}'")))
+        t = threading.Thread(target=lambda: got.append(count(tag)))
         t.start()
         wait_for(lambda: relay.pipelined(tag.encode()), 60,
                  what="the read reached replica1 while its wait was unanswered")
