@@ -20,8 +20,9 @@
 #      writes at all), oltp_point_select with a writer (oltp_write_only, one
 #      thread, SY_BENCH_WRITE_RATE events/s of 4 autocommit writes each,
 #      through the same target), and oltp_read_write; with queries/s, p95, the
-#      proxy's CPU time per query, causal waits per query and timeouts (from
-#      /metrics) and the writes/s the primary really committed.
+#      proxy's CPU time per query, causal waits per query, timeouts and
+#      universal's position fetches per query (from /metrics) and the writes/s
+#      the primary really committed.
 # and prints the issue's two targets:
 #   global / off queries/s, oltp_point_select with an idle writer    >= 0.90
 #   global / reading from the primary, insert-then-read p50          <= 1.2
@@ -87,8 +88,12 @@ gtid_seq() {
     primary_sql "SELECT @@gtid_binlog_pos" | awk -F, '{for (i = 1; i <= NF; i++) {n = split($i, p, "-"); s += p[n]}} END{print s + 0}'
 }
 
-metric() {  # metric HTTP_PORT NAME: the value of one counter in /metrics
-    curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m {v = $2} END{print v + 0}'
+counters() {  # counters HTTP_PORT: "waits timeouts position_fetches" of causal reads, from /metrics
+    curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" | awk '
+        $1 == "switchyard_causal_waits_total" {w = $2}
+        $1 == "switchyard_causal_timeouts_total" {t = $2}
+        $1 == "switchyard_causal_position_fetches_total" {f = $2}
+        END{print w + 0, t + 0, f + 0}'
 }
 
 # Median of the numbers on stdin, one a line.
@@ -99,6 +104,10 @@ median() {
 # The median over the rounds of field N (1-based, after the key) of the results keyed KEY.
 result() {
     awk -v k="$1" -v f="$2" '$1 == k {print $(f + 1)}' "$RESULTS" | median
+}
+
+fmt() {  # fmt FORMAT VALUE: printf of a number, "-" left as it is
+    awk -v f="$1" -v v="$2" 'BEGIN{print (v == "-" ? v : sprintf(f, v))}'
 }
 
 ratio() {  # ratio A B: A / B with two decimals, "-" when either is missing
@@ -202,7 +211,7 @@ run_pairs() {  # run_pairs TARGET CONN(same|cross) PROTO(text|ps)
 
 # One sysbench run of CASE against TARGET (direct or a mode), with its warm-up.
 run_sysbench() {  # run_sysbench CASE TARGET
-    local case=$1 target=$2 port pid="" wl=oltp_point_select args out c0=0 c1=0 w0=0 w1=0 t0=0 t1=0 g0 g1
+    local case=$1 target=$2 port pid="" wl=oltp_point_select args out c0=0 c1=0 w0=0 w1=0 t0=0 t1=0 f0=0 f1=0 g0 g1
     port=$(target_port "$target")
     [[ $target != direct ]] && pid=${PID[$target]}
     [[ $case == read_write ]] && wl=oltp_read_write
@@ -214,27 +223,27 @@ run_sysbench() {  # run_sysbench CASE TARGET
     out="$WORK/$case-$target.out"
     if [[ -n $pid ]]; then
         c0=$(cpu_ticks "$pid")
-        w0=$(metric "${HTTP[$target]}" switchyard_causal_waits_total)
-        t0=$(metric "${HTTP[$target]}" switchyard_causal_timeouts_total)
+        read -r w0 t0 f0 < <(counters "${HTTP[$target]}")
     fi
     g0=$(gtid_seq)
     sb "$wl" "$port" run "${args[@]}" --time="$TIME" >"$out"
     g1=$(gtid_seq)
     if [[ -n $pid ]]; then
         c1=$(cpu_ticks "$pid")
-        w1=$(metric "${HTTP[$target]}" switchyard_causal_waits_total)
-        t1=$(metric "${HTTP[$target]}" switchyard_causal_timeouts_total)
+        read -r w1 t1 f1 < <(counters "${HTTP[$target]}")
     fi
     [[ $case == *-writer ]] && stop_writer
     sb_check "$out"
     local queries qps p95
     read -r queries qps p95 < <(sb_figures "$out")
-    # key qps p95 cpu_us_per_query waits_per_query timeouts writes_per_s
+    # key qps p95 cpu_us_per_query waits_per_query timeouts writes_per_s fetches_per_query
     awk -v k="tp.$case.$target" -v qps="$qps" -v p95="$p95" -v q="$queries" -v pid="$pid" -v hz="$HZ" \
-        -v dc=$((c1 - c0)) -v dw=$((w1 - w0)) -v dt=$((t1 - t0)) -v dg=$((g1 - g0)) -v time="$TIME" \
-        'BEGIN{if (pid == "") {cpu = "-"; w = "-"; t = "-"} else {cpu = dc / hz * 1e6 / q; w = dw / q; t = dt}
-               print k, qps, p95, cpu, w, t, dg / time}' | tee -a "$RESULTS" |
-        awk '{printf "    %s q/s, p95 %s ms, proxy CPU %s us/query, causal waits/query %s, timeouts %s, writes %.1f/s\n", $2, $3, $4, $5, $6, $7}'
+        -v dc=$((c1 - c0)) -v dw=$((w1 - w0)) -v dt=$((t1 - t0)) -v dg=$((g1 - g0)) -v df=$((f1 - f0)) \
+        -v time="$TIME" \
+        'BEGIN{if (pid == "") {cpu = "-"; w = "-"; t = "-"; f = "-"}
+               else {cpu = dc / hz * 1e6 / q; w = dw / q; t = dt; f = df / q}
+               print k, qps, p95, cpu, w, t, dg / time, f}' | tee -a "$RESULTS" |
+        awk '{printf "    %s q/s, p95 %s ms, proxy CPU %s us/query, causal waits/query %s, timeouts %s, writes %.1f/s, position fetches/query %s\n", $2, $3, $4, $5, $6, $7, $8}'
 }
 
 # ---------------------------------------------------------------- setup
@@ -312,16 +321,15 @@ for conn in same cross; do
 done
 echo
 echo "sysbench, $THREADS threads x ${TIME}s, text protocol, skip_trx=on; writer: oltp_write_only, 1 thread, $WRITE_RATE events/s"
-printf '%-20s %-9s %10s %7s %9s %8s %9s %11s %8s %9s\n' case target "queries/s" "vs off" "vs direct" "p95 ms" "CPU us/q" "waits/query" timeouts "writes/s"
+printf '%-20s %-9s %10s %7s %9s %8s %9s %11s %8s %9s %13s\n' case target "queries/s" "vs off" "vs direct" "p95 ms" "CPU us/q" "waits/query" timeouts "writes/s" "fetches/query"
 for case in $CASES; do
     for target in direct $MODES; do
         k=tp.$case.$target
-        printf '%-20s %-9s %10s %7s %9s %8s %9s %11s %8s %9s\n' "$case" "$target" "$(result "$k" 1)" \
+        printf '%-20s %-9s %10s %7s %9s %8s %9s %11s %8s %9s %13s\n' "$case" "$target" "$(result "$k" 1)" \
             "$(ratio "$(result "$k" 1)" "$(result "tp.$case.off" 1)")" \
             "$(ratio "$(result "$k" 1)" "$(result "tp.$case.direct" 1)")" \
-            "$(result "$k" 2)" "$(awk -v v="$(result "$k" 3)" 'BEGIN{print (v == "-" ? v : sprintf("%.1f", v))}')" \
-            "$(awk -v v="$(result "$k" 4)" 'BEGIN{print (v == "-" ? v : sprintf("%.3f", v))}')" \
-            "$(result "$k" 5)" "$(awk -v v="$(result "$k" 6)" 'BEGIN{printf "%.1f", v}')"
+            "$(result "$k" 2)" "$(fmt %.1f "$(result "$k" 3)")" "$(fmt %.3f "$(result "$k" 4)")" \
+            "$(result "$k" 5)" "$(fmt %.1f "$(result "$k" 6)")" "$(fmt %.3f "$(result "$k" 7)")"
     done
 done
 
