@@ -246,6 +246,8 @@ static void logged_in(struct client_session *s, const struct user_config *u, uin
         for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++)
             atomic_init(&s->entry.thread_id[i], 0);
         atomic_init(&s->entry.kill_requested, false);
+        uv_os_fd_t fd;
+        s->entry.client_fd = uv_fileno((uv_handle_t *)&s->tcp, &fd) == 0 ? fd : -1;
         session_registry_add(&s->w->proxy->sessions, &s->entry);
         s->registered = true;
     }

@@ -1,6 +1,7 @@
 #include "proxy/session_registry.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 void session_registry_init(struct session_registry *r)
 {
@@ -57,8 +58,11 @@ struct session_kill_target session_registry_kill(struct session_registry *r, uin
         t.busy_backend = atomic_load(&e->busy_backend);
         if (t.busy_backend >= 0)
             t.busy_thread_id = atomic_load(&e->thread_id[t.busy_backend]);
-        if (kill_connection)
+        if (kill_connection) {
             atomic_store(&e->kill_requested, true);
+            if (e->client_fd >= 0)
+                shutdown(e->client_fd, SHUT_RDWR);
+        }
         break;
     }
     pthread_mutex_unlock(&r->lock);

@@ -22,6 +22,8 @@ struct session_entry {
     atomic_int busy_backend;                          /* backend running its command, -1 idle */
     atomic_uint thread_id[CONFIG_MAX_BACKENDS];       /* backend connection ids, 0 none */
     atomic_bool kill_requested;
+    int client_fd;                                    /* the client's socket, open while
+                                                         registered (removed before closing) */
     char client[64];                                  /* peer address, set before registering */
     uint64_t started_ms;                              /* uv_now at accept */
     atomic_bool in_transaction;
@@ -54,8 +56,11 @@ struct session_kill_target {
 };
 
 /* Look up id; when the killer (user) owns it and kill_connection is set, mark
- * it to be closed by its worker. user NULL: the admin, who owns every
- * session. */
+ * it to be closed by its worker, and shut its client socket down at once:
+ * as with the server, by the time the killer hears OK the victim's client
+ * finds its connection gone (and a client with auto-reconnect reconnects
+ * rather than send its next command into a session about to close). user
+ * NULL: the admin, who owns every session. */
 struct session_kill_target session_registry_kill(struct session_registry *r, uint32_t id,
                                                  const char *user, bool kill_connection);
 

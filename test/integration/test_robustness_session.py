@@ -262,3 +262,21 @@ def test_stmt_bulk_execute_without_negotiating_it_is_refused_clearly(xproxy):
         assert c.command(b"\x03SELECT 1")[0] == 0x01  # the session goes on
     finally:
         c.close()
+
+
+def test_kill_connection_closes_the_victim_before_answering(sy):
+    """As on the server, once KILL CONNECTION is answered the victim's connection is already
+    closed: a client with auto-reconnect sees it at once and reconnects, rather than send its
+    next command into a session that closes under it (mysql_client_test test_bug17512527)."""
+    for _ in range(20):
+        with connect(sy.port) as victim, connect(sy.port) as killer:
+            victim.ping()
+            with killer.cursor() as kc:
+                kc.execute(f"KILL CONNECTION {victim.thread_id()}")
+            sock = victim._sock
+            sock.setblocking(False)
+            try:
+                got = sock.recv(1)
+            except BlockingIOError:
+                got = None
+            assert got == b"", f"the victim's socket is still open after KILL was answered: {got!r}"
