@@ -291,6 +291,7 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
         s->window_until = uv_now(&s->w->loop) + (uint64_t)cfg->causal_window_ms;
         return;
     }
+    bool was_unknown = s->gtid_unknown;
     s->gtid_unknown = true;
     s->gtid_lost = false;
     const uint8_t *sql = s->cmd == COM_QUERY ? s->arg : s->stmt ? s->stmt->sql : NULL;
@@ -300,18 +301,22 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
     bool may_set = c && (c->flags & (CLS_SESSION_STATE | CLS_HIDDEN_STATE));
     if (sql && may_set && text_mentions(sql, sql_len, "session_track"))
         s->tracking_touched = true; /* the client's own setting may have dropped last_gtid */
-    /* With tracking on, the OK says which GTID the write got; an OK that
-     * names none means the write committed nothing new: the session's last
-     * GTID is still the one it had. */
+    /* With tracking on, the OK says which GTID the write got (a later one
+     * than any before it). An OK that names none means the write committed
+     * nothing new: the session's last GTID is still the one it had, or
+     * still unknown (a COMMIT after a SELECT whose EOF hid a sequence's
+     * refill). */
     const struct result_tracker *rt = &bc->tracker;
     if (!bc->tracks_gtid || s->tracking_touched || rt->gtid_unreadable || gtid_hidden(bc))
         return;
-    if (rt->gtid[0] != '\0') {
-        if (!gtid_text_ok(rt->gtid))
-            return;
-        memcpy(s->causal_gtid, rt->gtid, sizeof s->causal_gtid);
-        s->causal_mysql = rt->gtid_mysql;
+    if (rt->gtid[0] == '\0') {
+        s->gtid_unknown = was_unknown;
+        return;
     }
+    if (!gtid_text_ok(rt->gtid))
+        return;
+    memcpy(s->causal_gtid, rt->gtid, sizeof s->causal_gtid);
+    s->causal_mysql = rt->gtid_mysql;
     s->gtid_unknown = false;
 }
 

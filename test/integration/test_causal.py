@@ -165,6 +165,15 @@ def test_read_that_wrote_counts_as_a_write(xproxy, slow_replicas, mode):
             value, port = one(c, f"SELECT next_not_cached_value, @@port FROM {seq}")
             assert port in REPLICA_PORT_SET
             assert value == 1001, f"the replica read missed the refill ({mode})"
+            # In a transaction: the COMMIT's OK names no GTID, which must not make the
+            # refill's (hidden in the SELECT's EOF) look learned.
+            with c.cursor() as cur:
+                cur.execute("START TRANSACTION")
+                cur.execute(f"SELECT COUNT(NEXTVAL({seq})) FROM test.seq_1_to_1500")
+                cur.execute("COMMIT")
+            value, port = one(c, f"SELECT next_not_cached_value, @@port FROM {seq}")
+            assert port in REPLICA_PORT_SET
+            assert value == 2001, f"the replica read missed the refills of a transaction ({mode})"
     finally:
         slow_replicas.sql("primary", f"DROP SEQUENCE IF EXISTS {seq}")
 
