@@ -6,7 +6,7 @@ import pymysql
 import pytest
 
 from conftest import ADMIN_PW, ADMIN_USER, NODES, REPLICA
-from sy_helpers import (MONITOR_INTERVAL_MS, connect, error_code, execute, metrics_text,
+from sy_helpers import (MONITOR_INTERVAL_MS, Loop, connect, error_code, execute, metrics_text,
                         scalar, unique, wait_for)
 
 G1, G2 = NODES["galera1"], NODES["galera2"]
@@ -55,7 +55,7 @@ def test_monitor_shows_galera_state(gproxy, galera):
              what="both nodes up")
     b = backends(p)
     for n in NODES:
-        assert "Galera: Synced, primary component of 2" in b[n]["reason"], b[n]
+        assert "Galera: Synced, primary component of 3" in b[n]["reason"], b[n]
     assert 'switchyard_backend_state{backend="galera2",state="up"} 1' in metrics_text(p.http_port)
 
 
@@ -103,10 +103,11 @@ def test_active_passive_writes_stay_then_move_when_writer_dies(gproxy, galera):
             with p.connect() as c:
                 return write_ports(c, 1, unique("ap2")) == {other}
         except pymysql.err.MySQLError as e:
-            errors.append(e.args[0])
+            errors.append(e.args)
             return False
 
-    wait_for(moved, 10, interval=MONITOR_INTERVAL_MS / 1000, what="writes on the other node")
+    wait_for(moved, 10, interval=MONITOR_INTERVAL_MS / 1000,
+             what=lambda: f"writes on the other node (last errors {errors[-2:]})")
     with p.connect() as c:
         assert write_ports(c, 4, unique("ap3")) == {other}
     assert state_is(p, victim, "down")
@@ -143,11 +144,16 @@ def test_reads_on_replica_and_other_node_and_galera_reads_replicas(gproxy):
 
 def test_lagging_replica_is_dropped(gproxy, galera):
     p = gproxy(routing={"writers": "active-passive", "galera_reads": "replicas"},
-               monitor={"heartbeat_table": "test.sy_heartbeat"}, max_replication_lag=1)
+               max_replication_lag=1)
     galera.set_delay(REPLICA[0], 4)
-    wait_for(lambda: state_is(p, REPLICA[0], "lagging"), 20, what="replica lagging")
-    with p.connect() as c:
-        assert REPLICA[1] not in read_ports(c, 8)
+    writes = connect(G1)
+    # A delayed replica shows lag only while the source writes.
+    with Loop(lambda i: execute(writes, "REPLACE INTO test.sandbox_check VALUES (99, NOW(6))"),
+              pause=0.2):
+        wait_for(lambda: state_is(p, REPLICA[0], "lagging"), 20, what="replica lagging")
+        with p.connect() as c:
+            assert REPLICA[1] not in read_ports(c, 8)
+    writes.close()
     galera.set_delay(REPLICA[0], 0)
     wait_for(lambda: state_is(p, REPLICA[0], "up"), 30, what="replica up again")
 

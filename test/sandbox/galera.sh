@@ -5,6 +5,8 @@
 #   galera1  127.0.0.1:3320  Galera node, bootstraps the cluster  gcomm 4567, IST 4568, SST 4569
 #   galera2  127.0.0.1:3321  Galera node, joins galera1            gcomm 4577, IST 4578, SST 4579
 #   greplica 127.0.0.1:3322  asynchronous GTID replica of galera1 (read_only)
+#   garbd                    Galera arbitrator (gcomm 4587): the third vote, so that the
+#                            surviving node of two keeps a primary component
 #
 # Both nodes: wsrep_gtid_mode=ON with the cluster's wsrep_gtid_domain_id 20, a
 # gtid_domain_id of their own (21, 22) for local writes, log_slave_updates so the
@@ -120,8 +122,49 @@ start_instance() {
     fi
 }
 
+garbd_pid() {
+    local p; p=$(cat "$DIR/garbd.pid" 2>/dev/null) || return 1
+    [[ $p =~ ^[0-9]+$ && $(cat /proc/"$p"/comm 2>/dev/null) == garbd ]] || return 1
+    echo "$p"
+}
+
+# The arbitrator joins whichever node runs; it holds no data.
+start_garbd() {
+    garbd_pid >/dev/null && return 0
+    command -v garbd >/dev/null || die "garbd not found: install galera-arbitrator-4"
+    setsid garbd -n garbd -g switchyard_sandbox \
+        -a "gcomm://127.0.0.1:${GCOMM[galera1]},127.0.0.1:${GCOMM[galera2]}" \
+        -o "base_host=127.0.0.1;base_port=4587;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT4S" \
+        -l "$DIR/garbd.log" </dev/null >>"$DIR/garbd.out" 2>&1 &
+    echo $! > "$DIR/garbd.pid"
+    local deadline=$(( $(date +%s) + SYNC_TIMEOUT ))
+    while (( $(date +%s) < deadline )); do
+        [[ $(wsrep_view galera1) == *" 3" || $(wsrep_view galera2) == *" 3" ]] && return 0
+        garbd_pid >/dev/null || { tail -n 20 "$DIR/garbd.log" >&2; die "garbd exited"; }
+        sleep 0.2
+    done
+    die "garbd did not join the cluster in ${SYNC_TIMEOUT}s (log: $DIR/garbd.log)"
+}
+
+stop_garbd() {
+    local p; p=$(garbd_pid) || return 0
+    kill -TERM "$p"
+    local i
+    for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+}
+
+cmd_stop() {
+    local n pids=()
+    stop_garbd
+    for n in "${NAMES[@]}"; do stop_one "$n" & pids+=($!); done
+    for p in "${pids[@]}"; do wait "$p" || true; done
+    log "stopped"
+}
+
 healthy() {
     local n
+    garbd_pid >/dev/null || return 1
     for n in "${NAMES[@]}"; do is_running "$n" && accepts "$n" || return 1; done
     synced galera1 && synced galera2 && replicating greplica || return 1
     [[ -n $(q galera1 "SELECT 1 FROM mysql.user WHERE user='app'" 2>/dev/null) ]]
@@ -135,8 +178,9 @@ cmd_start() {
     local n
     if [[ -f $DIR/.setup-done ]]; then
         local ok=1
+        stop_garbd
         for n in "${NAMES[@]}"; do start_instance "$n" || { ok=0; break; }; done
-        if ((ok)) && REPL_TIMEOUT=30 wait_replica greplica; then
+        if ((ok)) && start_garbd && follow_a_node; then
             log "restarted existing galera sandbox in $(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}')s"
             return 0
         fi
@@ -152,6 +196,7 @@ cmd_start() {
     start_instance galera1 || die "galera1 did not bootstrap the cluster"
     setup_accounts galera1 || die "account/database setup on galera1 failed"
     start_instance galera2 || die "galera2 did not join the cluster"
+    start_garbd
     start_instance greplica || die "greplica did not start"
     setup_replica greplica || die "replication setup on greplica failed"
     wait_replica greplica || die "greplica does not replicate"
@@ -176,6 +221,7 @@ cmd_status() {
         fi
         printf '%-9s 127.0.0.1:%s  %s%s\n' "$n" "${PORT[$n]}" "$state" "$extra"
     done
+    if p=$(garbd_pid); then echo "garbd     arbitrator      running (pid $p)"; else echo "garbd     stopped"; rc=1; fi
     return $rc
 }
 
@@ -184,15 +230,32 @@ cmd_restart() {
     stop_one "$1"
     start_instance "$1" || die "$1 did not start"
     if [[ $1 == greplica ]]; then
-        wait_replica greplica || die "greplica does not replicate after restart"
-    elif [[ $1 == galera1 ]] && is_running greplica; then
-        wait_replica greplica || true
+        follow_a_node || die "greplica does not replicate after restart"
+    elif is_running greplica; then
+        follow_a_node || true
     fi
     log "restarted $1"
 }
 
+# greplica follows galera1, or galera2 when galera1 cannot serve its GTID position
+# (a node that rejoined by state transfer has the donor's binlogs): GTIDs of the
+# cluster's domain are the same on both nodes.
+follow_a_node() {
+    REPL_TIMEOUT=15 wait_replica greplica 2>/dev/null && return 0
+    local src
+    for src in galera1 galera2 galera1; do
+        accepts "$src" || continue
+        SOURCE=$src
+        setup_replica greplica && REPL_TIMEOUT=20 wait_replica greplica && {
+            log "greplica replicates from $src"; return 0; }
+    done
+    return 1
+}
+
 cmd_reset_roles() { die "reset-roles is for the primary/replica topology"; }
 
-if [[ ${1:-} == wait-synced ]]; then
-    valid_name "${2:-}"; wait_synced "$2"; exit
-fi
+case "${1:-}" in
+    wait-synced) valid_name "${2:-}"; wait_synced "$2"; exit ;;
+    wait-replica) [[ ${2:-} == greplica ]] || die "wait-replica: only greplica replicates"
+                  follow_a_node; exit ;;
+esac
