@@ -132,10 +132,11 @@ garbd_pid() {
 start_garbd() {
     garbd_pid >/dev/null && return 0
     command -v garbd >/dev/null || die "garbd not found: install galera-arbitrator-4"
-    setsid garbd -n garbd -g switchyard_sandbox \
+    # In $DIR: garbd writes its gvwstate.dat into the working directory.
+    (cd "$DIR" && exec setsid garbd -n garbd -g switchyard_sandbox \
         -a "gcomm://127.0.0.1:${GCOMM[galera1]},127.0.0.1:${GCOMM[galera2]}" \
         -o "base_host=127.0.0.1;base_port=4587;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT4S" \
-        -l "$DIR/garbd.log" </dev/null >>"$DIR/garbd.out" 2>&1 &
+        -l "$DIR/garbd.log" </dev/null >>"$DIR/garbd.out" 2>&1) &
     echo $! > "$DIR/garbd.pid"
     local deadline=$(( $(date +%s) + SYNC_TIMEOUT ))
     while (( $(date +%s) < deadline )); do
