@@ -486,6 +486,28 @@ static void set_writers(struct loader *L, const char *value)
                   L->title);
 }
 
+static void set_write_affinity(struct loader *L, const char *value)
+{
+    if (strcmp(value, "statement") == 0)
+        L->cfg->write_affinity = WRITE_AFFINITY_STATEMENT;
+    else if (strcmp(value, "session") == 0)
+        L->cfg->write_affinity = WRITE_AFFINITY_SESSION;
+    else
+        add_error(L, L->lineno, "bad write_affinity '%.40s' in %s: expected statement or session",
+                  value, L->title);
+}
+
+static void set_galera_reads(struct loader *L, const char *value)
+{
+    if (strcmp(value, "any") == 0)
+        L->cfg->galera_reads = GALERA_READS_ANY;
+    else if (strcmp(value, "replicas") == 0)
+        L->cfg->galera_reads = GALERA_READS_REPLICAS;
+    else
+        add_error(L, L->lineno, "bad galera_reads '%.40s' in %s: expected any or replicas", value,
+                  L->title);
+}
+
 /* ---- [backend.NAME] ---- */
 
 static struct backend_config *cur_backend(struct loader *L)
@@ -554,6 +576,12 @@ static void set_backend_tls(struct loader *L, const char *value)
     else
         add_error(L, L->lineno, "bad tls '%.40s' in %s: expected off, on or verify", value,
                   L->title);
+}
+
+/* A Galera node takes traffic only while Synced in a primary component. */
+static void set_backend_galera(struct loader *L, const char *value)
+{
+    set_on_off(L, "galera", value, &cur_backend(L)->galera);
 }
 
 /* ---- [user.NAME] ---- */
@@ -745,6 +773,8 @@ static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallbac
                                                {"causal_reads_timeout_ms", set_causal_timeout},
                                                {"causal_window_ms", set_causal_window},
                                                {"writers", set_writers},
+                                               {"write_affinity", set_write_affinity},
+                                               {"galera_reads", set_galera_reads},
                                                {NULL, NULL}};
 static const struct key_def admin_keys[] = {{"listen", set_admin_listen},
                                             {"user", set_admin_user},
@@ -763,7 +793,8 @@ static const struct key_def tls_keys[] = {{"cert", set_tls_cert},
 static const struct key_def backend_keys[] = {
     {"role", set_role},     {"host", set_host},
     {"port", set_port},     {"weight", set_weight},
-    {"max_replication_lag", set_backend_lag}, {"tls", set_backend_tls}, {NULL, NULL}};
+    {"max_replication_lag", set_backend_lag}, {"tls", set_backend_tls},
+    {"galera", set_backend_galera}, {NULL, NULL}};
 static const struct key_def user_keys[] = {{"password", set_password},
                                            {"password_hash", set_password_hash},
                                            {"max_connections", set_user_max_connections},
@@ -1047,6 +1078,11 @@ static void check_backends(struct loader *L)
         if (!L->backend[i].role_line)
             add_error(L, b->line, "[backend.%s] has no role: add role = primary or role = replica",
                       b->name);
+        if (b->galera && L->backend[i].role_valid && b->role != ROLE_PRIMARY)
+            add_error(L, b->line,
+                      "[backend.%s] has galera = on with role = replica: a Galera node is "
+                      "role = primary ([routing] writers chooses which nodes take writes)",
+                      b->name);
         /* [monitor] may come after the backends, so the default is applied only now. */
         if (!L->backend[i].lag_set)
             b->max_replication_lag = cfg->max_replication_lag;
@@ -1154,6 +1190,8 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->causal_reads_timeout_ms = 1000;
     cfg->causal_window_ms = 1000;
     cfg->writers = WRITERS_ACTIVE_PASSIVE;
+    cfg->write_affinity = WRITE_AFFINITY_STATEMENT;
+    cfg->galera_reads = GALERA_READS_ANY;
     strcpy(cfg->admin_listen_host, "127.0.0.1");
     cfg->admin_listen_port = 6032;
     strcpy(cfg->admin_user, "admin");

@@ -20,6 +20,10 @@ enum read_fallback { READ_FALLBACK_PRIMARY, READ_FALLBACK_ERROR };
  * primary_window), or none (off). */
 enum causal_reads { CAUSAL_GTID, CAUSAL_PRIMARY_WINDOW, CAUSAL_OFF, CAUSAL_GLOBAL, CAUSAL_UNIVERSAL };
 enum writers_mode { WRITERS_ACTIVE_PASSIVE, WRITERS_ACTIVE_ACTIVE };
+/* Active-active: a writer per statement, or one per session (Galera, fewer conflicts). */
+enum write_affinity { WRITE_AFFINITY_STATEMENT, WRITE_AFFINITY_SESSION };
+/* Reads on Galera nodes that do not take this session's writes, or only on replicas. */
+enum galera_reads { GALERA_READS_ANY, GALERA_READS_REPLICAS };
 
 /* An address range for allow/deny lists: IPv4 or IPv6 with a prefix. */
 struct cidr {
@@ -45,6 +49,7 @@ struct backend_config {
     int weight;                 /* >= 1 */
     double max_replication_lag; /* seconds; the [monitor] value unless overridden */
     enum backend_tls tls;       /* tls = off | on | verify (default off) */
+    bool galera;                /* galera = on: a Galera node, monitored by its wsrep state */
     int line;                   /* line of the section header */
 };
 
@@ -108,6 +113,8 @@ struct proxy_config {
     int causal_reads_timeout_ms;            /* default 1000 */
     int causal_window_ms;                   /* primary_window: default 1000 */
     enum writers_mode writers;              /* default active-passive */
+    enum write_affinity write_affinity;     /* [routing] write_affinity, default statement */
+    enum galera_reads galera_reads;         /* [routing] galera_reads, default any */
 
     struct backend_config backends[CONFIG_MAX_BACKENDS];
     size_t n_backends;

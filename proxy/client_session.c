@@ -18,6 +18,7 @@
 #include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
+#include "proxy/galera_route.h"
 #include "proxy/writer.h"
 #include "router/proxy_command.h"
 #include "router/sql_lexer.h"
@@ -104,8 +105,9 @@ int session_choose_writer(struct client_session *s)
     struct topology *t = session_topology(s);
     bool pinned = s->writer >= 0 && session_route_pinned(&s->route) != NULL;
     int w;
+    bool sticky = pinned || (cfg->write_affinity == WRITE_AFFINITY_SESSION && s->writer >= 0);
     if (cfg->writers == WRITERS_ACTIVE_ACTIVE)
-        w = pinned && t && backend_writable(t, (size_t)s->writer) ? s->writer : pick_writer(s, t);
+        w = sticky && t && backend_writable(t, (size_t)s->writer) ? s->writer : pick_writer(s, t);
     else
         w = t && t->writer >= 0 ? t->writer : -1;
     if (w < 0)
@@ -907,7 +909,8 @@ static int pick_replica(struct client_session *s, const struct route_decision *d
     int weights[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < cfg->n_backends; i++) {
         uint64_t bit = 1ull << i;
-        bool ok = cfg->backends[i].role == ROLE_REPLICA && t && i < t->n &&
+        bool reader = cfg->backends[i].role == ROLE_REPLICA || galera_takes_reads(cfg, t, i);
+        bool ok = reader && t && i < t->n &&
                   (d->replica < 0 || (size_t)d->replica == i) &&
                   backend_readable(&t->backend[i]) && !(s->replay_failed & bit) &&
                   !(s->tried & bit) && !proxy_backend_offline(s->w->proxy, cfg->backends[i].name);

@@ -11,6 +11,8 @@
  *                      server the proxy never reached.
  *   recover_intervals  a LAGGING replica is UP again only after that many
  *                      checks in a row under its limit.
+ *   galera             a Galera node (galera = on) is UP only while Synced
+ *                      in the primary component (monitor_galera.c).
  *   discover_roles     role follows @@read_only (0 = primary, 1 = replica);
  *                      an unreachable backend keeps its last known role.
  *   heartbeat_table    written on the first writable primary of the round,
@@ -30,6 +32,7 @@
 #include <time.h>
 
 #include "proxy/log.h"
+#include "proxy/monitor_galera.h"
 #include "proxy/monitor_probe.h"
 
 struct monitor {
@@ -139,9 +142,12 @@ static enum probe_result probe(struct monitor *m, size_t i, struct backend_statu
     st->role = decide_role(m, i, v.read_only);
     const char *pos = st->role == ROLE_PRIMARY ? v.binlog_pos : v.slave_pos;
     memcpy(st->gtid_pos, pos, sizeof st->gtid_pos);
-    if (st->role == ROLE_PRIMARY)
-        return probe_primary(m, i, st);
-    return probe_replica_lag(m, i, st);
+    if (st->role != ROLE_PRIMARY)
+        return probe_replica_lag(m, i, st);
+    r = probe_primary(m, i, st);
+    if (r == PROBE_DONE && m->cfg->backends[i].galera)
+        r = probe_galera(&m->conn[i], st);
+    return r;
 }
 
 static double now_seconds(void)
@@ -168,6 +174,7 @@ static void check_backend(struct monitor *m, size_t i, struct backend_status *st
         st->role = m->role[i];
         st->gtid_pos[0] = '\0';
         st->reason[0] = '\0';
+        st->wsrep_local_state = -1;
         version[0] = '\0';
         if (!reused && probe_connect(&m->conn[i], m->cfg, &m->cfg->backends[i], st) != 0)
             return;

@@ -17,6 +17,7 @@ PKGS=(
     mariadb-server mariadb-client sysbench haproxy
     python3 python3-pymysql python3-pytest
     procps iproute2 openssl
+    galera-4 galera-arbitrator-4 rsync   # the Galera sandbox (test/sandbox/galera.sh)
 )
 
 missing=()
