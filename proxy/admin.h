@@ -59,5 +59,7 @@ int admin_bind(uv_loop_t *loop, uv_tcp_t *t, const char *host, uint16_t port);
 /* A snapshot of the proxy now (admin_state.h); free with
  * admin_snapshot_free. */
 int admin_snapshot(struct admin *a, bool sessions, struct admin_snapshot *snap);
+/* The proxy the admin interface looks at (the query digest is read there). */
+struct proxy *admin_proxy(struct admin *a);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include "proxy/admin.h"
 #include "proxy/log.h"
+#include "proxy/query_digest.h"
+#include "proxy/query_metrics.h"
 
 /* A client gets this long to send its request: monitoring systems send it
  * at once, and an idle connection must not hold a slot. */
@@ -58,8 +60,7 @@ void text_free(struct text_buf *b)
 
 /* ---- /metrics ---- */
 
-/* Label values are quoted: escape what the format requires. */
-static void label(struct text_buf *b, const char *v)
+void text_label(struct text_buf *b, const char *v)
 {
     for (; *v; v++) {
         if (*v == '\\' || *v == '"')
@@ -79,7 +80,7 @@ static void head(struct text_buf *b, const char *name, const char *type, const c
 static void backend_sample(struct text_buf *b, const char *name, const struct admin_backend *be)
 {
     text_printf(b, "%s{backend=\"", name);
-    label(b, be->name);
+    text_label(b, be->name);
     text_printf(b, "\"");
 }
 
@@ -187,6 +188,8 @@ void metrics_format(struct text_buf *out, const struct admin_snapshot *snap)
     metrics_backends(out, snap);
     metrics_counters(out, &snap->totals);
     metrics_latency(out, &snap->totals);
+    if (snap->queries)
+        metrics_queries(out, snap->queries);
 }
 
 /* ---- /health ---- */
@@ -417,7 +420,15 @@ static void answer(struct http_conn *c, const struct http_request *req)
     struct text_buf out = {0};
     struct admin_snapshot snap;
     bool have = http_wants_snapshot(req) && admin_snapshot(c->admin, false, &snap) == 0;
+    struct query_stats_table queries;
+    query_stats_init(&queries, 0);
+    if (have && strcmp(req->path, "/metrics") == 0) {
+        query_digest_collect(admin_proxy(c->admin), &queries); /* short of memory: what fit */
+        query_stats_sort(&queries, QUERY_ORDER_TIME);
+        snap.queries = &queries;
+    }
     http_respond(&out, req, have ? &snap : NULL);
+    query_stats_free(&queries);
     if (have)
         admin_snapshot_free(&snap);
     send_and_close(c, &out);
