@@ -20,6 +20,7 @@
 #include "proxy/log.h"
 #include "proxy/metrics_http.h"
 #include "proxy/query_digest.h"
+#include "proxy/status_history.h"
 #include "proxy/worker.h"
 
 #define ADMIN_MAX_CONNECTIONS 64 /* the admin port's own; HTTP has HTTP_MAX_CONNECTIONS */
@@ -45,6 +46,7 @@ struct admin {
     uv_async_t stop_async;
     struct topology *topology; /* the admin thread's reference */
     struct admin_conn_list mysql_conns, http_conns;
+    struct status_history history; /* for the status page */
 };
 
 enum admin_conn_state { AC_LOGIN, AC_AUTH_SWITCH, AC_COMMAND, AC_CLOSING };
@@ -131,6 +133,8 @@ bool admin_peer_allowed(struct admin *a, const struct sockaddr *sa, char *peer, 
 }
 
 struct proxy *admin_proxy(struct admin *a) { return a->proxy; }
+
+const struct status_history *admin_history(struct admin *a) { return &a->history; }
 
 int admin_snapshot(struct admin *a, bool sessions, struct admin_snapshot *snap)
 {
@@ -571,6 +575,7 @@ static void on_stop(uv_async_t *h)
     uv_close((uv_handle_t *)&a->stop_async, NULL);
     conn_list_close_all(&a->mysql_conns);
     conn_list_close_all(&a->http_conns);
+    status_history_stop(&a->history);
 }
 
 static void admin_main(void *arg)
@@ -634,6 +639,7 @@ int admin_start(struct admin **out, struct proxy *p)
     conn_list_init(&a->http_conns, HTTP_MAX_CONNECTIONS);
     a->stop_async.data = a;
     if (uv_async_init(&a->loop, &a->stop_async, on_stop) != 0 || admin_listen(a, cfg) != 0 ||
+        status_history_start(&a->history, &a->loop, a) != 0 ||
         uv_thread_create(&a->thread, admin_main, a) != 0) {
         admin_abort(a);
         return -1;

@@ -70,10 +70,14 @@ struct admin_snapshot {
     struct admin_session *sessions; /* only filled for SHOW SESSIONS */
     size_t n_sessions;
     const struct query_stats_table *queries; /* merged digest sorted by time, or NULL */
+    const struct status_history *history;    /* lag and statements over time, or NULL */
+    uint64_t config_generation;
 };
 
 /* Frees what a snapshot owns (the sessions array). */
 void admin_snapshot_free(struct admin_snapshot *snap);
+
+struct status_history;
 
 enum admin_command_kind {
     ADMIN_INVALID,

@@ -14,6 +14,7 @@
 #include "proxy/log.h"
 #include "proxy/query_digest.h"
 #include "proxy/query_metrics.h"
+#include "proxy/status_page.h"
 
 /* A client gets this long to send its request: monitoring systems send it
  * at once, and an idle connection must not hold a slot. */
@@ -308,13 +309,15 @@ void http_error(struct text_buf *out, int status)
 bool http_wants_snapshot(const struct http_request *req)
 {
     return strcmp(req->method, "GET") == 0 &&
-           (strcmp(req->path, "/metrics") == 0 || strcmp(req->path, "/health") == 0);
+           (strcmp(req->path, "/metrics") == 0 || strcmp(req->path, "/health") == 0 ||
+            strcmp(req->path, "/") == 0);
 }
 
 void http_respond(struct text_buf *out, const struct http_request *req,
                   const struct admin_snapshot *snap)
 {
-    if (strcmp(req->path, "/metrics") != 0 && strcmp(req->path, "/health") != 0) {
+    if (strcmp(req->path, "/metrics") != 0 && strcmp(req->path, "/health") != 0 &&
+        strcmp(req->path, "/") != 0) {
         http_error(out, 404);
         return;
     }
@@ -334,11 +337,17 @@ void http_respond(struct text_buf *out, const struct http_request *req,
         return;
     }
     struct text_buf page = {0};
-    metrics_format(&page, snap);
+    bool status_page = strcmp(req->path, "/") == 0;
+    if (status_page)
+        status_page_format(&page, snap);
+    else
+        metrics_format(&page, snap);
     if (page.failed)
         http_error(out, 500);
     else
-        response(out, 200, "text/plain; version=0.0.4; charset=utf-8", page.p, page.len);
+        response(out, 200,
+                 status_page ? "text/html; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8",
+                 page.p, page.len);
     text_free(&page);
 }
 
@@ -422,10 +431,11 @@ static void answer(struct http_conn *c, const struct http_request *req)
     bool have = http_wants_snapshot(req) && admin_snapshot(c->admin, false, &snap) == 0;
     struct query_stats_table queries;
     query_stats_init(&queries, 0);
-    if (have && strcmp(req->path, "/metrics") == 0) {
+    if (have && strcmp(req->path, "/health") != 0) {
         query_digest_collect(admin_proxy(c->admin), &queries); /* short of memory: what fit */
         query_stats_sort(&queries, QUERY_ORDER_TIME);
         snap.queries = &queries;
+        snap.history = admin_history(c->admin);
     }
     http_respond(&out, req, have ? &snap : NULL);
     query_stats_free(&queries);
