@@ -85,6 +85,8 @@ struct proxy_config {
     char admin_http_host[CONFIG_HOST_MAX];   /* http_listen; "" = no HTTP endpoint */
     uint16_t admin_http_port;
     struct cidr_list admin_allow;            /* allow: default 127.0.0.1/32, ::1/128 */
+    bool query_digest;                       /* query_digest: statements per shape, default on */
+    int digest_max_entries;                  /* digest_max_entries: per worker, default 5000 */
 
     /* [log] */
     int log_level;                 /* level = debug | info | warn | error (LOG_* of proxy/log.h), default info */

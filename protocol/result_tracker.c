@@ -83,6 +83,7 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint64_t c
     rt->gtid_mysql = false;
     rt->gtid_unreadable = false;
     rt->result_sets = 0;
+    rt->rows = 0;
     rt->ended_with_rows = false;
     rt->cursor_requested = false;
     rt->progress_reports = 0;
@@ -373,10 +374,14 @@ static int on_packet(struct result_tracker *rt)
                    : next;
     case ST_ROWS:
         if (rt->in_first_row) {
+            rt->rows++;
             take_first_value(rt);
             return ST_ROWS;
         }
-        return rt->collecting ? on_rows_end(rt, p, n, cut) : ST_ROWS;
+        if (rt->collecting)
+            return on_rows_end(rt, p, n, cut);
+        rt->rows++;
+        return ST_ROWS;
     case ST_FIELDS:
         return rt->collecting ? on_eof(rt, p, n, cut, ST_DONE) : ST_FIELDS;
     case ST_PREPARE:

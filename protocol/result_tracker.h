@@ -69,6 +69,7 @@ struct result_tracker {
     bool gtid_mysql;         /* gtid is a MySQL GTID set */
     bool gtid_unreadable;    /* some OK's session state could not be read whole */
     uint64_t result_sets;    /* result sets (with columns) seen */
+    uint64_t rows;           /* rows of those result sets */
     bool ended_with_rows;    /* the last packet ended a result set's rows (an EOF unless
                                 CLIENT_DEPRECATE_EOF: no session state in it) */
     uint64_t progress_reports; /* MariaDB progress packets that went by */

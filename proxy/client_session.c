@@ -15,6 +15,7 @@
 #include "proxy/causal.h"
 #include "proxy/held_error.h"
 #include "proxy/log.h"
+#include "proxy/query_digest.h"
 #include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
@@ -962,6 +963,7 @@ static void note_command_end(struct client_session *s)
 {
     uint64_t us = (uv_hrtime() - s->cmd_start_ns) / 1000;
     stats_latency(stats_of(s), us);
+    query_digest_note(s, us);
     s->last_active_ms = uv_now(&s->w->loop);
     int slow_ms = session_config(s)->slow_ms;
     if (slow_ms <= 0 || us < (uint64_t)slow_ms * 1000)
@@ -1033,6 +1035,7 @@ void session_fail_command(struct client_session *s, uint16_t code, const char *s
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     stats_add(&stats_of(s)->errors_proxy, 1);
+    s->outcome.error = true;
     uint8_t seq = s->cmd_seq + 1;
     if (s->forwarded && s->bc[s->target])
         seq = (uint8_t)(s->bc[s->target]->tracker.last_seq + 1);
@@ -1312,6 +1315,7 @@ static void count_statement(struct client_session *s, const struct backend_conn 
     bool primary = session_config(s)->backends[bc->index].role == ROLE_PRIMARY;
     stats_add(primary ? &st->statements_primary : &st->statements_replica, 1);
     stats_add(&st->backend_statements[bc->index], 1);
+    s->outcome = (struct query_outcome){bc->index, bc->tracker.is_error, bc->tracker.rows};
     if (bc->tracker.is_error) {
         stats_add(&st->errors_backend, 1);
         stats_add(&st->backend_errors[bc->index], 1);
@@ -1589,6 +1593,7 @@ static void begin_command(struct client_session *s)
     s->causal_wait = false;
     s->position_ready = false;
     s->decision = to_primary;
+    s->outcome = (struct query_outcome){.ran_on = QUERY_STATS_LOCAL};
 }
 
 /* Does a statement cut short change session state? Its prefix rarely

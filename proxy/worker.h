@@ -10,6 +10,7 @@
 
 #include "proxy/position_fetch.h"
 #include "proxy/proxy.h"
+#include "proxy/query_digest.h"
 #include "proxy/stats.h"
 #include "router/replica_select.h"
 
@@ -47,6 +48,7 @@ struct worker {
     struct runnable *run_head, *run_tail;
     size_t run_count;
     struct worker_stats stats;
+    struct query_digest digest;
     int stopping;
 };
 

@@ -1,0 +1,160 @@
+"""The query digest: statements counted by shape (digest text, account, database), where
+they ran and why, through SHOW QUERIES / RESET QUERIES on the admin port and the top
+shapes on /metrics; bounded by [admin] digest_max_entries; never a literal shown."""
+
+import re
+
+import pymysql
+import pytest
+
+from sy_helpers import connect, free_port, unique, wait_for, xproxy  # noqa: F401 - fixture
+from test_admin import admin_connect, admin_error, admin_rows, admin_section, http_get
+
+SECRET = "hunter2-secret-7f3a"
+SECRET_NUMBER = "987654321987"
+
+
+def digest_proxy(xproxy, threads=2, **admin_keys):
+    admin_port, http_port = free_port(), free_port()
+    extra = admin_section(admin_port, http_port)
+    extra += "".join(f"{k} = {v}\n" for k, v in admin_keys.items())
+    p = xproxy(extra=extra, threads=threads)
+    p.admin_port, p.http_port = admin_port, http_port
+    return p
+
+
+def queries(p, sql="SHOW QUERIES"):
+    """SHOW QUERIES rows as dicts."""
+    cols, rows = admin_rows(p, sql)
+    return [dict(zip(cols, r)) for r in rows]
+
+
+def by_text(p, text):
+    found = [q for q in queries(p) if q["digest_text"] == text]
+    return found[0] if found else None
+
+
+def metrics_text(p):
+    status, body = http_get(p, "/metrics")
+    assert status == 200
+    return body
+
+
+@pytest.fixture
+def table(xproxy):
+    p = digest_proxy(xproxy)
+    name = unique("dg")
+    with connect(p.port) as c, c.cursor() as cur:
+        cur.execute(f"CREATE TABLE test.{name} (id INT PRIMARY KEY, v VARCHAR(64))")
+        cur.execute(f"INSERT INTO test.{name} VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    p.table = f"test.{name}"
+    yield p
+    with connect(p.port) as c, c.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS test.{name}")
+
+
+def test_show_queries_counts_shapes_where_and_why(table):
+    p, t = table, table.table
+    with connect(p.port) as c, c.cursor() as cur:
+        for i in range(12):
+            cur.execute(f"select v from {t}  where id = {i % 3 + 1}")
+        cur.execute(f"SELECT v FROM {t} WHERE id IN (1, 2, 3)")
+        cur.execute(f"SELECT v FROM {t} WHERE id IN (2)")
+        cur.execute(f"UPDATE {t} SET v = 'z' WHERE id = 3")
+        with pytest.raises(pymysql.err.ProgrammingError):
+            cur.execute("SELECT * FROM test.no_such_table_dg WHERE k = 5")
+    point = wait_for(lambda: by_text(p, f"SELECT v FROM {t} WHERE id = ?"), 10,
+                     what="the point select in SHOW QUERIES")
+    assert point["count"] == "12" and point["user"] == "app"
+    assert point["on_replicas"] == "12" and point["on_primary"] == "0", point
+    assert point["rows_sent"] == "12" and point["errors"] == "0"
+    assert re.fullmatch(r"(replica[12]=\d+ ?)+", point["where"]), point["where"]
+    assert point["reason"] and point["first_seen"] and point["last_seen"]
+    assert float(point["min_ms"]) <= float(point["avg_ms"]) <= float(point["max_ms"])
+    in_list = by_text(p, f"SELECT v FROM {t} WHERE id IN (...)")
+    assert in_list["count"] == "2" and in_list["rows_sent"] == "4"
+    update = by_text(p, f"UPDATE {t} SET v = ? WHERE id = ?")
+    assert update["on_primary"] == "1" and update["on_replicas"] == "0"
+    failed = queries(p, "SHOW QUERIES ORDER BY errors LIMIT 1")
+    assert len(failed) == 1
+    assert failed[0]["digest_text"] == "SELECT * FROM test.no_such_table_dg WHERE k = ?"
+    assert failed[0]["errors"] == "1"
+    assert queries(p, "SHOW QUERIES ORDER BY count LIMIT 1")[0]["digest_text"] == point["digest_text"]
+    liked = queries(p, "SHOW QUERIES LIKE 'update%'")
+    assert [q["digest_text"] for q in liked] == [update["digest_text"]]
+    assert len(queries(p, "SHOW QUERIES LIMIT 2")) == 2
+    # A wrong option is an ERR 1064 naming what the admin port knows.
+    code, msg = admin_error(p, "SHOW QUERIES ORDER BY rows")
+    assert code == 1064 and "SHOW QUERIES" in msg
+
+
+def test_no_literal_is_ever_shown(table):
+    p, t = table, table.table
+    with connect(p.port) as c, c.cursor() as cur:
+        cur.execute(f"SELECT v FROM {t} WHERE v = '{SECRET}' OR id = {SECRET_NUMBER}")
+        cur.execute(f"UPDATE {t} SET v = \"{SECRET}\" WHERE id = -{SECRET_NUMBER}")
+        cur.execute(f"SELECT v FROM {t} WHERE v IN ('{SECRET}', 'x{SECRET}')")
+        cur.execute(f"SELECT /* {SECRET} */ 1 AS col_{SECRET_NUMBER}")
+
+    def everything():
+        return repr(queries(p)) + metrics_text(p)
+
+    wait_for(lambda: "col_" in everything(), 10, what="the statements in the digest")
+    shown = everything()
+    assert SECRET not in shown
+    # Negative control: an identifier is no literal and is shown, so the search works.
+    assert f"col_{SECRET_NUMBER}" in shown
+    assert SECRET_NUMBER not in shown.replace(f"col_{SECRET_NUMBER}", "")
+
+
+def test_reset_queries_empties_the_digest(table):
+    p, t = table, table.table
+    with connect(p.port) as c, c.cursor() as cur:
+        cur.execute(f"SELECT v FROM {t} WHERE id = 1")
+    wait_for(lambda: by_text(p, f"SELECT v FROM {t} WHERE id = ?"), 10, what="a digest row")
+    with admin_connect(p) as c, c.cursor() as cur:
+        cur.execute("RESET QUERIES")
+    assert queries(p) == []
+
+
+def test_digest_is_bounded_and_folds_the_least_used(xproxy):
+    p = digest_proxy(xproxy, threads=1, digest_max_entries=16)
+    with connect(p.port) as c, c.cursor() as cur:
+        before = sum(int(q["count"]) for q in queries(p))  # the client's own login statements
+        for _ in range(5):
+            cur.execute("SELECT 1 AS often")
+        for i in range(60):
+            cur.execute(f"SELECT {i} AS shape_{i}")
+    rows = queries(p)
+    # one worker here: at most 16 shapes plus the other row
+    assert len(rows) <= 17, len(rows)
+    other = [q for q in rows if q["digest_text"].startswith("other (")]
+    assert len(other) == 1 and int(other[0]["count"]) > 0, rows
+    folded = int(re.search(r"\((\d+) least used", other[0]["digest_text"]).group(1))
+    assert folded > 0
+    total = sum(int(q["count"]) for q in rows)
+    assert total - before == 65
+    assert any(q["digest_text"] == "SELECT ? AS often" for q in rows)
+    m = metrics_text(p)
+    assert re.search(r"^switchyard_query_digest_folded_total (\d+)$", m, re.M).group(1) == str(folded)
+
+
+def test_metrics_export_a_bounded_top(xproxy):
+    p = digest_proxy(xproxy)
+    with connect(p.port) as c, c.cursor() as cur:
+        for i in range(40):
+            cur.execute(f"SELECT {i} AS top_{i}")
+    m = metrics_text(p)
+    series = re.findall(r"^switchyard_query_digest_statements_total\{.*\} \d+$", m, re.M)
+    assert len(series) == 20
+    assert int(re.search(r"^switchyard_query_digest_shapes (\d+)$", m, re.M).group(1)) >= 40
+
+
+def test_query_digest_off_counts_nothing(xproxy):
+    p = digest_proxy(xproxy, query_digest="off")
+    with connect(p.port) as c, c.cursor() as cur:
+        for i in range(5):
+            cur.execute(f"SELECT {i} AS off_{i}")
+    assert queries(p) == []
+    _, rows = admin_rows(p, "SHOW CONFIG")
+    assert ("admin", "query_digest", "off") in [tuple(r) for r in rows]
