@@ -9,8 +9,8 @@
  *                      a backend with no history (first round, or never
  *                      reached) is DOWN at once, so nothing is routed to a
  *                      server the proxy never reached.
- *   recover_intervals  a LAGGING replica is UP again only after that many
- *                      checks in a row under its limit.
+ *   recover_intervals  a LAGGING or BROKEN replica is UP again only after
+ *                      that many checks in a row under its limit.
  *   galera             a Galera node (galera = on) is UP only while Synced
  *                      in the primary component (monitor_galera.c).
  *   discover_roles     role follows @@read_only (0 = primary, 1 = replica);
@@ -229,12 +229,15 @@ static void apply_down_after(struct monitor *m, size_t i, struct backend_status 
 
 /* recover_intervals: a replica that was LAGGING stays LAGGING until enough
  * checks in a row found it under its limit, so a lag hovering around the
- * limit does not flap reads on and off. */
+ * limit does not flap reads on and off. BROKEN owes the same: a replica whose
+ * threads were stopped (STOP SLAVE to change MASTER_DELAY, a restart) can
+ * report a lag of 0 before its IO thread has fetched what it missed. */
 static void apply_recovery(struct monitor *m, size_t i, struct backend_status *st)
 {
     int need = m->cfg->recover_intervals;
+    enum backend_state was = m->prev[i].state;
     if (st->state != BACKEND_UP || st->role != ROLE_REPLICA ||
-        m->prev[i].state != BACKEND_LAGGING) {
+        (was != BACKEND_LAGGING && was != BACKEND_BROKEN)) {
         m->good_checks[i] = 0;
         return;
     }
