@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "protocol/gtid.h"
+#include "protocol/session_schema.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/stmt.h"
@@ -82,6 +83,8 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint64_t c
     rt->gtid[0] = '\0';
     rt->gtid_mysql = false;
     rt->gtid_unreadable = false;
+    rt->schema[0] = '\0';
+    rt->schema_changed = false;
     rt->result_sets = 0;
     rt->rows = 0;
     rt->ended_with_rows = false;
@@ -182,6 +185,9 @@ static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
     }
     if (ok->session_state)
         take_gtid(rt, ok);
+    if (ok->session_state && session_track_find_schema(ok->session_state, ok->session_state_len,
+                                                       rt->schema, sizeof rt->schema) == 1)
+        rt->schema_changed = true;
 }
 
 /* An OK too long for prefix[] still has its counters and status at the

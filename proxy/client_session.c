@@ -1333,6 +1333,7 @@ static void record_session_change(struct client_session *s, struct backend_conn 
     const struct result_tracker *rt = &bc->tracker;
     if (rt->is_error)
         return;
+    query_digest_follow_schema(s, rt);
     bool state_change = s->cmd == COM_INIT_DB || s->cmd == COM_SET_OPTION ||
                         (s->cmd == COM_QUERY && (s->cls.flags & CLS_SESSION_STATE));
     if (s->cmd == COM_STMT_EXECUTE && s->stmt && (s->stmt->cls.flags & CLS_SESSION_STATE)) {

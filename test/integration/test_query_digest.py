@@ -107,6 +107,43 @@ def test_no_literal_is_ever_shown(table):
     assert SECRET_NUMBER not in shown.replace(f"col_{SECRET_NUMBER}", "")
 
 
+def test_digest_keys_by_the_current_database(table, sandbox):
+    """USE, COM_INIT_DB, CREATE DATABASE + USE and COM_CHANGE_USER move the session's
+    statements to the new default database's row; the login's database is only the first."""
+    from test_transparency_login import CConn
+
+    p, fresh = table, unique("dgdb")
+    sandbox.sql("primary", f"GRANT ALL PRIVILEGES ON {fresh}.* TO 'app'@'%'")
+    try:
+        with connect(p.port) as c, c.cursor() as cur:
+            cur.execute("SELECT 1 AS in_db")      # no database yet
+            cur.execute("USE test")
+            cur.execute("SELECT 2 AS in_db")
+            c.select_db("sbtest")                 # COM_INIT_DB
+            cur.execute("SELECT 3 AS in_db")
+            cur.execute(f"CREATE DATABASE {fresh}")
+            cur.execute(f"USE {fresh}")
+            cur.execute("SELECT 4 AS in_db")
+            cur.execute("SELECT 5 AS in_db")
+        cc = CConn(p.port, "app", "app_pw", "test")
+        assert cc.connected, cc.error
+        cc.rows("USE sbtest")
+        cc.rows("SELECT 6 AS in_db")
+        assert cc.change_user("app", "app_pw", fresh) == (0, "")
+        cc.rows("SELECT 7 AS in_db")
+        cc.close()
+
+        def counts():
+            return {q["db"]: int(q["count"]) for q in queries(p)
+                    if q["digest_text"] == "SELECT ? AS in_db"}
+        want = {None: 1, "test": 1, "sbtest": 2, fresh: 3}  # NULL: no database
+        wait_for(lambda: sum(counts().values()) >= 7, 10, what="the 7 statements counted")
+        assert counts() == want
+    finally:
+        sandbox.sql("primary", f"DROP DATABASE IF EXISTS {fresh}; "
+                               f"REVOKE ALL PRIVILEGES ON {fresh}.* FROM 'app'@'%'")
+
+
 def test_reset_queries_empties_the_digest(table):
     p, t = table, table.table
     with connect(p.port) as c, c.cursor() as cur:
