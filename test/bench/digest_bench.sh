@@ -3,8 +3,9 @@
 # switchyard processes that differ only in [admin] query_digest (on / off),
 # against the same replica, in one run. Rounds alternate on, off, on, off so
 # drift on a shared machine falls on both. Prints queries/s and the proxy's
-# CPU time per query (utime+stime from /proc/PID/stat) and their ratio.
-# Knobs: SY_BENCH_TIME (15 s per round), SY_BENCH_ROUNDS (2), SY_BENCH_THREADS (8),
+# CPU time per query (utime+stime from /proc/PID/stat) per round, then the
+# medians over the rounds and their ratio (robust to one disturbed round).
+# Knobs: SY_BENCH_TIME (10 s per round), SY_BENCH_ROUNDS (5), SY_BENCH_THREADS (8),
 #        SY_BENCH_BINARY (build-rel/switchyard, built Release when missing).
 set -euo pipefail
 
@@ -12,8 +13,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 . "$ROOT/test/bench/lib.sh"
 SANDBOX="$ROOT/test/sandbox/sandbox.sh"
-TIME=${SY_BENCH_TIME:-15}
-ROUNDS=${SY_BENCH_ROUNDS:-2}
+TIME=${SY_BENCH_TIME:-10}
+ROUNDS=${SY_BENCH_ROUNDS:-5}
 THREADS=${SY_BENCH_THREADS:-8}
 BIN=${SY_BENCH_BINARY:-build-rel/switchyard}
 TABLES=4
@@ -44,35 +45,10 @@ sb oltp_read_only 3310 prepare >/dev/null
 declare -A PORT PID
 for mode in on off; do
     PORT[$mode]=$(free_port)
-    cat > "$WORK/$mode.ini" <<INI
-[proxy]
-listen = 127.0.0.1:${PORT[$mode]}
-threads = 1
-
-[monitor]
-user = monitor
-password = monitor_pw
-interval_ms = 1000
-max_replication_lag = 30
-
-[backend.primary]
-role = primary
-host = 127.0.0.1
-port = 3310
-
-[backend.replica1]
-role = replica
-host = 127.0.0.1
-port = 3311
-
-[user.app]
-password = app_pw
-
-[admin]
-listen = 127.0.0.1:$(free_port)
-password = admin_pw
-query_digest = $mode
-INI
+    { base_ini "${PORT[$mode]}" 1
+      printf '[user.app]\npassword = app_pw\n\n'
+      printf '[admin]\nlisten = 127.0.0.1:%s\npassword = admin_pw\nquery_digest = %s\n' \
+          "$(free_port)" "$mode"; } > "$WORK/$mode.ini"
     "$BIN" -c "$WORK/$mode.ini" </dev/null >"$WORK/$mode.log" 2>&1 &
     PID[$mode]=$!
     PIDS="$PIDS $!"
@@ -80,8 +56,7 @@ INI
 done
 sleep 2 # the monitor marks replica1 eligible
 
-declare -A QUERIES TICKS
-for mode in on off; do QUERIES[$mode]=0 TICKS[$mode]=0; done
+declare -A CPU
 for round in $(seq "$ROUNDS"); do
     for mode in on off; do
         args=(--threads="$THREADS" --db-ps-mode=disable --skip_trx=on --time="$TIME")
@@ -90,14 +65,13 @@ for round in $(seq "$ROUNDS"); do
         c1=$(cpu_ticks "${PID[$mode]}")
         sb_check "$WORK/run.txt" "oltp_point_select via digest $mode"
         read -r q qps _ < <(sb_figures "$WORK/run.txt")
-        printf 'round %s digest %-3s: %s q/s, %s us CPU/query\n' "$round" "$mode" "$qps" \
-            "$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v q="$q" 'BEGIN{printf "%.2f", d / hz * 1e6 / q}')"
-        QUERIES[$mode]=$((QUERIES[$mode] + q))
-        TICKS[$mode]=$((TICKS[$mode] + c1 - c0))
+        us=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v q="$q" 'BEGIN{printf "%.3f", d / hz * 1e6 / q}')
+        printf 'round %s digest %-3s: %s q/s, %s us CPU/query\n' "$round" "$mode" "$qps" "$us"
+        CPU[$mode]="${CPU[$mode]:-} $us"
     done
 done
-awk -v qon="${QUERIES[on]}" -v qoff="${QUERIES[off]}" -v ton="${TICKS[on]}" -v toff="${TICKS[off]}" \
-    -v hz="$HZ" 'BEGIN {
-    on = ton / hz * 1e6 / qon; off = toff / hz * 1e6 / qoff
-    printf "oltp_point_select proxy CPU per query: digest on %.2f us, off %.2f us, on/off %.3f (target <= 1.03)\n",
-        on, off, on / off }'
+# shellcheck disable=SC2086 # the lists split into median's arguments
+on=$(median ${CPU[on]}) off=$(median ${CPU[off]})
+awk -v on="$on" -v off="$off" -v n="$ROUNDS" 'BEGIN {
+    printf "oltp_point_select proxy CPU per query, median of %d rounds: digest on %.3f us, off %.3f us, on/off %.3f (target <= 1.03)\n",
+        n, on, off, on / off }'
