@@ -28,7 +28,7 @@ static const char *const style =
     "body{font-family:sans-serif;margin:1.5em;color:#222}"
     "table{border-collapse:collapse;margin-bottom:1.5em}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:14px}"
-    "th{background:#f0f0f0}td.num{text-align:right}"
+    "th{background:#f0f0f0}td.num{text-align:right;white-space:nowrap}"
     ".up{background:#d4f4d4}.lagging{background:#fff3c4}.broken,.down{background:#f8d0d0}"
     ".offline,.unknown{background:#e4e4e4}code{font-size:13px}";
 
