@@ -428,7 +428,8 @@ static void answer(struct http_conn *c, const struct http_request *req)
 {
     struct text_buf out = {0};
     struct admin_snapshot snap;
-    bool have = http_wants_snapshot(req) && admin_snapshot(c->admin, false, &snap) == 0;
+    bool sessions = strcmp(req->path, "/") == 0; /* the status page sums them up */
+    bool have = http_wants_snapshot(req) && admin_snapshot(c->admin, sessions, &snap) == 0;
     struct query_stats_table queries;
     query_stats_init(&queries, 0);
     if (have && strcmp(req->path, "/health") != 0) {

@@ -147,6 +147,47 @@ static void route_chart(struct text_buf *b, const struct admin_snapshot *snap)
                 snap->totals.statements_replica, snap->totals.statements_local);
 }
 
+/* Sessions at a glance: how many, how many hold a transaction, and what
+ * pins the pinned ones (each proxy session has its own backend connections:
+ * the backends table counts them). Needs the snapshot's sessions. */
+static void sessions_summary(struct text_buf *b, const struct admin_snapshot *s)
+{
+    enum { REASONS_MAX = 8 };
+    const char *reason[REASONS_MAX];
+    size_t count[REASONS_MAX], n_reasons = 0, in_trx = 0, pinned = 0;
+    uint64_t oldest = 0;
+    for (size_t i = 0; i < s->n_sessions; i++) {
+        const struct admin_session *se = &s->sessions[i];
+        in_trx += se->in_transaction;
+        if (se->age_seconds > oldest)
+            oldest = se->age_seconds;
+        if (!se->pinned)
+            continue;
+        pinned++;
+        size_t k = 0;
+        while (k < n_reasons && strcmp(reason[k], se->pinned) != 0)
+            k++;
+        if (k == n_reasons && n_reasons < REASONS_MAX) {
+            reason[n_reasons] = se->pinned;
+            count[n_reasons++] = 0;
+        }
+        if (k < n_reasons)
+            count[k]++;
+    }
+    text_printf(b, "<h2>Sessions</h2>\n<p id=\"sessions\">%zu open, %zu in a transaction, "
+                   "%zu pinned to one backend",
+                s->n_sessions, in_trx, pinned);
+    for (size_t k = 0; k < n_reasons; k++) {
+        text_printf(b, "%s", k ? ", " : " (");
+        html(b, reason[k]);
+        text_printf(b, ": %zu", count[k]);
+    }
+    text_printf(b, "%s", n_reasons ? ")" : "");
+    if (s->n_sessions)
+        text_printf(b, "; the oldest is %" PRIu64 " s old", oldest);
+    text_printf(b, "</p>\n");
+}
+
 static void queries_table(struct text_buf *b, const struct admin_snapshot *s)
 {
     text_printf(b, "<h2>Top statements by time</h2>\n<table id=\"queries\"><tr><th>digest</th>"
@@ -175,6 +216,7 @@ void status_page_format(struct text_buf *out, const struct admin_snapshot *snap)
     page_head(out, snap);
     backends_table(out, snap);
     route_chart(out, snap);
+    sessions_summary(out, snap);
     queries_table(out, snap);
     text_printf(out, "<p>Machine-readable: <a href=\"/metrics\">/metrics</a>, "
                      "<a href=\"/health\">/health</a>; SHOW QUERIES on the admin port.</p>\n"

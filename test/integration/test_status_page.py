@@ -94,3 +94,23 @@ def test_status_page_shows_a_down_backend(xproxy):
 
     wait_for(lambda: ghost_state() == "down", 30, what="ghost shown down")
     assert "ghost" in http_get(p, "/")[1]
+
+
+def test_status_page_sums_up_sessions(xproxy):
+    """Sessions at a glance: open, in a transaction, pinned and why; counted, not guessed."""
+    admin_port, http_port = free_port(), free_port()
+    p = xproxy(extra=admin_section(admin_port, http_port))
+    p.http_port = http_port
+
+    def summary():
+        root = ET.fromstring(http_get(p, "/")[1])
+        return "".join(root.find(".//p[@id='sessions']").itertext())
+
+    assert summary().startswith("0 open, 0 in a transaction, 0 pinned")  # negative control
+    with connect(p.port) as idle, connect(p.port) as trx, connect(p.port) as temp:
+        idle.cursor().execute("SELECT 1")
+        trx.cursor().execute("BEGIN")
+        temp.cursor().execute("CREATE TEMPORARY TABLE test.status_tmp (id INT)")
+        wait_for(lambda: summary().startswith("3 open, 1 in a transaction, 2 pinned"), 30,
+                 what="3 sessions, 1 in a transaction, 2 pinned")
+        assert re.search(r"\(.*transaction.*: 1, .*temporary.*: 1\)", summary()), summary()
