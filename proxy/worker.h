@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "proxy/buffer_pool.h"
 #include "proxy/position_fetch.h"
 #include "proxy/proxy.h"
 #include "proxy/stats.h"
@@ -47,6 +48,10 @@ struct worker {
     struct runnable *run_head, *run_tail;
     size_t run_count;
     struct worker_stats stats;
+    /* read buffers, taken while bytes are pending (buffer_pool.h) */
+    struct buffer_pool backend_buffers; /* BACKEND_RBUF_SIZE */
+    struct buffer_pool client_buffers;  /* CLIENT_IN_MIN */
+    struct buffer_pool cipher_buffers;  /* TRANSPORT_CIPHER_READ */
     int stopping;
 };
 
