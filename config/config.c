@@ -486,6 +486,28 @@ static void set_writers(struct loader *L, const char *value)
                   L->title);
 }
 
+static void set_write_affinity(struct loader *L, const char *value)
+{
+    if (strcmp(value, "statement") == 0)
+        L->cfg->write_affinity = WRITE_AFFINITY_STATEMENT;
+    else if (strcmp(value, "session") == 0)
+        L->cfg->write_affinity = WRITE_AFFINITY_SESSION;
+    else
+        add_error(L, L->lineno, "bad write_affinity '%.40s' in %s: expected statement or session",
+                  value, L->title);
+}
+
+static void set_galera_reads(struct loader *L, const char *value)
+{
+    if (strcmp(value, "any") == 0)
+        L->cfg->galera_reads = GALERA_READS_ANY;
+    else if (strcmp(value, "replicas") == 0)
+        L->cfg->galera_reads = GALERA_READS_REPLICAS;
+    else
+        add_error(L, L->lineno, "bad galera_reads '%.40s' in %s: expected any or replicas", value,
+                  L->title);
+}
+
 /* ---- [backend.NAME] ---- */
 
 static struct backend_config *cur_backend(struct loader *L)
@@ -554,6 +576,12 @@ static void set_backend_tls(struct loader *L, const char *value)
     else
         add_error(L, L->lineno, "bad tls '%.40s' in %s: expected off, on or verify", value,
                   L->title);
+}
+
+/* A Galera node takes traffic only while Synced in a primary component. */
+static void set_backend_galera(struct loader *L, const char *value)
+{
+    set_on_off(L, "galera", value, &cur_backend(L)->galera);
 }
 
 /* ---- [user.NAME] ---- */
@@ -641,6 +669,16 @@ static void set_admin_http_listen(struct loader *L, const char *value)
 static void set_admin_allow(struct loader *L, const char *value)
 {
     set_cidrs(L, "allow", value, &L->cfg->admin_allow);
+}
+
+static void set_admin_query_digest(struct loader *L, const char *value)
+{
+    set_on_off(L, "query_digest", value, &L->cfg->query_digest);
+}
+
+static void set_admin_digest_max_entries(struct loader *L, const char *value)
+{
+    set_int(L, "digest_max_entries", value, 16, 1000000, &L->cfg->digest_max_entries);
 }
 
 /* ---- [log] ---- */
@@ -745,6 +783,8 @@ static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallbac
                                                {"causal_reads_timeout_ms", set_causal_timeout},
                                                {"causal_window_ms", set_causal_window},
                                                {"writers", set_writers},
+                                               {"write_affinity", set_write_affinity},
+                                               {"galera_reads", set_galera_reads},
                                                {NULL, NULL}};
 static const struct key_def admin_keys[] = {{"listen", set_admin_listen},
                                             {"user", set_admin_user},
@@ -752,6 +792,8 @@ static const struct key_def admin_keys[] = {{"listen", set_admin_listen},
                                             {"password_hash", set_admin_password_hash},
                                             {"http_listen", set_admin_http_listen},
                                             {"allow", set_admin_allow},
+                                            {"query_digest", set_admin_query_digest},
+                                            {"digest_max_entries", set_admin_digest_max_entries},
                                             {NULL, NULL}};
 static const struct key_def log_keys[] = {
     {"level", set_log_level}, {"format", set_log_format}, {"slow_ms", set_slow_ms}, {NULL, NULL}};
@@ -763,7 +805,8 @@ static const struct key_def tls_keys[] = {{"cert", set_tls_cert},
 static const struct key_def backend_keys[] = {
     {"role", set_role},     {"host", set_host},
     {"port", set_port},     {"weight", set_weight},
-    {"max_replication_lag", set_backend_lag}, {"tls", set_backend_tls}, {NULL, NULL}};
+    {"max_replication_lag", set_backend_lag}, {"tls", set_backend_tls},
+    {"galera", set_backend_galera}, {NULL, NULL}};
 static const struct key_def user_keys[] = {{"password", set_password},
                                            {"password_hash", set_password_hash},
                                            {"max_connections", set_user_max_connections},
@@ -1047,6 +1090,11 @@ static void check_backends(struct loader *L)
         if (!L->backend[i].role_line)
             add_error(L, b->line, "[backend.%s] has no role: add role = primary or role = replica",
                       b->name);
+        if (b->galera && L->backend[i].role_valid && b->role != ROLE_PRIMARY)
+            add_error(L, b->line,
+                      "[backend.%s] has galera = on with role = replica: a Galera node is "
+                      "role = primary ([routing] writers chooses which nodes take writes)",
+                      b->name);
         /* [monitor] may come after the backends, so the default is applied only now. */
         if (!L->backend[i].lag_set)
             b->max_replication_lag = cfg->max_replication_lag;
@@ -1154,6 +1202,8 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->causal_reads_timeout_ms = 1000;
     cfg->causal_window_ms = 1000;
     cfg->writers = WRITERS_ACTIVE_PASSIVE;
+    cfg->write_affinity = WRITE_AFFINITY_STATEMENT;
+    cfg->galera_reads = GALERA_READS_ANY;
     strcpy(cfg->admin_listen_host, "127.0.0.1");
     cfg->admin_listen_port = 6032;
     strcpy(cfg->admin_user, "admin");
@@ -1162,6 +1212,8 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->admin_allow.items[1] =
         (struct cidr){.family = AF_INET6, .addr = {[15] = 1}, .prefix = 128};
     cfg->admin_allow.n = 2;
+    cfg->query_digest = true;
+    cfg->digest_max_entries = 5000;
     cfg->log_level = LOG_INFO;
     cfg->log_format = LOG_FORMAT_TEXT;
 }

@@ -20,6 +20,10 @@ enum read_fallback { READ_FALLBACK_PRIMARY, READ_FALLBACK_ERROR };
  * primary_window), or none (off). */
 enum causal_reads { CAUSAL_GTID, CAUSAL_PRIMARY_WINDOW, CAUSAL_OFF, CAUSAL_GLOBAL, CAUSAL_UNIVERSAL };
 enum writers_mode { WRITERS_ACTIVE_PASSIVE, WRITERS_ACTIVE_ACTIVE };
+/* Active-active: a writer per statement, or one per session (Galera, fewer conflicts). */
+enum write_affinity { WRITE_AFFINITY_STATEMENT, WRITE_AFFINITY_SESSION };
+/* Reads on Galera nodes that do not take this session's writes, or only on replicas. */
+enum galera_reads { GALERA_READS_ANY, GALERA_READS_REPLICAS };
 
 /* An address range for allow/deny lists: IPv4 or IPv6 with a prefix. */
 struct cidr {
@@ -45,6 +49,7 @@ struct backend_config {
     int weight;                 /* >= 1 */
     double max_replication_lag; /* seconds; the [monitor] value unless overridden */
     enum backend_tls tls;       /* tls = off | on | verify (default off) */
+    bool galera;                /* galera = on: a Galera node, monitored by its wsrep state */
     int line;                   /* line of the section header */
 };
 
@@ -80,6 +85,8 @@ struct proxy_config {
     char admin_http_host[CONFIG_HOST_MAX];   /* http_listen; "" = no HTTP endpoint */
     uint16_t admin_http_port;
     struct cidr_list admin_allow;            /* allow: default 127.0.0.1/32, ::1/128 */
+    bool query_digest;                       /* query_digest: statements per shape, default on */
+    int digest_max_entries;                  /* digest_max_entries: per worker, default 5000 */
 
     /* [log] */
     int log_level;                 /* level = debug | info | warn | error (LOG_* of proxy/log.h), default info */
@@ -108,6 +115,8 @@ struct proxy_config {
     int causal_reads_timeout_ms;            /* default 1000 */
     int causal_window_ms;                   /* primary_window: default 1000 */
     enum writers_mode writers;              /* default active-passive */
+    enum write_affinity write_affinity;     /* [routing] write_affinity, default statement */
+    enum galera_reads galera_reads;         /* [routing] galera_reads, default any */
 
     struct backend_config backends[CONFIG_MAX_BACKENDS];
     size_t n_backends;

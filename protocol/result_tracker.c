@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "protocol/gtid.h"
+#include "protocol/session_schema.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/stmt.h"
@@ -82,7 +83,10 @@ void result_tracker_start(struct result_tracker *rt, uint8_t command, uint64_t c
     rt->gtid[0] = '\0';
     rt->gtid_mysql = false;
     rt->gtid_unreadable = false;
+    rt->schema[0] = '\0';
+    rt->schema_changed = false;
     rt->result_sets = 0;
+    rt->rows = 0;
     rt->ended_with_rows = false;
     rt->cursor_requested = false;
     rt->progress_reports = 0;
@@ -181,6 +185,9 @@ static void apply_ok(struct result_tracker *rt, const struct ok_packet *ok)
     }
     if (ok->session_state)
         take_gtid(rt, ok);
+    if (ok->session_state && session_track_find_schema(ok->session_state, ok->session_state_len,
+                                                       rt->schema, sizeof rt->schema) == 1)
+        rt->schema_changed = true;
 }
 
 /* An OK too long for prefix[] still has its counters and status at the
@@ -373,10 +380,14 @@ static int on_packet(struct result_tracker *rt)
                    : next;
     case ST_ROWS:
         if (rt->in_first_row) {
+            rt->rows++;
             take_first_value(rt);
             return ST_ROWS;
         }
-        return rt->collecting ? on_rows_end(rt, p, n, cut) : ST_ROWS;
+        if (rt->collecting)
+            return on_rows_end(rt, p, n, cut);
+        rt->rows++;
+        return ST_ROWS;
     case ST_FIELDS:
         return rt->collecting ? on_eof(rt, p, n, cut, ST_DONE) : ST_FIELDS;
     case ST_PREPARE:

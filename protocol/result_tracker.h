@@ -68,7 +68,10 @@ struct result_tracker {
                                 tracking: last_gtid, or MySQL's GTIDs entry); "" none */
     bool gtid_mysql;         /* gtid is a MySQL GTID set */
     bool gtid_unreadable;    /* some OK's session state could not be read whole */
+    char schema[256];        /* the default database an OK reported it changed to */
+    bool schema_changed;     /* schema holds one (USE, CREATE DATABASE... ) */
     uint64_t result_sets;    /* result sets (with columns) seen */
+    uint64_t rows;           /* rows of those result sets */
     bool ended_with_rows;    /* the last packet ended a result set's rows (an EOF unless
                                 CLIENT_DEPRECATE_EOF: no session state in it) */
     uint64_t progress_reports; /* MariaDB progress packets that went by */

@@ -15,9 +15,12 @@
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
+#include "proxy/admin_queries.h"
 #include "proxy/admin_state.h"
 #include "proxy/log.h"
 #include "proxy/metrics_http.h"
+#include "proxy/query_digest.h"
+#include "proxy/status_history.h"
 #include "proxy/worker.h"
 
 #define ADMIN_MAX_CONNECTIONS 64 /* the admin port's own; HTTP has HTTP_MAX_CONNECTIONS */
@@ -43,6 +46,7 @@ struct admin {
     uv_async_t stop_async;
     struct topology *topology; /* the admin thread's reference */
     struct admin_conn_list mysql_conns, http_conns;
+    struct status_history history; /* for the status page */
 };
 
 enum admin_conn_state { AC_LOGIN, AC_AUTH_SWITCH, AC_COMMAND, AC_CLOSING };
@@ -127,6 +131,10 @@ bool admin_peer_allowed(struct admin *a, const struct sockaddr *sa, char *peer, 
         snprintf(peer, cap, "?");
     return cidr_list_match(&proxy_config_gen(a->proxy)->cfg.admin_allow, sa);
 }
+
+struct proxy *admin_proxy(struct admin *a) { return a->proxy; }
+
+const struct status_history *admin_history(struct admin *a) { return &a->history; }
 
 int admin_snapshot(struct admin *a, bool sessions, struct admin_snapshot *snap)
 {
@@ -312,6 +320,12 @@ static void send_show(struct admin_conn *c, const struct admin_command *cmd, uin
         send_err(c, seq, ER_UNKNOWN_ERROR, "HY000", "switchyard admin: out of memory", false);
         return;
     }
+    struct query_stats_table queries;
+    query_stats_init(&queries, 0);
+    if (cmd->kind == ADMIN_SHOW_QUERIES) {
+        query_digest_collect(c->admin->proxy, &queries); /* short of memory: what fit */
+        query_stats_sort(&queries, cmd->order);
+    }
     uint8_t *buf = NULL;
     struct resultset_writer w = {.overflow = true};
     for (size_t cap = 16384; w.overflow && cap <= ADMIN_MAX_ANSWER; cap *= 2) {
@@ -328,10 +342,13 @@ static void send_show(struct admin_conn *c, const struct admin_command *cmd, uin
             admin_show_stats(&w, &snap);
         else if (cmd->kind == ADMIN_SHOW_CONFIG)
             admin_show_config(&w, &snap);
+        else if (cmd->kind == ADMIN_SHOW_QUERIES)
+            admin_show_queries(&w, &snap, &queries, cmd);
         else
             admin_show_version(&w, &snap);
     }
     admin_snapshot_free(&snap);
+    query_stats_free(&queries);
     if (w.overflow)
         send_err(c, seq, ER_UNKNOWN_ERROR, "HY000", "switchyard admin: answer too large", false);
     else
@@ -392,6 +409,10 @@ static void run_query(struct admin_conn *c, const uint8_t *sql, size_t len, uint
         return;
     case ADMIN_RELOAD:
         reload(c, seq);
+        return;
+    case ADMIN_RESET_QUERIES:
+        query_digest_reset(c->admin->proxy);
+        send_ok(c, seq);
         return;
     case ADMIN_INVALID:
         send_err(c, seq, ER_PARSE_ERROR, "42000", admin_usage, false);
@@ -554,6 +575,7 @@ static void on_stop(uv_async_t *h)
     uv_close((uv_handle_t *)&a->stop_async, NULL);
     conn_list_close_all(&a->mysql_conns);
     conn_list_close_all(&a->http_conns);
+    status_history_stop(&a->history);
 }
 
 static void admin_main(void *arg)
@@ -617,6 +639,7 @@ int admin_start(struct admin **out, struct proxy *p)
     conn_list_init(&a->http_conns, HTTP_MAX_CONNECTIONS);
     a->stop_async.data = a;
     if (uv_async_init(&a->loop, &a->stop_async, on_stop) != 0 || admin_listen(a, cfg) != 0 ||
+        status_history_start(&a->history, &a->loop, a) != 0 ||
         uv_thread_create(&a->thread, admin_main, a) != 0) {
         admin_abort(a);
         return -1;

@@ -1,6 +1,7 @@
 /* Admin statements: a tiny word parser and the result sets, over a snapshot
  * of plain data. Nothing here locks or does I/O. */
 #include "proxy/admin_commands.h"
+#include "proxy/admin_queries.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,7 +18,8 @@
 const char admin_usage[] =
     "switchyard admin knows: SHOW BACKENDS | SHOW SESSIONS | SHOW STATS | SHOW CONFIG | "
     "SHOW VERSION | SET BACKEND <name> OFFLINE | SET BACKEND <name> ONLINE | "
-    "KILL SESSION <id> | RELOAD";
+    "KILL SESSION <id> | RELOAD | SHOW QUERIES [LIKE '<pattern>'] "
+    "[ORDER BY count|time|errors] [LIMIT <n>] | RESET QUERIES";
 
 void admin_snapshot_free(struct admin_snapshot *snap)
 {
@@ -98,7 +100,7 @@ static enum admin_command_kind parse_show(struct cursor *c)
     } shows[] = {
         {"BACKENDS", ADMIN_SHOW_BACKENDS}, {"SESSIONS", ADMIN_SHOW_SESSIONS},
         {"STATS", ADMIN_SHOW_STATS},       {"CONFIG", ADMIN_SHOW_CONFIG},
-        {"VERSION", ADMIN_SHOW_VERSION},
+        {"VERSION", ADMIN_SHOW_VERSION},   {"QUERIES", ADMIN_SHOW_QUERIES},
     };
     char w[32];
     if (!next_word(c, w, sizeof w))
@@ -143,6 +145,38 @@ static bool parse_id(struct cursor *c, uint32_t *out)
     return true;
 }
 
+/* SHOW QUERIES [LIKE 'pattern'] [ORDER BY count|time|errors] [LIMIT n] */
+static bool parse_queries(struct cursor *c, struct admin_command *cmd)
+{
+    static const char *const orders[] = {"COUNT", "TIME", "ERRORS"};
+    struct cursor peek = *c;
+    char w[16];
+    if (next_word(&peek, w, sizeof w) && strcasecmp(w, "LIKE") == 0) {
+        if (!next_word(&peek, cmd->pattern, sizeof cmd->pattern))
+            return false;
+        *c = peek;
+    }
+    peek = *c;
+    if (next_word(&peek, w, sizeof w) && strcasecmp(w, "ORDER") == 0) {
+        if (!expect_word(&peek, "BY") || !next_word(&peek, w, sizeof w))
+            return false;
+        size_t i = 0;
+        while (i < 3 && strcasecmp(w, orders[i]) != 0)
+            i++;
+        if (i == 3)
+            return false;
+        cmd->order = (enum query_order)i;
+        *c = peek;
+    }
+    peek = *c;
+    if (next_word(&peek, w, sizeof w) && strcasecmp(w, "LIMIT") == 0) {
+        if (!parse_id(&peek, &cmd->limit))
+            return false;
+        *c = peek;
+    }
+    return true;
+}
+
 struct admin_command admin_parse(const char *sql, size_t len)
 {
     struct admin_command cmd = {.kind = ADMIN_INVALID};
@@ -153,6 +187,8 @@ struct admin_command admin_parse(const char *sql, size_t len)
     enum admin_command_kind kind = ADMIN_INVALID;
     if (strcasecmp(w, "SHOW") == 0)
         kind = parse_show(&c);
+    if (kind == ADMIN_SHOW_QUERIES && !parse_queries(&c, &cmd))
+        kind = ADMIN_INVALID;
     else if (strcasecmp(w, "SET") == 0)
         kind = parse_set_backend(&c, &cmd) ? ADMIN_SET_BACKEND : ADMIN_INVALID;
     else if (strcasecmp(w, "KILL") == 0)
@@ -160,6 +196,8 @@ struct admin_command admin_parse(const char *sql, size_t len)
                                                                             : ADMIN_INVALID;
     else if (strcasecmp(w, "RELOAD") == 0)
         kind = ADMIN_RELOAD;
+    else if (strcasecmp(w, "RESET") == 0)
+        kind = expect_word(&c, "QUERIES") ? ADMIN_RESET_QUERIES : ADMIN_INVALID;
     /* Trailing words mean the statement was something else: refuse rather
      * than guess. */
     if (kind != ADMIN_INVALID && at_end(&c))
@@ -474,6 +512,8 @@ static void config_admin(struct resultset_writer *w, const struct proxy_config *
     else
         cfg_row(w, "admin", "http_listen", "");
     cfg_cidrs(w, "admin", "allow", &c->admin_allow);
+    cfg_row(w, "admin", "query_digest", on_off(c->query_digest));
+    cfg_int(w, "admin", "digest_max_entries", c->digest_max_entries);
 }
 
 static void config_log_tls(struct resultset_writer *w, const struct proxy_config *c)
@@ -576,6 +616,8 @@ unsigned admin_show_columns(enum admin_command_kind kind)
         return sizeof session_columns / sizeof session_columns[0];
     case ADMIN_SHOW_CONFIG:
         return 3;
+    case ADMIN_SHOW_QUERIES:
+        return ADMIN_QUERIES_COLUMNS;
     case ADMIN_SHOW_STATS:
     case ADMIN_SHOW_VERSION:
         return 2;

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "protocol/resultset.h"
+#include "proxy/query_stats.h"
 #include "proxy/stats.h"
 #include "proxy/topology.h"
 
@@ -68,10 +69,15 @@ struct admin_snapshot {
     struct admin_totals totals;
     struct admin_session *sessions; /* only filled for SHOW SESSIONS */
     size_t n_sessions;
+    const struct query_stats_table *queries; /* merged digest sorted by time, or NULL */
+    const struct status_history *history;    /* lag and statements over time, or NULL */
+    uint64_t config_generation;
 };
 
 /* Frees what a snapshot owns (the sessions array). */
 void admin_snapshot_free(struct admin_snapshot *snap);
+
+struct status_history;
 
 enum admin_command_kind {
     ADMIN_INVALID,
@@ -83,6 +89,8 @@ enum admin_command_kind {
     ADMIN_SET_BACKEND,
     ADMIN_KILL_SESSION,
     ADMIN_RELOAD,
+    ADMIN_SHOW_QUERIES, /* admin_queries.h answers it */
+    ADMIN_RESET_QUERIES,
 };
 
 struct admin_command {
@@ -90,6 +98,9 @@ struct admin_command {
     char backend[CONFIG_NAME_MAX]; /* SET BACKEND */
     bool offline;                  /* SET BACKEND: OFFLINE (true) or ONLINE */
     uint32_t session_id;           /* KILL SESSION */
+    enum query_order order;        /* SHOW QUERIES [ORDER BY count|time|errors] */
+    uint32_t limit;                /* ... [LIMIT n]; 0 none */
+    char pattern[128];             /* ... LIKE 'pattern'; "" none */
 };
 
 /* What ERR 1064 says: every statement the admin interface knows. */

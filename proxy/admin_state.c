@@ -114,6 +114,7 @@ int admin_snapshot_take(struct proxy *p, struct topology **cached, bool sessions
     const struct config_gen *gen = proxy_config_gen(p);
     memset(snap, 0, sizeof *snap);
     snap->cfg = &gen->cfg;
+    snap->config_generation = gen->number;
     snap->version = SY_VERSION;
     snap->n_backends = gen->cfg.n_backends;
     for (size_t i = 0; i < snap->n_backends; i++)

@@ -14,6 +14,7 @@
  * primary_window, reads go to the writer for causal_window_ms after each
  * write. */
 #include "proxy/causal.h"
+#include "proxy/galera_route.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -188,8 +189,11 @@ void causal_send_wait(struct client_session *s, struct backend_conn *bc, const u
 {
     char sql[sizeof s->causal_target + 64];
     const char *fn = s->target_mysql ? "WAIT_FOR_EXECUTED_GTID_SET" : "MASTER_GTID_WAIT";
-    int n = snprintf(sql, sizeof sql, "SELECT %s('%s', %.3f)", fn, s->causal_target,
-                     session_config(s)->causal_reads_timeout_ms / 1000.0);
+    int timeout_ms = session_config(s)->causal_reads_timeout_ms;
+    int n = session_config(s)->backends[bc->index].galera
+                ? galera_wait_sql(sql, sizeof sql, s->causal_target, timeout_ms)
+                : snprintf(sql, sizeof sql, "SELECT %s('%s', %.3f)", fn, s->causal_target,
+                           timeout_ms / 1000.0);
     s->step = STEP_CAUSAL_WAIT;
     s->wait_pipelined = then != NULL;
     if (then)

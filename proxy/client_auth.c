@@ -339,6 +339,7 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
     s->route.charset = sql_charset_by_collation(s->login.charset);
     if (r.database && (r.capabilities & CLIENT_CONNECT_WITH_DB))
         snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)r.database_len, r.database);
+    memcpy(s->login.default_db, s->login.db, sizeof s->login.db);
     if (r.attrs && r.attrs_len > 0 && (r.capabilities & CLIENT_CONNECT_ATTRS)) {
         s->login.attrs = malloc(r.attrs_len);
         if (s->login.attrs) {
@@ -395,6 +396,7 @@ void session_change_user(struct client_session *s)
     s->user_index = config_find_user(session_config(s), cu.username, cu.username_len);
     snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)cu.database_len,
              cu.database ? cu.database : "");
+    memcpy(s->login.default_db, s->login.db, sizeof s->login.db);
     if (cu.charset)
         s->login.charset = (uint8_t)cu.charset;
     s->route.charset = sql_charset_by_collation(s->login.charset);

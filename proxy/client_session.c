@@ -15,9 +15,11 @@
 #include "proxy/causal.h"
 #include "proxy/held_error.h"
 #include "proxy/log.h"
+#include "proxy/query_digest.h"
 #include "proxy/readonly_retry.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
+#include "proxy/galera_route.h"
 #include "proxy/writer.h"
 #include "router/proxy_command.h"
 #include "router/sql_lexer.h"
@@ -104,8 +106,9 @@ int session_choose_writer(struct client_session *s)
     struct topology *t = session_topology(s);
     bool pinned = s->writer >= 0 && session_route_pinned(&s->route) != NULL;
     int w;
+    bool sticky = pinned || (cfg->write_affinity == WRITE_AFFINITY_SESSION && s->writer >= 0);
     if (cfg->writers == WRITERS_ACTIVE_ACTIVE)
-        w = pinned && t && backend_writable(t, (size_t)s->writer) ? s->writer : pick_writer(s, t);
+        w = sticky && t && backend_writable(t, (size_t)s->writer) ? s->writer : pick_writer(s, t);
     else
         w = t && t->writer >= 0 ? t->writer : -1;
     if (w < 0)
@@ -725,7 +728,8 @@ static int pick_replica(struct client_session *s, const struct route_decision *d
     int weights[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < cfg->n_backends; i++) {
         uint64_t bit = 1ull << i;
-        bool ok = cfg->backends[i].role == ROLE_REPLICA && t && i < t->n &&
+        bool reader = cfg->backends[i].role == ROLE_REPLICA || galera_takes_reads(cfg, t, i);
+        bool ok = reader && t && i < t->n &&
                   (d->replica < 0 || (size_t)d->replica == i) &&
                   backend_readable(&t->backend[i]) && !(s->replay_failed & bit) &&
                   !(s->tried & bit) && !proxy_backend_offline(s->w->proxy, cfg->backends[i].name);
@@ -777,6 +781,7 @@ static void note_command_end(struct client_session *s)
 {
     uint64_t us = (uv_hrtime() - s->cmd_start_ns) / 1000;
     stats_latency(stats_of(s), us);
+    query_digest_note(s, us);
     s->last_active_ms = uv_now(&s->w->loop);
     int slow_ms = session_config(s)->slow_ms;
     if (slow_ms <= 0 || us < (uint64_t)slow_ms * 1000)
@@ -844,6 +849,7 @@ void session_fail_command(struct client_session *s, uint16_t code, const char *s
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     stats_add(&stats_of(s)->errors_proxy, 1);
+    s->outcome.error = true;
     uint8_t seq = s->cmd_seq + 1;
     if (s->forwarded && s->bc[s->target])
         seq = (uint8_t)(s->bc[s->target]->tracker.last_seq + 1);
@@ -1123,6 +1129,7 @@ static void count_statement(struct client_session *s, const struct backend_conn 
     bool primary = session_config(s)->backends[bc->index].role == ROLE_PRIMARY;
     stats_add(primary ? &st->statements_primary : &st->statements_replica, 1);
     stats_add(&st->backend_statements[bc->index], 1);
+    s->outcome = (struct query_outcome){bc->index, bc->tracker.is_error, bc->tracker.rows};
     if (bc->tracker.is_error) {
         stats_add(&st->errors_backend, 1);
         stats_add(&st->backend_errors[bc->index], 1);
@@ -1140,6 +1147,7 @@ static void record_session_change(struct client_session *s, struct backend_conn 
     const struct result_tracker *rt = &bc->tracker;
     if (rt->is_error)
         return;
+    query_digest_follow_schema(s, rt);
     bool state_change = s->cmd == COM_INIT_DB || s->cmd == COM_SET_OPTION ||
                         (s->cmd == COM_QUERY && (s->cls.flags & CLS_SESSION_STATE));
     if (s->cmd == COM_STMT_EXECUTE && s->stmt && (s->stmt->cls.flags & CLS_SESSION_STATE)) {
@@ -1400,6 +1408,7 @@ static void begin_command(struct client_session *s)
     s->causal_wait = false;
     s->position_ready = false;
     s->decision = to_primary;
+    s->outcome = (struct query_outcome){.ran_on = QUERY_STATS_LOCAL};
 }
 
 /* Does a statement cut short change session state? Its prefix rarely

@@ -28,6 +28,7 @@ struct session_login {
     uint32_t max_packet;
     uint8_t charset;
     char db[256];
+    char default_db[256]; /* db, then what USE / COM_INIT_DB chose (the digest's key) */
     uint8_t *attrs; /* connection attributes block, passed on unchanged */
     size_t attrs_len;
 };

@@ -12,6 +12,9 @@
 
 #include "proxy/admin.h"
 #include "proxy/log.h"
+#include "proxy/query_digest.h"
+#include "proxy/query_metrics.h"
+#include "proxy/status_page.h"
 
 /* A client gets this long to send its request: monitoring systems send it
  * at once, and an idle connection must not hold a slot. */
@@ -58,8 +61,7 @@ void text_free(struct text_buf *b)
 
 /* ---- /metrics ---- */
 
-/* Label values are quoted: escape what the format requires. */
-static void label(struct text_buf *b, const char *v)
+void text_label(struct text_buf *b, const char *v)
 {
     for (; *v; v++) {
         if (*v == '\\' || *v == '"')
@@ -79,7 +81,7 @@ static void head(struct text_buf *b, const char *name, const char *type, const c
 static void backend_sample(struct text_buf *b, const char *name, const struct admin_backend *be)
 {
     text_printf(b, "%s{backend=\"", name);
-    label(b, be->name);
+    text_label(b, be->name);
     text_printf(b, "\"");
 }
 
@@ -187,6 +189,8 @@ void metrics_format(struct text_buf *out, const struct admin_snapshot *snap)
     metrics_backends(out, snap);
     metrics_counters(out, &snap->totals);
     metrics_latency(out, &snap->totals);
+    if (snap->queries)
+        metrics_queries(out, snap->queries);
 }
 
 /* ---- /health ---- */
@@ -305,13 +309,15 @@ void http_error(struct text_buf *out, int status)
 bool http_wants_snapshot(const struct http_request *req)
 {
     return strcmp(req->method, "GET") == 0 &&
-           (strcmp(req->path, "/metrics") == 0 || strcmp(req->path, "/health") == 0);
+           (strcmp(req->path, "/metrics") == 0 || strcmp(req->path, "/health") == 0 ||
+            strcmp(req->path, "/") == 0);
 }
 
 void http_respond(struct text_buf *out, const struct http_request *req,
                   const struct admin_snapshot *snap)
 {
-    if (strcmp(req->path, "/metrics") != 0 && strcmp(req->path, "/health") != 0) {
+    if (strcmp(req->path, "/metrics") != 0 && strcmp(req->path, "/health") != 0 &&
+        strcmp(req->path, "/") != 0) {
         http_error(out, 404);
         return;
     }
@@ -331,11 +337,17 @@ void http_respond(struct text_buf *out, const struct http_request *req,
         return;
     }
     struct text_buf page = {0};
-    metrics_format(&page, snap);
+    bool status_page = strcmp(req->path, "/") == 0;
+    if (status_page)
+        status_page_format(&page, snap);
+    else
+        metrics_format(&page, snap);
     if (page.failed)
         http_error(out, 500);
     else
-        response(out, 200, "text/plain; version=0.0.4; charset=utf-8", page.p, page.len);
+        response(out, 200,
+                 status_page ? "text/html; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8",
+                 page.p, page.len);
     text_free(&page);
 }
 
@@ -416,8 +428,18 @@ static void answer(struct http_conn *c, const struct http_request *req)
 {
     struct text_buf out = {0};
     struct admin_snapshot snap;
-    bool have = http_wants_snapshot(req) && admin_snapshot(c->admin, false, &snap) == 0;
+    bool sessions = strcmp(req->path, "/") == 0; /* the status page sums them up */
+    bool have = http_wants_snapshot(req) && admin_snapshot(c->admin, sessions, &snap) == 0;
+    struct query_stats_table queries;
+    query_stats_init(&queries, 0);
+    if (have && strcmp(req->path, "/health") != 0) {
+        query_digest_collect(admin_proxy(c->admin), &queries); /* short of memory: what fit */
+        query_stats_sort(&queries, QUERY_ORDER_TIME);
+        snap.queries = &queries;
+        snap.history = admin_history(c->admin);
+    }
     http_respond(&out, req, have ? &snap : NULL);
+    query_stats_free(&queries);
     if (have)
         admin_snapshot_free(&snap);
     send_and_close(c, &out);

@@ -21,6 +21,8 @@ struct text_buf {
 };
 void text_printf(struct text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void text_free(struct text_buf *b);
+/* A Prometheus label value, escaped as the format requires (no quotes). */
+void text_label(struct text_buf *b, const char *v);
 
 /* The whole /metrics page. */
 void metrics_format(struct text_buf *out, const struct admin_snapshot *snap);

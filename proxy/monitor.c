@@ -9,8 +9,10 @@
  *                      a backend with no history (first round, or never
  *                      reached) is DOWN at once, so nothing is routed to a
  *                      server the proxy never reached.
- *   recover_intervals  a LAGGING replica is UP again only after that many
- *                      checks in a row under its limit.
+ *   recover_intervals  a LAGGING or BROKEN replica is UP again only after
+ *                      that many checks in a row under its limit.
+ *   galera             a Galera node (galera = on) is UP only while Synced
+ *                      in the primary component (monitor_galera.c).
  *   discover_roles     role follows @@read_only (0 = primary, 1 = replica);
  *                      an unreachable backend keeps its last known role.
  *   heartbeat_table    written on the first writable primary of the round,
@@ -30,6 +32,7 @@
 #include <time.h>
 
 #include "proxy/log.h"
+#include "proxy/monitor_galera.h"
 #include "proxy/monitor_probe.h"
 
 struct monitor {
@@ -139,9 +142,12 @@ static enum probe_result probe(struct monitor *m, size_t i, struct backend_statu
     st->role = decide_role(m, i, v.read_only);
     const char *pos = st->role == ROLE_PRIMARY ? v.binlog_pos : v.slave_pos;
     memcpy(st->gtid_pos, pos, sizeof st->gtid_pos);
-    if (st->role == ROLE_PRIMARY)
-        return probe_primary(m, i, st);
-    return probe_replica_lag(m, i, st);
+    if (st->role != ROLE_PRIMARY)
+        return probe_replica_lag(m, i, st);
+    r = probe_primary(m, i, st);
+    if (r == PROBE_DONE && m->cfg->backends[i].galera)
+        r = probe_galera(&m->conn[i], st);
+    return r;
 }
 
 static double now_seconds(void)
@@ -168,6 +174,7 @@ static void check_backend(struct monitor *m, size_t i, struct backend_status *st
         st->role = m->role[i];
         st->gtid_pos[0] = '\0';
         st->reason[0] = '\0';
+        st->wsrep_local_state = -1;
         version[0] = '\0';
         if (!reused && probe_connect(&m->conn[i], m->cfg, &m->cfg->backends[i], st) != 0)
             return;
@@ -222,12 +229,15 @@ static void apply_down_after(struct monitor *m, size_t i, struct backend_status 
 
 /* recover_intervals: a replica that was LAGGING stays LAGGING until enough
  * checks in a row found it under its limit, so a lag hovering around the
- * limit does not flap reads on and off. */
+ * limit does not flap reads on and off. BROKEN owes the same: a replica whose
+ * threads were stopped (STOP SLAVE to change MASTER_DELAY, a restart) can
+ * report a lag of 0 before its IO thread has fetched what it missed. */
 static void apply_recovery(struct monitor *m, size_t i, struct backend_status *st)
 {
     int need = m->cfg->recover_intervals;
+    enum backend_state was = m->prev[i].state;
     if (st->state != BACKEND_UP || st->role != ROLE_REPLICA ||
-        m->prev[i].state != BACKEND_LAGGING) {
+        (was != BACKEND_LAGGING && was != BACKEND_BROKEN)) {
         m->good_checks[i] = 0;
         return;
     }

@@ -77,7 +77,7 @@ int probe_connect(struct probe_conn *pc, const struct proxy_config *cfg,
 }
 
 /* Marks st DOWN after a failed query and classifies the failure. */
-static enum probe_result query_failed(MYSQL *c, struct backend_status *st, const char *what)
+enum probe_result probe_query_failed(MYSQL *c, struct backend_status *st, const char *what)
 {
     unsigned int err = mysql_errno(c);
     st->state = BACKEND_DOWN;
@@ -127,13 +127,13 @@ enum probe_result probe_vars(struct probe_conn *pc, struct probe_vars *out,
 {
     MYSQL *c = pc->mysql;
     if (run_vars_query(pc) != 0)
-        return query_failed(c, st, "SELECT @@read_only");
+        return probe_query_failed(c, st, "SELECT @@read_only");
     MYSQL_RES *res = mysql_store_result(c);
     if (!res)
-        return query_failed(c, st, "SELECT @@read_only");
+        return probe_query_failed(c, st, "SELECT @@read_only");
     MYSQL_ROW row = mysql_fetch_row(res);
     if (!row || mysql_num_fields(res) < 5) {
-        enum probe_result r = query_failed(c, st, "SELECT @@read_only");
+        enum probe_result r = probe_query_failed(c, st, "SELECT @@read_only");
         if (r != PROBE_CONN_LOST)
             probe_set_reason(st, "SELECT @@read_only returned no row");
         mysql_free_result(res);
@@ -269,7 +269,7 @@ static enum probe_result eval_replica_result(MYSQL *c, MYSQL_RES *res, const cha
     MYSQL_ROW row = mysql_fetch_row(res);
     if (!row) {
         if (mysql_errno(c))
-            return query_failed(c, st, stmt);
+            return probe_query_failed(c, st, stmt);
         st->state = BACKEND_BROKEN;
         probe_set_reason(st, "not configured as a replica");
     } else if (k.io < 0 || k.sql < 0 || k.lag < 0) {
@@ -302,11 +302,11 @@ enum probe_result probe_replica(struct probe_conn *pc, const char *monitor_user,
                              stmt, err, monitor_user);
             return PROBE_DONE;
         }
-        return query_failed(c, st, stmt);
+        return probe_query_failed(c, st, stmt);
     }
     MYSQL_RES *res = mysql_store_result(c);
     if (!res)
-        return query_failed(c, st, stmt);
+        return probe_query_failed(c, st, stmt);
     enum probe_result out = eval_replica_result(c, res, stmt, max_lag, st);
     mysql_free_result(res);
     return out;
@@ -354,7 +354,7 @@ enum probe_result probe_heartbeat_write(struct probe_conn *pc, const char *table
     if (rc == 0)
         return PROBE_DONE;
     if (is_client_error(mysql_errno(c)))
-        return query_failed(c, st, "heartbeat write");
+        return probe_query_failed(c, st, "heartbeat write");
     snprintf(err, err_len, "error %u: %s", mysql_errno(c), mysql_error(c));
     return PROBE_DONE;
 }
@@ -396,13 +396,13 @@ enum probe_result probe_heartbeat_read(struct probe_conn *pc, const char *table,
     MYSQL *c = pc->mysql;
     if (run_sql(c, "SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) FROM %s WHERE id = 1", table)) {
         if (is_client_error(mysql_errno(c)))
-            return query_failed(c, st, "heartbeat read");
+            return probe_query_failed(c, st, "heartbeat read");
         heartbeat_unusable(st, mysql_error(c));
         return PROBE_DONE;
     }
     MYSQL_RES *res = mysql_store_result(c);
     if (!res)
-        return query_failed(c, st, "heartbeat read");
+        return probe_query_failed(c, st, "heartbeat read");
     const char *why = NULL;
     double age = heartbeat_age(res, &why);
     mysql_free_result(res);

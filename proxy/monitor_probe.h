@@ -39,6 +39,10 @@ unsigned int probe_timeout_seconds(int ms);
 void probe_set_reason(struct backend_status *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Marks st DOWN after a failed query on c ("what failed: error") and
+ * classifies the failure. */
+enum probe_result probe_query_failed(MYSQL *c, struct backend_status *st, const char *what);
+
 /* Connects pc to b as the monitor account. On failure st is DOWN. */
 int probe_connect(struct probe_conn *pc, const struct proxy_config *cfg,
                   const struct backend_config *b, struct backend_status *st);

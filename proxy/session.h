@@ -15,6 +15,7 @@
 #include "protocol/gtid.h"
 #include "proxy/position_fetch.h"
 #include "proxy/prepared_stmt.h"
+#include "proxy/query_digest.h"
 #include "proxy/session_log.h"
 #include "proxy/session_registry.h"
 #include "proxy/transport.h"
@@ -133,6 +134,7 @@ struct client_session {
     struct session_route_state route;
     struct session_log log;
     struct stmt_registry stmts;
+    struct query_outcome outcome; /* of the command in progress, for the query digest */
 };
 
 /* client_session.c */

@@ -207,6 +207,8 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
         return -1;
     int rc = uv_loop_init(&w->loop);
     if (rc == 0)
+        rc = query_digest_init(&w->digest, (size_t)cfg->digest_max_entries);
+    if (rc == 0)
         rc = uv_tcp_init(&w->loop, &w->listener);
     if (rc == 0)
         rc = uv_tcp_open(&w->listener, fd);
@@ -258,6 +260,7 @@ static void worker_main(void *arg)
     buffer_pool_free(&w->backend_buffers);
     buffer_pool_free(&w->client_buffers);
     buffer_pool_free(&w->cipher_buffers);
+    query_digest_destroy(&w->digest); /* the admin thread, its reader, stopped first */
 }
 
 int worker_start(struct worker *w)

@@ -11,6 +11,7 @@
 #include "proxy/buffer_pool.h"
 #include "proxy/position_fetch.h"
 #include "proxy/proxy.h"
+#include "proxy/query_digest.h"
 #include "proxy/stats.h"
 #include "router/replica_select.h"
 
@@ -52,6 +53,7 @@ struct worker {
     struct buffer_pool backend_buffers; /* BACKEND_RBUF_SIZE */
     struct buffer_pool client_buffers;  /* CLIENT_IN_MIN */
     struct buffer_pool cipher_buffers;  /* TRANSPORT_CIPHER_READ */
+    struct query_digest digest;
     int stopping;
 };
 

@@ -16,6 +16,15 @@ static int count_writable(const struct topology *t)
     return n;
 }
 
+/* Galera nodes are all writable by design: no warning for them. */
+static bool writable_all_galera(const struct topology *t, const struct proxy_config *cfg)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (backend_writable(t, i) && !(cfg && i < cfg->n_backends && cfg->backends[i].galera))
+            return false;
+    return true;
+}
+
 static const char *name_of(const struct proxy_config *cfg, int i)
 {
     return cfg && i >= 0 && (size_t)i < cfg->n_backends ? cfg->backends[i].name : "none";
@@ -33,7 +42,7 @@ int writer_choose(const struct topology *prev, const struct topology *next,
     int writable = count_writable(next);
     bool keep = current >= 0 && backend_writable(next, (size_t)current);
     int chosen = keep ? current : first;
-    if (writable > 1 && (!prev || count_writable(prev) != writable))
+    if (writable > 1 && !writable_all_galera(next, cfg) && (!prev || count_writable(prev) != writable))
         log_warn("writers: %d primaries report read_only=OFF; writes stay on '%s' and never go "
                  "to two at once in active-passive mode; set read_only=ON on the others",
                  writable, name_of(cfg, chosen));

@@ -1,7 +1,8 @@
-/* A statement's shape as a 64-bit number, and a bounded set of such numbers.
- * Two statements that differ only in literals, whitespace, comments or
- * keyword case have the same digest: the proxy remembers shapes (a stored
- * function that writes, called with any argument), not texts. Pure. */
+/* A statement's shape: its digest text and a 64-bit number for it.
+ * Two statements that differ only in literals, whitespace, comments,
+ * keyword case or the length of an IN list of literals have the same
+ * digest: the proxy remembers shapes (a stored function that writes, called
+ * with any argument), not texts, and never keeps a literal. Pure. */
 #ifndef SY_ROUTER_STATEMENT_DIGEST_H
 #define SY_ROUTER_STATEMENT_DIGEST_H
 
@@ -9,7 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* FNV-1a over the tokens: words upper-cased, numbers and strings as '?'. */
+#define DIGEST_TEXT_MAX 1024 /* bytes of digest text kept, NUL included */
+
+/* The normalised text: literals as ?, IN lists of literals as IN (...),
+ * comments dropped, one space between tokens, keywords upper-case. */
+struct digest_text {
+    uint64_t hash;  /* of the whole normalised text, words case-folded; never 0 */
+    size_t len;     /* of text, without the NUL */
+    bool truncated; /* text holds only the start (the hash covers it all) */
+    char text[DIGEST_TEXT_MAX];
+};
+
+void statement_digest_text(const char *sql, size_t len, struct digest_text *out);
+
+/* The hash alone (what statement_digest_text puts in .hash). */
 uint64_t statement_digest(const char *sql, size_t len);
 
 #define DIGEST_MEMORY_SETS 256

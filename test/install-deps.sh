@@ -15,8 +15,9 @@ PKGS=(
     build-essential cmake gcc clang libclang-rt-dev llvm pkg-config
     libuv1-dev libmariadb-dev libinih-dev libcmocka-dev libssl-dev
     mariadb-server mariadb-client sysbench haproxy
-    python3 python3-pymysql python3-pytest
+    python3 python3-pymysql python3-pytest python3-yaml chromium
     procps iproute2 openssl
+    galera-4 galera-arbitrator-4 rsync   # the Galera sandbox (test/sandbox/galera.sh)
 )
 
 missing=()
@@ -54,8 +55,8 @@ if [[ ${SY_STOP_DISTRO_MARIADB:-1} == 1 ]] && pgrep -x mariadbd -u mysql >/dev/n
 fi
 
 # Sanity: what the suites need is reachable from the system python.
-/usr/bin/python3 -c 'import pymysql, pytest' || {
-    echo "install-deps: python3-pymysql/python3-pytest not importable from /usr/bin/python3" >&2
+/usr/bin/python3 -c 'import pymysql, pytest, yaml' || {
+    echo "install-deps: python3-pymysql/python3-pytest/python3-yaml not importable from /usr/bin/python3" >&2
     exit 1
 }
 for t in cmake clang mariadbd mariadb mariadb-install-db sysbench haproxy; do

@@ -2,6 +2,8 @@
 # switchyard quick start, on a fresh Debian 12 machine:
 #
 #   sudo test/quickstart.sh        install deps, build, start 3 MariaDB servers + the proxy
+#   sudo test/quickstart.sh galera the same with two Galera nodes + an async replica
+#                                  (config/galera.ini; ports 3320-3322)
 #   sudo test/quickstart.sh stop   stop the proxy and the servers
 #
 # Then: mysql -h127.0.0.1 -P6033 -uapp -papp_pw
@@ -17,7 +19,9 @@ export SY_SANDBOX_DIR=${SY_SANDBOX_DIR:-/tmp/switchyard-sandbox}
 DIR=$SY_SANDBOX_DIR
 PIDFILE=$DIR/switchyard.pid
 LOG=$DIR/switchyard.log
-CONFIG=${SY_CONFIG:-config/sandbox.ini}
+TOPOLOGY=()                 # sandbox.sh's topology argument: none, or galera
+if [[ ${1:-} == galera ]]; then TOPOLOGY=(galera); shift; fi
+CONFIG=${SY_CONFIG:-config/${TOPOLOGY[0]:-sandbox}.ini}
 # The port clients use: from the config's "listen = host:port" (6033 in config/sandbox.ini).
 LISTEN_PORT=$(sed -nE 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*[^;#[:space:]]*:([0-9]+).*/\1/p' "$CONFIG" 2>/dev/null | head -1)
 LISTEN_PORT=${LISTEN_PORT:-6033}
@@ -45,9 +49,10 @@ stop_proxy() {
 if [[ ${1:-} == stop ]]; then
     stop_proxy
     test/sandbox/sandbox.sh stop
+    test/sandbox/sandbox.sh stop galera
     exit 0
 elif [[ -n ${1:-} ]]; then
-    echo "usage: $0 [stop]" >&2
+    echo "usage: $0 [galera | stop]" >&2
     exit 2
 fi
 
@@ -58,8 +63,8 @@ say "Building switchyard (Release, build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSY_TESTS=OFF >/dev/null
 cmake --build build -j "$(nproc)" --target switchyard
 
-say "Starting the MariaDB sandbox (primary :3310, replicas :3311 :3312)"
-test/sandbox/sandbox.sh start
+say "Starting the MariaDB sandbox ${TOPOLOGY[*]:-(primary :3310, replicas :3311 :3312)}"
+test/sandbox/sandbox.sh start "${TOPOLOGY[@]}"
 
 say "Starting switchyard on 127.0.0.1:$LISTEN_PORT"
 stop_proxy

@@ -14,6 +14,7 @@
 #   SY_KEEP_SANDBOX=1       leave the sandbox running at the end
 #   SY_PYTEST_ARGS="-k lag" extra pytest arguments
 #   SY_SKIP_MTR=1           don't run MariaDB's test suite through the proxy (test/mtr/run-mtr.sh)
+#   SY_SKIP_GALERA=1        don't start the Galera sandbox nor run test/galera
 #   JOBS=N                  build parallelism (default: number of CPUs)
 #
 # The last line is "N passed, N failed": unit + integration tests + the verdicts
@@ -50,6 +51,7 @@ step_failed() { failed_steps+=("$1"); echo "run-tests: FAILED: $1" >&2; }
 cleanup() {
     if [[ ${SY_KEEP_SANDBOX:-0} != 1 ]]; then
         "$ROOT/test/sandbox/sandbox.sh" stop >/dev/null 2>&1 || true
+        "$ROOT/test/sandbox/sandbox.sh" stop galera >/dev/null 2>&1 || true
     fi
     rm -rf "$WORK"
 }
@@ -130,14 +132,9 @@ else
     step_failed "sandbox start"
 fi
 
-if ((sandbox_ok && asan_ok)); then
-    section "integration tests (pytest, proxy: $SY_BINARY)"
-    # shellcheck disable=SC2086
-    "$PY" -m pytest test/integration -v -p no:cacheprovider --durations=10 \
-        --junitxml="$WORK/junit.xml" ${SY_PYTEST_ARGS:-}
-    pytest_rc=$?
-    if [[ -f $WORK/junit.xml ]]; then
-        read -r int_pass int_fail < <("$PY" - "$WORK/junit.xml" <<'EOF'
+# "passed failed" of a pytest junit XML file.
+junit_counts() {
+    "$PY" - "$1" <<'EOF'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
@@ -146,7 +143,16 @@ bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
 skipped = sum(int(s.get("skipped", 0)) for s in suites)
 print(tests - bad - skipped, bad)
 EOF
-        )
+}
+
+if ((sandbox_ok && asan_ok)); then
+    section "integration tests (pytest, proxy: $SY_BINARY)"
+    # shellcheck disable=SC2086
+    "$PY" -m pytest test/integration -v -p no:cacheprovider --durations=10 \
+        --junitxml="$WORK/junit.xml" ${SY_PYTEST_ARGS:-}
+    pytest_rc=$?
+    if [[ -f $WORK/junit.xml ]]; then
+        read -r int_pass int_fail < <(junit_counts "$WORK/junit.xml")
     fi
     if ((pytest_rc != 0)) && ((int_fail == 0)); then step_failed "pytest (exit $pytest_rc)"; fi
 elif ((asan_ok == 0)); then
@@ -170,6 +176,26 @@ if [[ ${SY_KEEP_SANDBOX:-0} != 1 ]]; then
     section "stop the sandbox"
     "$ROOT/test/sandbox/sandbox.sh" stop || true
 fi
+
+# ---------------------------------------------------------------- Galera
+# Two Galera nodes, an arbitrator and an async replica (sandbox.sh start galera);
+# test/galera counts with the integration tests.
+galera_pass=0 galera_fail=0
+if [[ ${SY_SKIP_GALERA:-0} != 1 ]] && ((asan_ok)); then
+    section "Galera sandbox and tests (test/galera)"
+    if "$ROOT/test/sandbox/sandbox.sh" start galera; then
+        # shellcheck disable=SC2086
+        "$PY" -m pytest test/galera -v -p no:cacheprovider --durations=5 \
+            --junitxml="$WORK/junit-galera.xml" ${SY_PYTEST_ARGS:-}
+        galera_rc=$?
+        [[ -f $WORK/junit-galera.xml ]] && read -r galera_pass galera_fail < <(junit_counts "$WORK/junit-galera.xml")
+        if ((galera_rc != 0)) && ((galera_fail == 0)); then step_failed "pytest galera (exit $galera_rc)"; fi
+        [[ ${SY_KEEP_SANDBOX:-0} == 1 ]] || "$ROOT/test/sandbox/sandbox.sh" stop galera || true
+    else
+        step_failed "galera sandbox start"
+    fi
+fi
+int_pass=$((int_pass + galera_pass)) int_fail=$((int_fail + galera_fail))
 section "summary"
 echo "unit tests:        $unit_pass passed, $unit_fail failed"
 echo "integration tests: $int_pass passed, $int_fail failed"

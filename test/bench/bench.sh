@@ -65,31 +65,11 @@ sb oltp_read_only 3310 prepare >/dev/null
 "$SANDBOX" wait-replica replica2 >/dev/null
 
 SY_PORT=$(free_port)
-cat > "$WORK/switchyard.ini" <<EOF
-[proxy]
-listen = 127.0.0.1:$SY_PORT
-threads = $PROXY_THREADS
-
-[monitor]
-user = monitor
-password = monitor_pw
-interval_ms = 1000
-max_replication_lag = 30
-
-[backend.primary]
-role = primary
-host = 127.0.0.1
-port = 3310
-
-[backend.replica1]
-role = replica
-host = 127.0.0.1
-port = 3311
-EOF
+base_ini "$SY_PORT" "$PROXY_THREADS" > "$WORK/switchyard.ini"
 if [[ ${SY_BENCH_BOTH_REPLICAS:-0} == 1 ]]; then
-    printf '\n[backend.replica2]\nrole = replica\nhost = 127.0.0.1\nport = 3312\n' >> "$WORK/switchyard.ini"
+    backend_ini replica2 replica 3312 >> "$WORK/switchyard.ini"
 fi
-printf '\n[user.app]\npassword = app_pw\n' >> "$WORK/switchyard.ini"
+printf '[user.app]\npassword = app_pw\n' >> "$WORK/switchyard.ini"
 
 HA_PORT=$(free_port)
 cat > "$WORK/haproxy.cfg" <<EOF

@@ -53,3 +53,21 @@ sb_figures() {  # sb_figures FILE: "queries queries/s p95_ms" of a sysbench run
         "$(sed -nE 's/^ *queries: +[0-9]+ +\(([0-9.]+) per sec.*/\1/p' "$1")" \
         "$(sed -nE 's/^ *95th percentile: +([0-9.]+).*/\1/p' "$1")"
 }
+
+backend_ini() {  # backend_ini NAME ROLE PORT: one [backend.NAME] section on 127.0.0.1
+    printf '[backend.%s]\nrole = %s\nhost = 127.0.0.1\nport = %s\n\n' "$1" "$2" "$3"
+}
+
+# The INI every benchmark's proxy starts from: its port and threads, the
+# sandbox's monitor account, the primary and replica1; callers append more.
+base_ini() {  # base_ini PORT THREADS
+    printf '[proxy]\nlisten = 127.0.0.1:%s\nthreads = %s\n\n' "$1" "$2"
+    printf '[monitor]\nuser = monitor\npassword = monitor_pw\ninterval_ms = 1000\nmax_replication_lag = 30\n\n'
+    backend_ini primary primary 3310
+    backend_ini replica1 replica 3311
+}
+
+median() {  # median X...: the middle value (the mean of the two middle ones)
+    printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+        printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

@@ -2,7 +2,8 @@
  * routing policy and the PROXY statement parser. Besides sanitizer findings
  * it checks invariants: a reason is always set, the result is deterministic,
  * a read never carries a flag that ties the session to the primary, and a
- * PROXY statement's text stays inside the input. */
+ * PROXY statement's text stays inside the input. The statement digest
+ * holds no quoted literal, matches its hash-only form and is bounded. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include "router/proxy_command.h"
 #include "router/replica_select.h"
 #include "router/route.h"
+#include "router/sql_lexer.h"
+#include "router/statement_digest.h"
 
 #define PINNING_FLAGS                                                                            \
     (CLS_SESSION_STATE | CLS_USE | CLS_BEGIN | CLS_TEMP_TABLE | CLS_LOCK_TABLES |                \
@@ -83,6 +86,24 @@ static void check_wrr(const uint8_t *data, size_t size)
     }
 }
 
+/* Read back, the digest text holds no string literal. */
+static void check_digest(const char *sql, size_t size)
+{
+    static struct digest_text d;
+    statement_digest_text(sql, size, &d);
+    if (d.hash == 0 || d.hash != statement_digest(sql, size) || d.len >= DIGEST_TEXT_MAX ||
+        d.text[d.len] != '\0')
+        abort();
+    struct sql_lexer lx;
+    struct sql_token t;
+    sql_lexer_init(&lx, d.text, d.len, 0, NULL);
+    do {
+        sql_lexer_next(&lx, &t);
+        if (t.kind == SQL_TOK_STRING)
+            abort();
+    } while (t.kind != SQL_TOK_EOF && t.kind != SQL_TOK_ERROR);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct classification a, b;
@@ -97,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct classification other;
     classify_query(sql, size, charset_of(size ? data[0] : 0), &other);
     check_proxy_command(sql, size);
+    check_digest(sql, size);
     free(sql);
     if (a.reason == NULL || a.is_read != b.is_read || a.flags != b.flags || a.reason != b.reason ||
         a.named_locks_taken != b.named_locks_taken)

@@ -155,6 +155,7 @@ def scalar(conn, sql, args=None):
 
 class Sandbox:
     ports = PORTS
+    dir = SANDBOX_DIR  # where the instances' sockets are
 
     def run(self, *args, check=True, timeout=180):
         p = subprocess.run([str(SANDBOX_SH), *args], stdin=subprocess.DEVNULL,
@@ -167,7 +168,7 @@ class Sandbox:
     def sql(self, name, sql):
         """Run SQL as root over NAME's socket; return rows as lists of strings (NULL -> None)."""
         p = subprocess.run(
-            ["mariadb", "--no-defaults", f"--socket={SANDBOX_DIR / (name + '.sock')}", "-uroot",
+            ["mariadb", "--no-defaults", f"--socket={self.dir / (name + '.sock')}", "-uroot",
              "--batch", "--skip-column-names", "--connect-timeout=5", "-e", sql],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
@@ -178,7 +179,7 @@ class Sandbox:
     def replica_status(self, name):
         """SHOW SLAVE STATUS of NAME as a dict by column name (NULL -> None), {} when not a replica."""
         p = subprocess.run(
-            ["mariadb", "--no-defaults", f"--socket={SANDBOX_DIR / (name + '.sock')}", "-uroot",
+            ["mariadb", "--no-defaults", f"--socket={self.dir / (name + '.sock')}", "-uroot",
              "--batch", "--connect-timeout=5", "-e", "SHOW SLAVE STATUS"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
         if p.returncode != 0:

@@ -82,6 +82,41 @@ def test_heartbeat_lag_and_recover_intervals(xproxy, sandbox, heartbeat_table):
     # The first good check counts: at least (recover - 1) more intervals must pass.
     assert seen_back >= (recover - 1) * INTERVAL - 0.1, \
         f"replica1 returned {seen_back:.2f}s after catching up; recover_intervals={recover} x {INTERVAL}s"
+    assert_counted_back(sy, "replica1", recover)
+
+
+def assert_counted_back(sy, name, recover):
+    """The monitor's log: the replica's last change to UP came after `recover` good checks,
+    whatever it went through on the way (LAGGING, or BROKEN while its threads restarted)."""
+    ups = [l for l in sy.log_text().splitlines() if f"backend {name} " in l and "-> UP" in l]
+    assert ups, f"no change to UP for {name} in the log:\n{sy.log_tail()}"
+    assert f"under the limit for {recover} check(s)" in ups[-1], \
+        f"{name} came back without {recover} good checks: {ups[-1]}"
+
+
+def test_stopped_replication_owes_recover_intervals(xproxy, sandbox):
+    """A replica whose replication was stopped (BROKEN) returns only after recover_intervals
+    good checks: right after START SLAVE it may report a lag of 0 before it has fetched what
+    it missed."""
+    recover = 5
+    sy = xproxy(keys={"monitor": {"recover_intervals": recover}})
+    try:
+        with sy.connect() as c:
+            sandbox.sql("replica1", "STOP SLAVE")
+            wait_for(lambda: reads(c, 20) == [3312] * 20, 30, interval=INTERVAL,
+                     what="replica1 with stopped replication to leave the read rotation")
+            wait_for(lambda: "backend replica1 (127.0.0.1:3311): UP -> BROKEN" in sy.log_text(),
+                     30, interval=INTERVAL, what="the monitor to log replica1 BROKEN")
+            t_start = time.monotonic()
+            sandbox.sql("replica1", "START SLAVE")
+            wait_for(lambda: 3311 in reads(c, 2), recover * INTERVAL + 30, interval=0.02,
+                     what="replica1 to return after START SLAVE")
+            seen_back = time.monotonic() - t_start
+        assert seen_back >= (recover - 1) * INTERVAL - 0.1, \
+            f"replica1 returned {seen_back:.2f}s after START SLAVE; recover_intervals={recover}"
+        assert_counted_back(sy, "replica1", recover)
+    finally:
+        sandbox.sql("replica1", "START SLAVE")
 
 
 # --------------------------------------------------------------------------- dead backends

@@ -33,6 +33,8 @@ DIR=${SY_SANDBOX_DIR:-/tmp/switchyard-sandbox}
 NAMES=(primary replica1 replica2)
 declare -A PORT=([primary]=3310 [replica1]=3311 [replica2]=3312)
 declare -A SID=([primary]=1 [replica1]=2 [replica2]=3)
+SOURCE=primary   # the instance the replicas replicate from
+SERVER_USER=$(id -un)   # the servers run as this user
 START_TIMEOUT=${SY_SANDBOX_START_TIMEOUT:-90}
 REPL_TIMEOUT=${SY_SANDBOX_REPL_TIMEOUT:-60}
 
@@ -103,7 +105,7 @@ write_cnf() {
     ensure_tls
     {
         echo "[mariadbd]"
-        echo "user=$(id -un)"
+        echo "user=$SERVER_USER"
         echo "datadir=$d/data"
         echo "tmpdir=$d/tmp"
         echo "socket=$(sock "$name")"
@@ -126,24 +128,41 @@ write_cnf() {
         echo "ssl_ca=$TLS_DIR/ca.pem"
         echo "ssl_cert=$TLS_DIR/server-cert.pem"
         echo "ssl_key=$TLS_DIR/server-key.pem"
-        if [[ $name == primary ]]; then
-            echo "log_bin=$d/data/primary-bin"
-            echo "binlog_format=ROW"
-        else
-            echo "skip_log_bin"
-            echo "read_only=ON"
-            echo "relay_log=$d/data/$name-relay-bin"
-            echo "relay_log_recovery=ON"
-            echo "slave_max_allowed_packet=1G"
-        fi
+        role_cnf "$name" "$d"
     } > "$d/my.cnf"
+    own_files
+}
+
+# Everything in $DIR belongs to the servers' user (galera.sh runs them as mysql).
+own_files() {
+    [[ $(id -un) == "$SERVER_USER" ]] || chown -R "$SERVER_USER:" "$DIR"
+}
+
+# The lines of my.cnf that depend on the instance's role (galera.sh has its own).
+role_cnf() {
+    local name=$1 d=$2
+    if [[ $name == "$SOURCE" ]]; then
+        echo "log_bin=$d/data/$name-bin"
+        echo "binlog_format=ROW"
+    else
+        replica_cnf "$name" "$d"
+    fi
+}
+
+replica_cnf() {
+    local name=$1 d=$2
+    echo "skip_log_bin"
+    echo "read_only=ON"
+    echo "relay_log=$d/data/$name-relay-bin"
+    echo "relay_log_recovery=ON"
+    echo "slave_max_allowed_packet=1G"
 }
 
 bootstrap() {
     local name=$1 d="$DIR/$1"
     rm -rf "$d"
     write_cnf "$name"
-    if ! "$INSTALL_DB" --defaults-file="$d/my.cnf" --user="$(id -un)" \
+    if ! "$INSTALL_DB" --defaults-file="$d/my.cnf" --user="$SERVER_USER" \
             --auth-root-authentication-method=socket --skip-test-db \
             > "$DIR/$name.install.log" 2>&1; then
         tail -n 30 "$DIR/$name.install.log" >&2
@@ -191,8 +210,12 @@ replicating() {
 }
 
 setup_primary() {
-    q primary "
-        RESET MASTER;
+    q primary "RESET MASTER" && setup_accounts primary
+}
+
+# Databases, accounts and the check table on NAME; they reach the others by replication.
+setup_accounts() {
+    q "$1" "
         CREATE DATABASE IF NOT EXISTS test;
         CREATE DATABASE IF NOT EXISTS sbtest;
         CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'app_pw';
@@ -209,7 +232,7 @@ setup_primary() {
 setup_replica() {
     q "$1" "
         STOP SLAVE;
-        CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[primary]},
+        CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${PORT[$SOURCE]},
             MASTER_USER='repl', MASTER_PASSWORD='repl_pw',
             MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_DELAY=0;
         START SLAVE;
@@ -223,7 +246,7 @@ wait_replica() {
     local deadline=$(( $(date +%s) + REPL_TIMEOUT ))
     if [[ -z $token ]]; then
         token="$(date +%s%N)-$$-$name"
-        q primary "REPLACE INTO test.sandbox_check VALUES (${SID[$name]}, '$token')"
+        q "$SOURCE" "REPLACE INTO test.sandbox_check VALUES (${SID[$name]}, '$token')"
     fi
     while (( $(date +%s) < deadline )); do
         if replicating "$name" &&
@@ -395,6 +418,10 @@ cmd_sql() {
     local sql=${1:?usage: sandbox.sh sql NAME \"SQL\"}; shift
     "$CLIENT" --no-defaults --socket="$(sock "$name")" -uroot --batch "$@" -e "$sql"
 }
+
+# The second topology (two Galera nodes and an async replica): 'sandbox.sh CMD galera',
+# or a command naming one of its instances. galera.sh redefines what differs.
+case "${2:-}" in galera|galera1|galera2|greplica) source "$(dirname "$0")/galera.sh" ;; esac
 
 case "${1:-}" in
     start) cmd_start ;;

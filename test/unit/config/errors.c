@@ -30,7 +30,7 @@ static const struct error_case cases[] = {
     {"[proxy]\nlistne = 1.2.3.4:1\n" TAIL, 2, "unknown key 'listne' in [proxy] (expected listen, threads, shutdown_timeout_ms, allow, "
      "deny, max_connections, client_idle_timeout, connect_timeout, max_allowed_packet)"},
     {"[backend.p]\nrole = primary\nprot = 1\n" USER, 3,
-     "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag, tls)"},
+     "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag, tls, galera)"},
     {"[user.app]\npassword = x\npasswd = y\n[backend.p]\nrole = primary\n", 3,
      "unknown key 'passwd' in [user.app] (expected password, password_hash, max_connections)"},
     {"[proxy]\nthreads = 1\nthreads = 2\n" TAIL, 3, "duplicate key 'threads' in [proxy] (first set at line 2)"},
@@ -84,6 +84,11 @@ static const struct error_case cases[] = {
     {"[routing]\ncausal_window_ms = x\n" TAIL, 2, "bad causal_window_ms 'x'"},
     {"[routing]\nwriters = multi\n" TAIL, 2,
      "bad writers 'multi' in [routing]: expected active-passive or active-active"},
+    {"[routing]\nwrite_affinity = node\n" TAIL, 2,
+     "bad write_affinity 'node' in [routing]: expected statement or session"},
+    {"[routing]\ngalera_reads = all\n" TAIL, 2,
+     "bad galera_reads 'all' in [routing]: expected any or replicas"},
+    {"[backend.p]\nrole = primary\ngalera = yes\n" USER, 3, "bad galera 'yes' in [backend.p]"},
     {"[monitor]\nmax_replication_lag = 0.5s\n" TAIL, 2, "bad max_replication_lag '0.5s'"},
     {"[backend.p]\nrole = primary\nmax_replication_lag = 1.2.3\n" USER, 3,
      "bad max_replication_lag '1.2.3' in [backend.p]"},
@@ -93,7 +98,7 @@ static const struct error_case cases[] = {
      "discover_roles)"},
     {"[routing]\ncausal = gtid\n" TAIL, 2,
      "unknown key 'causal' in [routing] (expected read_fallback, read_only_transactions, "
-     "causal_reads, causal_reads_timeout_ms, causal_window_ms, writers)"},
+     "causal_reads, causal_reads_timeout_ms, causal_window_ms, writers, write_affinity, galera_reads)"},
     /* listen */
     {"[proxy]\nlisten = 127.0.0.1\n" TAIL, 2, "bad listen '127.0.0.1': missing port"},
     {"[proxy]\nlisten = 127.0.0.1:abc\n" TAIL, 2, "port must be a number from 1 to 65535"},
@@ -174,7 +179,7 @@ static const struct error_case cases[] = {
     {ADMIN "user =\n" TAIL, 3, "empty user in [admin]"},
     {ADMIN "port = 6032\n" TAIL, 3,
      "unknown key 'port' in [admin] (expected listen, user, password, password_hash, "
-     "http_listen, allow)"},
+     "http_listen, allow, query_digest, digest_max_entries)"},
     {"[admin]\nlisten = 127.0.0.1:6032\n" TAIL, 1,
      "[admin] has no password: add password = ... or password_hash = *..."},
     {ADMIN "password_hash = *95BE1A04B76EE9AB97CEE8436421F2D15539B738\n" TAIL, 3,

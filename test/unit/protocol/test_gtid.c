@@ -8,6 +8,7 @@
 
 #include "protocol/gtid.h"
 #include "protocol/packet.h"
+#include "protocol/session_schema.h"
 
 #define UUID_A "3E11FA47-71CA-11E1-9E33-C80AA9429562"
 #define UUID_B "2174B383-5441-11E8-B90A-C80AA9429562"
@@ -256,6 +257,26 @@ static void test_mysql_malformed(void **state)
     assert_false(mysql_gtid_covered(EXEC_A ", garbage", UUID_A ":1"));
 }
 
+/* The query digest keys statements by the database the last schema entry names. */
+static void test_find_schema(void **state)
+{
+    struct block b = {.len = 0};
+    char out[8];
+    (void)state;
+    b_sysvar(&b, "autocommit", "ON");
+    assert_int_equal(session_track_find_schema(b.b, b.len, out, sizeof out), 0);
+    b_entry(&b, SESSION_TRACK_SCHEMA, (const uint8_t *)"\x04shop", 5);
+    b_entry(&b, SESSION_TRACK_SCHEMA, (const uint8_t *)"\x04mall", 5);
+    b_sysvar(&b, "last_gtid", "1-2-7");
+    assert_int_equal(session_track_find_schema(b.b, b.len, out, sizeof out), 1);
+    assert_string_equal(out, "mall");
+    assert_int_equal(session_track_find_schema(b.b, b.len, out, 4), -1); /* no room */
+    assert_int_equal(session_track_find_schema(b.b, b.len - 1, out, sizeof out), -1); /* cut */
+    b.len = 0;
+    b_entry(&b, SESSION_TRACK_SCHEMA, (const uint8_t *)"\x09shop", 5); /* name overruns */
+    assert_int_equal(session_track_find_schema(b.b, b.len, out, sizeof out), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,7 +284,7 @@ int main(void)
         cmocka_unit_test(test_find_mysql),      cmocka_unit_test(test_find_malformed),
         cmocka_unit_test(test_find_too_long),   cmocka_unit_test(test_mariadb_covered),
         cmocka_unit_test(test_mariadb_garbage), cmocka_unit_test(test_mysql_covered),
-        cmocka_unit_test(test_mysql_malformed),
+        cmocka_unit_test(test_mysql_malformed), cmocka_unit_test(test_find_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,11 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "router/sql_keywords.h"
 #include "router/statement_digest.h"
+#include <strings.h>
 
 static uint64_t digest(const char *sql) { return statement_digest(sql, strlen(sql)); }
 
@@ -41,6 +44,102 @@ static void test_unterminated_text_has_a_digest(void **state)
     (void)state;
     assert_int_not_equal(digest("SELECT 'open"), digest("SELECT"));
     assert_int_not_equal(digest("SELECT 'open"), 0);
+}
+
+/* The digest text of sql. */
+static uint64_t statement_digest_text_hash(const char *sql)
+{
+    struct digest_text d;
+    statement_digest_text(sql, strlen(sql), &d);
+    return d.hash;
+}
+
+static const char *text_of(const char *sql)
+{
+    static struct digest_text d;
+    statement_digest_text(sql, strlen(sql), &d);
+    assert_int_equal(d.hash, statement_digest(sql, strlen(sql)));
+    assert_int_equal(d.len, strlen(d.text));
+    return d.text;
+}
+
+static void test_text_replaces_literals(void **state)
+{
+    (void)state;
+    assert_string_equal(text_of("select c from sbtest1 where id=4711"),
+                        "SELECT c FROM sbtest1 WHERE id = ?");
+    assert_string_equal(text_of("SELECT * FROM t WHERE a = 'secret' AND b = \"x\" AND c = 1.5e3"),
+                        "SELECT * FROM t WHERE a = ? AND b = ? AND c = ?");
+    assert_string_equal(text_of("UPDATE t SET x = -5, y = x - 2 WHERE k >= 0x1F LIMIT 10"),
+                        "UPDATE t SET x = ?, y = x - ? WHERE k >= ? LIMIT ?");
+    assert_string_equal(text_of("SELECT 3.25, .5, 1., ?, t.5"), "SELECT ?, ?, ?, ?, t.5");
+}
+
+static void test_text_collapses_in_lists(void **state)
+{
+    (void)state;
+    assert_string_equal(text_of("SELECT a FROM t WHERE id IN (1, 2, 3) AND s in ('a','b')"),
+                        "SELECT a FROM t WHERE id IN (...) AND s IN (...)");
+    assert_int_equal(statement_digest_text_hash("SELECT a FROM t WHERE id IN (1)"),
+                     statement_digest_text_hash("SELECT a FROM t WHERE id IN (1, -2, 3, 4)"));
+    /* a subquery or a column list is no literal list */
+    assert_string_equal(text_of("SELECT a FROM t WHERE id IN (SELECT id FROM u WHERE k = 7)"),
+                        "SELECT a FROM t WHERE id IN (SELECT id FROM u WHERE k = ?)");
+    assert_string_equal(text_of("SELECT 1 IN (a, 2)"), "SELECT ? IN (a, ?)");
+}
+
+static void test_text_normalises_comments_space_case(void **state)
+{
+    (void)state;
+    const char *want = "SELECT COUNT(*), `Name` FROM t.u WHERE x <> @v AND @@session.sql_mode IS NOT NULL";
+    assert_string_equal(text_of("select /* hi */ count ( * ) ,`Name`\n\tfrom t . u -- tail\n"
+                                "where x<>@v and @@session.sql_mode is not null"),
+                        want);
+    assert_string_equal(text_of(want), want); /* a digest is its own digest */
+    assert_string_equal(text_of("INSERT INTO t(a, b) VALUES (1, 'x'); # done"),
+                        "INSERT INTO t(a, b) VALUES (?, ?);");
+    assert_string_equal(text_of(""), "");
+}
+
+static void test_text_never_holds_a_literal(void **state)
+{
+    (void)state;
+    const char *t = text_of("SET PASSWORD = PASSWORD('hunter2'); SELECT 'unterminated hunter3");
+    assert_null(strstr(t, "hunter"));
+    assert_string_equal(t, "SET PASSWORD = PASSWORD(?); SELECT");
+}
+
+static void test_text_is_bounded(void **state)
+{
+    (void)state;
+    static char sql[4 * DIGEST_TEXT_MAX];
+    size_t n = 0;
+    n += (size_t)sprintf(sql, "SELECT a");
+    while (n + 16 < sizeof sql)
+        n += (size_t)sprintf(sql + n, ", column%zu", n);
+    struct digest_text d;
+    statement_digest_text(sql, n, &d);
+    assert_true(d.truncated);
+    assert_int_equal(d.len, DIGEST_TEXT_MAX - 1);
+    assert_int_equal(d.len, strlen(d.text));
+    sql[n - 1] = sql[n - 1] == '1' ? '2' : '1'; /* the hash still sees the end */
+    assert_int_not_equal(d.hash, statement_digest(sql, n));
+}
+
+static void test_keyword_lists_are_sorted(void **state)
+{
+    (void)state;
+    size_t n;
+    const char *const *k = sql_keyword_list(&n);
+    for (size_t i = 1; i < n; i++)
+        assert_true(strcasecmp(k[i - 1], k[i]) < 0);
+    k = sql_function_list(&n);
+    for (size_t i = 1; i < n; i++)
+        assert_true(strcasecmp(k[i - 1], k[i]) < 0);
+    assert_int_equal(sql_word_kind("straight_join", 13), SQL_WORD_KEYWORD);
+    assert_int_equal(sql_word_kind("Count", 5), SQL_WORD_FUNCTION);
+    assert_int_equal(sql_word_kind("SELECTX", 6), SQL_WORD_KEYWORD);
+    assert_int_equal(sql_word_kind("SELECTX", 7), SQL_WORD_NAME);
 }
 
 static void test_memory_remembers(void **state)
@@ -88,6 +187,12 @@ int main(void)
         cmocka_unit_test(test_literals_whitespace_comments_case),
         cmocka_unit_test(test_different_shapes_differ),
         cmocka_unit_test(test_unterminated_text_has_a_digest),
+        cmocka_unit_test(test_text_replaces_literals),
+        cmocka_unit_test(test_text_collapses_in_lists),
+        cmocka_unit_test(test_text_normalises_comments_space_case),
+        cmocka_unit_test(test_text_never_holds_a_literal),
+        cmocka_unit_test(test_text_is_bounded),
+        cmocka_unit_test(test_keyword_lists_are_sorted),
         cmocka_unit_test(test_memory_remembers),
         cmocka_unit_test(test_memory_is_bounded_lru),
     };
