@@ -21,6 +21,7 @@
 #include "proxy/metrics_http.h"
 #include "proxy/query_digest.h"
 #include "proxy/status_history.h"
+#include "proxy/transport.h"
 #include "proxy/worker.h"
 
 #define ADMIN_MAX_CONNECTIONS 64 /* the admin port's own; HTTP has HTTP_MAX_CONNECTIONS */
@@ -54,7 +55,7 @@ enum admin_conn_state { AC_LOGIN, AC_AUTH_SWITCH, AC_COMMAND, AC_CLOSING };
 struct admin_conn {
     struct admin_link link; /* first: the link is the connection */
     struct admin *admin;
-    uv_tcp_t tcp;
+    struct transport t;
     uv_timer_t deadline;
     int handles; /* open libuv handles; freed when both are closed */
     enum admin_conn_state state;
@@ -64,13 +65,6 @@ struct admin_conn {
     uint32_t caps;
     uint8_t *in;
     size_t in_len, in_cap;
-};
-
-struct admin_write {
-    uv_write_t req;
-    struct admin_conn *conn;
-    bool close_after; /* last words (an ERR before closing) */
-    uint8_t data[];
 };
 
 /* ---- shared with metrics_http.c ---- */
@@ -167,58 +161,50 @@ int admin_bind(uv_loop_t *loop, uv_tcp_t *t, const char *host, uint16_t port)
 
 /* ---- connection plumbing ---- */
 
-static void on_conn_handle_closed(uv_handle_t *h)
+static void conn_handle_closed(struct admin_conn *c)
 {
-    struct admin_conn *c = h->data;
     if (--c->handles == 0) {
         free(c->in);
         free(c);
     }
 }
 
+static void on_deadline_closed(uv_handle_t *h) { conn_handle_closed(h->data); }
+
+static void on_transport_closed(struct transport *t) { conn_handle_closed(t->owner); }
+
 static void conn_close(struct admin_link *l)
 {
     struct admin_conn *c = (struct admin_conn *)l;
-    if (uv_is_closing((uv_handle_t *)&c->tcp))
+    if (c->t.closing)
         return;
     c->state = AC_CLOSING;
     admin_link_remove(&c->link);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
-    uv_close((uv_handle_t *)&c->deadline, on_conn_handle_closed);
+    transport_close(&c->t);
+    uv_close((uv_handle_t *)&c->deadline, on_deadline_closed);
 }
 
-static void on_written(uv_write_t *req, int status)
+/* A queued write completed; the token says whether they were last words. */
+static void on_written(struct transport *t, void *close_after, int status)
 {
-    struct admin_write *w = (struct admin_write *)req;
-    if (status < 0 || w->close_after)
-        conn_close(&w->conn->link);
-    free(w);
+    if (status < 0 || close_after)
+        conn_close(&((struct admin_conn *)t->owner)->link);
 }
 
 /* Queue len bytes; with close_after the connection closes once they are
  * out (an ERR that ends the conversation). */
 static void conn_send(struct admin_conn *c, const uint8_t *data, size_t len, bool close_after)
 {
-    if (c->state == AC_CLOSING || uv_is_closing((uv_handle_t *)&c->tcp))
+    if (c->state == AC_CLOSING || c->t.closing)
         return;
-    struct admin_write *w = malloc(sizeof *w + len);
-    if (!w) {
-        conn_close(&c->link);
-        return;
-    }
-    w->conn = c;
-    w->close_after = close_after;
-    memcpy(w->data, data, len);
-    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
     if (close_after) {
         c->link.busy = true; /* its last words go out whole */
         c->state = AC_CLOSING;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        transport_read_stop(&c->t);
     }
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) != 0) {
-        free(w);
+    int rc = transport_send(&c->t, data, len, false, close_after ? &c->t : NULL);
+    if (rc < 0 || (rc == 1 && close_after))
         conn_close(&c->link);
-    }
 }
 
 static void send_err(struct admin_conn *c, uint8_t seq, uint16_t code, const char *state,
@@ -472,10 +458,9 @@ static void process_input(struct admin_conn *c)
     c->in_len -= used;
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_room(struct transport *t, uv_buf_t *buf)
 {
-    struct admin_conn *c = h->data;
-    (void)suggested;
+    struct admin_conn *c = t->owner;
     if (c->in_cap - c->in_len < 4096 && c->in_cap < 2 * ADMIN_MAX_PACKET) {
         size_t ncap = c->in_cap ? 2 * c->in_cap : 8192;
         uint8_t *n = realloc(c->in, ncap);
@@ -487,10 +472,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void on_read(struct transport *t, ssize_t n)
 {
-    struct admin_conn *c = s->data;
-    (void)buf;
+    struct admin_conn *c = t->owner;
     if (n < 0) {
         conn_close(&c->link);
         return;
@@ -505,6 +489,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
                  "packet too large for the switchyard admin interface", true);
 }
 
+static const struct transport_events admin_conn_events = {
+    .room = on_room,
+    .read = on_read,
+    .written = on_written,
+    .closed = on_transport_closed,
+};
+
 static void on_login_deadline(uv_timer_t *t)
 {
     struct admin_conn *c = t->data;
@@ -517,8 +508,7 @@ static void on_login_deadline(uv_timer_t *t)
 static void greet(struct admin_conn *c)
 {
     struct sockaddr_storage addr;
-    int alen = sizeof addr;
-    bool known = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &alen) == 0;
+    bool known = transport_peer(&c->t, &addr, c->peer, sizeof c->peer) == 0;
     if (!known || !admin_peer_allowed(c->admin, (struct sockaddr *)&addr, c->peer, sizeof c->peer)) {
         char msg[160];
         log_info("admin: refused %s (not in [admin] allow)", c->peer);
@@ -529,7 +519,7 @@ static void greet(struct admin_conn *c)
     }
     uv_timer_start(&c->deadline, on_login_deadline, ADMIN_LOGIN_DEADLINE_MS, 0);
     send_greeting(c);
-    if (c->state != AC_CLOSING && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    if (c->state != AC_CLOSING && transport_read_start(&c->t) != 0)
         conn_close(&c->link);
 }
 
@@ -543,15 +533,14 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     c->admin = a;
     c->link.close = conn_close;
-    c->tcp.data = c;
     c->deadline.data = c;
     strcpy(c->peer, "?");
-    uv_tcp_init(server->loop, &c->tcp);
+    transport_init(&c->t, server->loop, NULL, &admin_conn_events, c);
     uv_timer_init(server->loop, &c->deadline);
     c->handles = 2;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
-        uv_close((uv_handle_t *)&c->deadline, on_conn_handle_closed);
+    if (transport_accept(&c->t, server) != 0) {
+        transport_close(&c->t);
+        uv_close((uv_handle_t *)&c->deadline, on_deadline_closed);
         return;
     }
     if (!admin_link_add(a, ADMIN_PORT_MYSQL, &c->link)) {

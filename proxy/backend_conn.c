@@ -14,8 +14,6 @@
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
-#define TLS_RBUF_SIZE (16 * 1024)
-
 /* Capabilities that change the format of what the server sends: the backend
  * must speak exactly what the client negotiated with the proxy, or the bytes
  * the proxy forwards would not be what the client expects. */
@@ -44,15 +42,20 @@ static void bc_maybe_free(struct backend_conn *bc)
 {
     if (bc->state != BC_CLOSING || bc->handles_open != 0 || bc->write_pending)
         return;
-    if (bc->tls_on)
-        tls_stream_free(&bc->tls);
-    free(bc->tls_rbuf);
+    buffer_pool_give(bc->rbuf_pool, bc->rbuf);
     free(bc);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
     struct backend_conn *bc = h->data;
+    bc->handles_open--;
+    bc_maybe_free(bc);
+}
+
+static void on_transport_closed(struct transport *t)
+{
+    struct backend_conn *bc = t->owner;
     bc->handles_open--;
     bc_maybe_free(bc);
 }
@@ -67,8 +70,8 @@ void backend_conn_close(struct backend_conn *bc)
         atomic_fetch_sub(&bc->stats->backend_connections[bc->index], 1);
     free(bc->big_cmd);
     bc->big_cmd = NULL;
-    uv_close((uv_handle_t *)&bc->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&bc->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&bc->timer, on_timer_closed);
+    transport_close(&bc->t);
 }
 
 /* Report a failure to the session (which decides what the client sees) and
@@ -89,28 +92,39 @@ static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate
     client_session_backend_failed(s, bc, code, sqlstate, msg);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* The read buffer exists while bytes are pending: an idle connection gives
+ * it back to the worker's pool. */
+static void release_rbuf(struct backend_conn *bc)
 {
-    (void)suggested;
-    struct backend_conn *bc = h->data;
-    if (bc->tls_on) {
-        buf->base = (char *)bc->tls_rbuf;
-        buf->len = TLS_RBUF_SIZE;
+    if (bc->rbuf && bc->rlen == 0 && !bc->write_pending) {
+        buffer_pool_give(bc->rbuf_pool, bc->rbuf);
+        bc->rbuf = NULL;
+    }
+}
+
+static void on_room(struct transport *t, uv_buf_t *buf)
+{
+    struct backend_conn *bc = t->owner;
+    if (bc->write_pending || bc->state == BC_CLOSING) {
+        *buf = uv_buf_init(NULL, 0);
         return;
     }
-    buf->base = (char *)bc->rbuf + bc->rlen;
-    buf->len = BACKEND_RBUF_SIZE - bc->rlen;
+    if (!bc->rbuf && !(bc->rbuf = buffer_pool_take(bc->rbuf_pool, BACKEND_RBUF_SIZE))) {
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
+    *buf = uv_buf_init((char *)bc->rbuf + bc->rlen, (unsigned)(BACKEND_RBUF_SIZE - bc->rlen));
 }
 
 static void process_input(struct backend_conn *bc);
-static void tls_read_input(struct backend_conn *bc, const uint8_t *data, size_t n);
 
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+static void on_read(struct transport *t, ssize_t n)
 {
-    (void)buf;
-    struct backend_conn *bc = st->data;
-    if (n == 0)
+    struct backend_conn *bc = t->owner;
+    if (n == 0) {
+        release_rbuf(bc);
         return;
+    }
     if (n < 0) {
         if (bc->state == BC_READY) {
             /* Idle connection closed by the server (timeout, restart): the
@@ -122,11 +136,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
             client_session_backend_failed(s, bc, 0, NULL, NULL);
             return;
         }
-        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "lost connection to backend: %s", uv_strerror((int)n));
-        return;
-    }
-    if (bc->tls_on) {
-        tls_read_input(bc, bc->tls_rbuf, (size_t)n);
+        char err[200];
+        if (n == UV_EPROTO && bc->state == BC_TLS_HANDSHAKE)
+            bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
+                    "TLS handshake with backend failed: %s (check [tls] ca and tls = verify)",
+                    tls_stream_error(err, sizeof err));
+        else if (n == UV_EPROTO)
+            bc_fail(bc, ER_NET_READ_ERROR, "08S01", "TLS connection to backend broke: %s",
+                    tls_stream_error(err, sizeof err));
+        else
+            bc_fail(bc, ER_NET_READ_ERROR, "08S01", "lost connection to backend: %s",
+                    uv_strerror((int)n));
         return;
     }
     bc->rlen += (size_t)n;
@@ -135,38 +155,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 static void start_reading(struct backend_conn *bc)
 {
-    if (bc->reading || bc->state == BC_CLOSING)
+    if (bc->state == BC_CLOSING)
         return;
-    int rc = uv_read_start((uv_stream_t *)&bc->tcp, on_alloc, on_read);
-    if (rc != 0) {
+    int rc = transport_read_start(&bc->t);
+    if (rc != 0)
         bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot read: %s", uv_strerror(rc));
-        return;
-    }
-    bc->reading = true;
 }
 
-static void stop_reading(struct backend_conn *bc)
+static void on_written(struct transport *t, void *token, int status)
 {
-    if (bc->reading)
-        uv_read_stop((uv_stream_t *)&bc->tcp);
-    bc->reading = false;
-}
-
-/* A write the socket could not take at once gets a request of its own, so a
- * connection can have several in flight; data[] holds a copy when the
- * bytes could not be kept valid by their owner. */
-struct bc_copy {
-    uv_write_t req;
-    struct backend_conn *bc;
-    uint8_t data[];
-};
-
-static void on_backend_written(uv_write_t *req, int status)
-{
-    struct bc_copy *c = (struct bc_copy *)req;
-    struct backend_conn *bc = c->bc;
-    free(c);
-    bc->writes_in_flight--;
+    (void)token;
+    struct backend_conn *bc = t->owner;
     if (bc->state == BC_CLOSING) {
         bc_maybe_free(bc);
         return;
@@ -175,7 +174,7 @@ static void on_backend_written(uv_write_t *req, int status)
         bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(status));
         return;
     }
-    if (bc->state == BC_BUSY && bc->no_response && bc->writes_in_flight == 0) {
+    if (bc->state == BC_BUSY && bc->no_response && bc->t.writes == 0) {
         bc->state = BC_READY;
         client_session_response_done(bc->session, bc);
         return;
@@ -185,65 +184,30 @@ static void on_backend_written(uv_write_t *req, int status)
 
 size_t backend_conn_queued(const struct backend_conn *bc)
 {
-    return uv_stream_get_write_queue_size((const uv_stream_t *)&bc->tcp);
+    return transport_queued(&bc->t);
 }
 
-/* Queue what the socket did not take: c (with its data) when given, else a
- * request pointing at the caller's bytes, which stay valid until the
- * response (cmd_buf, big_cmd, the client's command). */
-static int queue_rest(struct backend_conn *bc, struct bc_copy *c, const uint8_t *rest, size_t len)
+/* Send bytes; borrow: they stay valid until the response (cmd_buf, big_cmd,
+ * the client's command), else what the socket does not take now is copied.
+ * Returns 1 when all was written now, 0 when the rest is queued, -1 on error
+ * (already reported). */
+static int bc_send(struct backend_conn *bc, const uint8_t *data, size_t len, bool borrow)
 {
-    if (!c && !(c = malloc(sizeof *c))) {
-        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
-        return -1;
-    }
-    c->bc = bc;
-    uv_buf_t b = uv_buf_init((char *)rest, (unsigned)len);
-    int rc = uv_write(&c->req, (uv_stream_t *)&bc->tcp, &b, 1, on_backend_written);
-    if (rc != 0) {
-        free(c);
+    int rc = transport_send(&bc->t, data, len, borrow, NULL);
+    if (rc >= 0)
+        return rc;
+    char err[160];
+    if (rc == UV_EPROTO)
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "TLS to backend failed: %s",
+                tls_stream_error(err, sizeof err));
+    else
         bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(rc));
-        return -1;
-    }
-    bc->writes_in_flight++;
-    return 0;
+    return -1;
 }
 
-/* Write what the socket takes now and queue the rest; copy: keep a copy of
- * the rest rather than rely on the caller's bytes. Returns 1 when all was
- * written now, 0 when the rest is queued, -1 on error (already reported). */
-static int send_bytes(struct backend_conn *bc, const uint8_t *data, size_t len, bool copy)
-{
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int n = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
-    if (n == (int)len)
-        return 1;
-    if (n < 0 && n != UV_EAGAIN) {
-        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(n));
-        return -1;
-    }
-    size_t done = n > 0 ? (size_t)n : 0;
-    struct bc_copy *c = NULL;
-    if (copy) {
-        c = malloc(sizeof *c + len - done);
-        if (!c) {
-            bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
-            return -1;
-        }
-        memcpy(c->data, data + done, len - done);
-    }
-    return queue_rest(bc, c, c ? c->data : data + done, len - done);
-}
-
-static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len);
-
-/* Returns 1 when everything was written now, 0 when the rest is queued, -1 on
- * error (already reported). */
 static int bc_write(struct backend_conn *bc, const uint8_t *data, size_t len)
 {
-    if (bc->tls_on)
-        return tls_send(bc, data, len);
-    return send_bytes(bc, data, len, false);
+    return bc_send(bc, data, len, true);
 }
 
 /* --- authentication ------------------------------------------------------ */
@@ -295,56 +259,23 @@ static void start_backend_tls(struct backend_conn *bc, struct handshake_response
     size_t n = ssl_request_build(bc->cmd_buf, sizeof bc->cmd_buf, seq + 1, out);
     const struct config_gen *gen = client_session_config_gen(bc->session);
     SSL_CTX *ctx = cfg->tls == BACKEND_TLS_VERIFY ? gen->tls_client_verify : gen->tls_client;
-    bc->tls_rbuf = malloc(TLS_RBUF_SIZE);
-    if (bc->login_len == 0 || !bc->tls_rbuf || !ctx || bc_write(bc, bc->cmd_buf, n) < 0 ||
-        tls_stream_init(&bc->tls, ctx, false, cfg->host) != 0) {
-        if (bc->state != BC_CLOSING)
-            bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "cannot start TLS to the backend");
+    if (bc->login_len == 0 || bc_write(bc, bc->cmd_buf, n) < 0)
         return;
-    }
-    bc->tls_on = true;
     bc->seq = seq + 2;
     bc->state = BC_TLS_HANDSHAKE;
-    tls_stream_handshake(&bc->tls);
-    tls_send(bc, NULL, 0);
+    if (transport_start_tls(&bc->t, ctx, false, cfg->host, NULL, 0) != 0 &&
+        bc->state != BC_CLOSING)
+        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "cannot start TLS to the backend");
 }
 
-/* Ciphertext from the backend: finish the handshake (then send the login),
- * and decrypt what fits into rbuf; the rest waits inside OpenSSL until the
- * buffer has room again (backend_conn_resume). */
-static void tls_read_input(struct backend_conn *bc, const uint8_t *data, size_t n)
+/* The TLS handshake is done: the login goes out, encrypted. */
+static void on_tls_ready(struct transport *t)
 {
-    char err[200];
-    if (tls_stream_feed(&bc->tls, data, n) != 0) {
-        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
+    struct backend_conn *bc = t->owner;
+    if (bc->state != BC_TLS_HANDSHAKE)
         return;
-    }
-    if (bc->state == BC_TLS_HANDSHAKE) {
-        int rc = tls_stream_handshake(&bc->tls);
-        if (rc < 0) {
-            bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
-                    "TLS handshake with backend failed: %s (check [tls] ca and tls = verify)",
-                    tls_stream_error(err, sizeof err));
-            return;
-        }
-        if (tls_send(bc, NULL, 0) < 0 || rc == 0)
-            return;
-        bc->state = BC_AUTH;
-        if (tls_send(bc, bc->big_cmd, bc->login_len) < 0)
-            return;
-    }
-    while (bc->state != BC_CLOSING && !bc->write_pending && bc->rlen < BACKEND_RBUF_SIZE) {
-        long got = tls_stream_read(&bc->tls, bc->rbuf + bc->rlen, BACKEND_RBUF_SIZE - bc->rlen);
-        if (got < 0) {
-            bc_fail(bc, ER_NET_READ_ERROR, "08S01", "TLS connection to backend broke: %s",
-                    tls_stream_error(err, sizeof err));
-            return;
-        }
-        if (got == 0)
-            return;
-        bc->rlen += (size_t)got;
-        process_input(bc);
-    }
+    bc->state = BC_AUTH;
+    bc_write(bc, bc->big_cmd, bc->login_len);
 }
 
 static void on_greeting(struct backend_conn *bc, const uint8_t *p, size_t len, uint8_t seq)
@@ -613,7 +544,7 @@ static void process_response(struct backend_conn *bc)
         if (bc->forwarding && !bc->held_error && out > 0 &&
             !client_session_forward(bc->session, bc, data, out)) {
             bc->write_pending = true;
-            stop_reading(bc);
+            transport_read_stop(&bc->t);
         }
         if (bc->state == BC_CLOSING)
             return; /* the client went away while we wrote to it */
@@ -659,6 +590,7 @@ static void process_input(struct backend_conn *bc)
         return;
     if (bc->rdone == bc->rlen) {
         bc->rdone = bc->rlen = 0;
+        release_rbuf(bc);
     } else if (bc->rdone > 0) {
         memmove(bc->rbuf, bc->rbuf + bc->rdone, bc->rlen - bc->rdone);
         bc->rlen -= bc->rdone;
@@ -666,16 +598,34 @@ static void process_input(struct backend_conn *bc)
     }
 }
 
+/* TLS: decrypt what OpenSSL kept while rbuf was full or lent out. */
+static void take_plaintext(struct backend_conn *bc)
+{
+    while (bc->state != BC_CLOSING && !bc->write_pending) {
+        uv_buf_t room;
+        on_room(&bc->t, &room);
+        if (room.len == 0)
+            return;
+        long got = transport_take_plaintext(&bc->t, (uint8_t *)room.base, room.len);
+        if (got == 0) {
+            release_rbuf(bc);
+            return;
+        }
+        on_read(&bc->t, got < 0 ? UV_EPROTO : got);
+    }
+}
+
 void backend_conn_resume(struct backend_conn *bc)
 {
+
     bc->write_pending = false;
     if (bc->state == BC_CLOSING) {
         bc_maybe_free(bc);
         return;
     }
     process_input(bc);
-    if (bc->tls_on)
-        tls_read_input(bc, NULL, 0); /* what waited inside OpenSSL */
+    if (bc->t.tls_on)
+        take_plaintext(bc); /* what waited inside OpenSSL */
     if (bc->state != BC_CLOSING && !bc->write_pending)
         start_reading(bc);
 }
@@ -738,7 +688,7 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
     if (rc < 0)
         return -1;
     if (bc->no_response) {
-        if (rc == 1 && bc->writes_in_flight == 0) {
+        if (rc == 1 && bc->t.writes == 0) {
             bc->state = BC_READY;
             return 1;
         }
@@ -748,43 +698,9 @@ int backend_conn_send(struct backend_conn *bc, const uint8_t *bytes, size_t len,
     return bc->state == BC_CLOSING ? -1 : 0;
 }
 
-/* Encrypt and send; ciphertext is always a copy. Same returns as bc_write. */
-static int tls_send(struct backend_conn *bc, const uint8_t *data, size_t len)
-{
-    if (len && tls_stream_write(&bc->tls, data, len) != 0) {
-        char err[160];
-        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "TLS to backend failed: %s",
-                tls_stream_error(err, sizeof err));
-        return -1;
-    }
-    size_t n = tls_stream_pending(&bc->tls);
-    if (n == 0)
-        return 1;
-    struct bc_copy *c = malloc(sizeof *c + n);
-    if (!c) {
-        bc_fail(bc, ER_UNKNOWN_ERROR, "HY000", "out of memory");
-        return -1;
-    }
-    n = tls_stream_take(&bc->tls, c->data, n);
-    uv_buf_t b = uv_buf_init((char *)c->data, (unsigned)n);
-    int w = uv_try_write((uv_stream_t *)&bc->tcp, &b, 1);
-    if (w == (int)n) {
-        free(c);
-        return 1;
-    }
-    if (w < 0 && w != UV_EAGAIN) {
-        free(c);
-        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "cannot send to backend: %s", uv_strerror(w));
-        return -1;
-    }
-    size_t done = w > 0 ? (size_t)w : 0;
-    return queue_rest(bc, c, c->data + done, n - done);
-}
-
 int backend_conn_send_copy(struct backend_conn *bc, const uint8_t *bytes, size_t len)
 {
-    int rc = bc->tls_on ? tls_send(bc, bytes, len) : send_bytes(bc, bytes, len, true);
-    return rc < 0 ? -1 : 0;
+    return bc_send(bc, bytes, len, false) < 0 ? -1 : 0;
 }
 
 void backend_conn_infile_done(struct backend_conn *bc)
@@ -827,13 +743,9 @@ static void on_timeout(uv_timer_t *t)
             client_session_config(bc->session)->monitor_connect_timeout_ms);
 }
 
-static void on_connected(uv_connect_t *req, int status)
+static void on_connected(struct transport *t, int status)
 {
-    struct backend_conn *bc = req->data;
-    if (bc->state == BC_CLOSING) {
-        bc_maybe_free(bc);
-        return;
-    }
+    struct backend_conn *bc = t->owner;
     if (status < 0) {
         const struct backend_config *cfg = bc_config(bc);
         bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
@@ -841,10 +753,18 @@ static void on_connected(uv_connect_t *req, int status)
                 cfg->name, cfg->host, cfg->port, uv_strerror(status));
         return;
     }
-    uv_tcp_nodelay(&bc->tcp, 1);
     bc->state = BC_GREETING;
     start_reading(bc);
 }
+
+static const struct transport_events backend_events = {
+    .room = on_room,
+    .read = on_read,
+    .written = on_written,
+    .connected = on_connected,
+    .tls_ready = on_tls_ready,
+    .closed = on_transport_closed,
+};
 
 struct backend_conn *backend_conn_open(struct client_session *s, int index)
 {
@@ -857,24 +777,22 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
     bc->session = s;
     bc->index = index;
     bc->stats = &w->stats;
+    bc->rbuf_pool = &w->backend_buffers;
     atomic_fetch_add(&w->stats.backend_connections[index], 1);
     bc->state = BC_CONNECTING;
     uv_loop_t *loop = &w->loop;
-    uv_tcp_init(loop, &bc->tcp);
+    transport_init(&bc->t, loop, &w->cipher_buffers, &backend_events, bc);
     uv_timer_init(loop, &bc->timer);
     bc->handles_open = 2;
-    bc->tcp.data = bc;
     bc->timer.data = bc;
-    bc->connect_req.data = bc;
-    int rc = uv_tcp_connect(&bc->connect_req, &bc->tcp,
-                            (const struct sockaddr *)&gen->backend_addr[index], on_connected);
+    int rc = transport_connect(&bc->t, (const struct sockaddr *)&gen->backend_addr[index]);
     if (rc != 0) {
         log_warn("backend %s: cannot connect: %s", cfg->name, uv_strerror(rc));
         atomic_fetch_sub(&w->stats.backend_connections[index], 1);
         bc->session = NULL;
         bc->state = BC_CLOSING;
-        uv_close((uv_handle_t *)&bc->timer, on_handle_closed);
-        uv_close((uv_handle_t *)&bc->tcp, on_handle_closed);
+        uv_close((uv_handle_t *)&bc->timer, on_timer_closed);
+        transport_close(&bc->t);
         return NULL;
     }
     /* The loop's clock may be stale by however long this command's own

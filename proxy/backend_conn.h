@@ -14,7 +14,8 @@
 
 #include "protocol/gtid.h"
 #include "protocol/result_tracker.h"
-#include "proxy/tls_stream.h"
+#include "proxy/buffer_pool.h"
+#include "proxy/transport.h"
 
 #define BACKEND_RBUF_SIZE (64 * 1024)
 
@@ -31,10 +32,8 @@ enum backend_conn_state {
 };
 
 struct backend_conn {
-    uv_tcp_t tcp;
+    struct transport t;
     uv_timer_t timer; /* connect + login deadline */
-    uv_connect_t connect_req;
-    uv_write_t fwd_req; /* client-bound write of rbuf bytes; one at a time */
     int handles_open;
     struct client_session *session;
     int index; /* backend index in the configuration */
@@ -48,8 +47,6 @@ struct backend_conn {
     bool forwarding;     /* current response goes to the client */
     bool no_response;    /* current command gets no reply (COM_STMT_CLOSE...) */
     bool write_pending;  /* a client-bound write references rbuf */
-    int writes_in_flight; /* backend-bound writes not completed yet */
-    bool reading;
     size_t applied;      /* session_log entries applied here */
     bool setup_done;     /* the proxy's own session settings were sent (causal reads) */
     size_t setup_applied; /* session_log entries applied when they were last sent */
@@ -74,15 +71,13 @@ struct backend_conn {
     uint8_t resp_first;       /* first payload byte of the response */
     struct result_tracker tracker;
 
-    bool tls_on;          /* everything after the SSL request goes through tls */
-    struct tls_stream tls;
-    uint8_t *tls_rbuf;    /* ciphertext as read */
     size_t login_len;     /* with TLS: the login packet in big_cmd, sent after the handshake */
 
     uint8_t cmd_buf[512]; /* proxy-built packets (auth, small replay commands) */
     uint8_t *big_cmd;     /* replay commands that do not fit cmd_buf */
 
-    uint8_t rbuf[BACKEND_RBUF_SIZE];
+    struct buffer_pool *rbuf_pool; /* its worker's BACKEND_RBUF_SIZE blocks */
+    uint8_t *rbuf; /* taken while a response is pending, given back when it is handled */
     size_t rlen;  /* bytes in rbuf */
     size_t rdone; /* bytes of rbuf already handled */
 };

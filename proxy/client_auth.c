@@ -246,8 +246,7 @@ static void logged_in(struct client_session *s, const struct user_config *u, uin
         for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++)
             atomic_init(&s->entry.thread_id[i], 0);
         atomic_init(&s->entry.kill_requested, false);
-        uv_os_fd_t fd;
-        s->entry.client_fd = uv_fileno((uv_handle_t *)&s->tcp, &fd) == 0 ? fd : -1;
+        s->entry.client_fd = transport_fd(&s->t);
         session_registry_add(&s->w->proxy->sessions, &s->entry);
         s->registered = true;
     }
@@ -319,7 +318,7 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
         session_close_after_flush(s);
         return;
     }
-    if (session_config(s)->tls_require && !s->tls_on) {
+    if (session_config(s)->tls_require && !s->t.tls_on) {
         session_send_err(s, seq + 1, ER_SECURE_TRANSPORT_REQUIRED, "HY000",
                          "Connections without TLS are refused here ([tls] require = on): "
                          "connect with SSL (mysql --ssl)");

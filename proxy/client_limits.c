@@ -45,7 +45,7 @@ void client_session_close_slow_logins(struct worker *w)
             stats_add(&w->stats.login_timeouts, 1);
             log_warn("limits: closing %s (session %u): no login within connect_timeout = %d s%s",
                      s->peer, s->id, timeout_s,
-                     s->tls_on && !s->tls.handshake_done ? " (TLS handshake unfinished)" : "");
+                     transport_tls_handshaking(&s->t) ? " (TLS handshake unfinished)" : "");
             session_close(s);
         }
         s = next;
@@ -119,6 +119,11 @@ size_t session_input_room(struct client_session *s)
         want = most;
     if (logging_in(s) && want > LOGIN_PACKET_MAX + CLIENT_IN_MIN)
         want = LOGIN_PACKET_MAX + CLIENT_IN_MIN; /* on_login_input closes beyond that */
+    if (!s->in_buf && want <= CLIENT_IN_MIN) {
+        s->in = s->in_buf = buffer_pool_take(&s->w->client_buffers, CLIENT_IN_MIN);
+        s->in_cap = s->in_buf ? CLIENT_IN_MIN : 0;
+        return s->in_cap;
+    }
     if (want > s->in_cap && (s->in_cap - s->in_len < CLIENT_IN_MIN / 2 || need > s->in_cap)) {
         session_compact_input(s);
         size_t arg = session_arg_offset(s);
@@ -132,13 +137,28 @@ size_t session_input_room(struct client_session *s)
     return s->in_cap - s->in_len;
 }
 
+/* An idle session holds no input buffer: blocks of the usual size go back
+ * to the worker's pool, larger ones (a big statement passed) to malloc. */
+void session_release_input(struct client_session *s)
+{
+    if (!s->in_buf)
+        return;
+    size_t size = s->in_cap + (size_t)(s->in - s->in_buf);
+    if (size == CLIENT_IN_MIN)
+        buffer_pool_give(&s->w->client_buffers, s->in_buf);
+    else
+        free(s->in_buf);
+    s->in = s->in_buf = NULL;
+    s->in_len = s->in_cap = 0;
+}
+
 void client_session_backend_wrote(struct client_session *s, struct backend_conn *bc)
 {
     if (s->bc[s->target] != bc || session_input_paused(s))
         return;
     if (s->state == CS_COMMAND && s->streaming)
         session_relay_stream(s);
-    else if (s->state == CS_INFILE && !s->reading)
+    else if (s->state == CS_INFILE && !s->t.reading)
         session_start_reading(s);
 }
 
@@ -219,7 +239,7 @@ void session_relay_stream(struct client_session *s)
         if (relay_input(s, bc) != 0 || s->state != CS_COMMAND)
             return;
         size_t had = s->in_len;
-        if (!s->tls_on || !s->streaming || session_input_paused(s) ||
+        if (!s->t.tls_on || !s->streaming || session_input_paused(s) ||
             session_take_plaintext(s) != 0 || s->in_len == had)
             break;
     }

@@ -154,15 +154,12 @@ void session_set_busy(struct client_session *s, int index)
 
 /* --- lifetime ------------------------------------------------------------ */
 
-static void on_client_closed(uv_handle_t *h)
+static void on_client_closed(struct transport *t)
 {
-    struct client_session *s = h->data;
-    free(s->in_buf);
+    struct client_session *s = t->owner;
+    session_release_input(s);
     free(s->gathered);
     free(s->rewritten);
-    free(s->tls_rbuf);
-    if (s->tls_on)
-        tls_stream_free(&s->tls);
     free(s->login.attrs);
     free(s->old_login.attrs);
     session_log_free(&s->log);
@@ -202,16 +199,13 @@ void session_close(struct client_session *s)
         s->w->sessions = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    uv_close((uv_handle_t *)&s->tcp, on_client_closed);
+    transport_close(&s->t);
     worker_session_gone(s->w);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
+static void on_flushed(struct transport *t)
 {
-    (void)status;
-    struct client_session *s = req->data;
-    free(req);
-    session_close(s);
+    session_close(t->owner);
 }
 
 /* Close once what was queued for the client (an ERR, typically) is sent. */
@@ -219,16 +213,10 @@ void session_close_after_flush(struct client_session *s)
 {
     if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
         return;
-    uv_shutdown_t *req = malloc(sizeof *req);
-    if (req && uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) > 0) {
-        req->data = s;
-        if (uv_shutdown(req, (uv_stream_t *)&s->tcp, on_shutdown) == 0) {
-            stop_reading(s);
-            s->state = CS_FLUSHING;
-            return;
-        }
+    if (transport_shutdown(&s->t, on_flushed) == 0) {
+        s->state = CS_FLUSHING;
+        return;
     }
-    free(req);
     session_close(s);
 }
 
@@ -281,90 +269,22 @@ void session_reset_backends(struct client_session *s)
 
 /* --- writing to the client ----------------------------------------------- */
 
-struct client_write {
-    uv_write_t req;
-    struct client_session *s;
-    uint8_t data[];
-};
-
 /* A write to the client completed: once nothing is queued any more, a
- * session that stopped for its client to read goes on with its commands. */
-static void output_drained(struct client_session *s)
+ * session that stopped for its client to read goes on with its commands. A
+ * backend whose response bytes it borrowed (token) goes on reading. */
+static void on_client_written(struct transport *t, void *token, int status)
 {
-    if (s->output_full && s->state != CS_CLOSING &&
-        uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) == 0) {
-        s->output_full = false;
-        worker_make_runnable(s->w, &s->run);
-    }
-}
-
-static void on_client_written(uv_write_t *req, int status)
-{
-    struct client_write *cw = (struct client_write *)req;
-    struct client_session *s = cw->s;
-    free(cw);
+    struct client_session *s = t->owner;
     if (status < 0 && status != UV_ECANCELED && s->state != CS_CLOSING) {
         log_debug("session %u: write to client failed: %s", s->id, uv_strerror(status));
         session_close(s);
     }
-    output_drained(s);
-}
-
-struct tls_write {
-    uv_write_t req;
-    struct client_session *s;
-    struct backend_conn *bc; /* waits for this write, or NULL */
-    uint8_t data[];
-};
-
-static void on_tls_written(uv_write_t *req, int status)
-{
-    struct tls_write *tw = (struct tls_write *)req;
-    struct client_session *s = tw->s;
-    struct backend_conn *bc = tw->bc;
-    free(tw);
-    if (status < 0 && status != UV_ECANCELED && s->state != CS_CLOSING)
-        session_close(s);
-    output_drained(s);
-    if (bc)
-        backend_conn_resume(bc);
-}
-
-/* Send what the TLS layer encrypted. It is always a copy (the ciphertext is
- * new bytes); when bc is given and the socket could not take everything, bc
- * waits for this write as for a plain forward. True when written at once. */
-static bool tls_flush(struct client_session *s, struct backend_conn *bc)
-{
-    size_t n = tls_stream_pending(&s->tls);
-    if (n == 0)
-        return true;
-    struct tls_write *tw = malloc(sizeof *tw + n);
-    if (!tw) {
-        session_close(s);
-        return true;
+    if (s->output_full && s->state != CS_CLOSING && transport_queued(&s->t) == 0) {
+        s->output_full = false;
+        worker_make_runnable(s->w, &s->run);
     }
-    n = tls_stream_take(&s->tls, tw->data, n);
-    uv_buf_t b = uv_buf_init((char *)tw->data, (unsigned)n);
-    int w = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-    if (w == (int)n) {
-        free(tw);
-        return true;
-    }
-    size_t done = w > 0 ? (size_t)w : 0;
-    if (w < 0 && w != UV_EAGAIN) {
-        free(tw);
-        session_close(s);
-        return true;
-    }
-    tw->s = s;
-    tw->bc = bc;
-    b = uv_buf_init((char *)tw->data + done, (unsigned)(n - done));
-    if (uv_write(&tw->req, (uv_stream_t *)&s->tcp, &b, 1, on_tls_written) != 0) {
-        free(tw);
-        session_close(s);
-        return true;
-    }
-    return bc == NULL;
+    if (token)
+        backend_conn_resume(token);
 }
 
 /* Send proxy-built bytes; a copy is kept only when the socket cannot take
@@ -373,33 +293,7 @@ int session_send(struct client_session *s, const uint8_t *data, size_t len)
 {
     if (s->state == CS_CLOSING)
         return -1;
-    if (s->tls_on) {
-        if (tls_stream_write(&s->tls, data, len) != 0) {
-            session_close(s);
-            return -1;
-        }
-        tls_flush(s, NULL);
-        return s->state == CS_CLOSING ? -1 : 0;
-    }
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-    if (n == (int)len)
-        return 0;
-    if (n < 0 && n != UV_EAGAIN) {
-        session_close(s);
-        return -1;
-    }
-    size_t done = n > 0 ? (size_t)n : 0;
-    struct client_write *cw = malloc(sizeof *cw + len - done);
-    if (!cw) {
-        session_close(s);
-        return -1;
-    }
-    cw->s = s;
-    memcpy(cw->data, data + done, len - done);
-    b = uv_buf_init((char *)cw->data, (unsigned)(len - done));
-    if (uv_write(&cw->req, (uv_stream_t *)&s->tcp, &b, 1, on_client_written) != 0) {
-        free(cw);
+    if (transport_send(&s->t, data, len, false, NULL) < 0) {
         session_close(s);
         return -1;
     }
@@ -438,49 +332,20 @@ void session_send_ok(struct client_session *s, uint8_t seq)
 }
 
 /* Response bytes from a backend, written from its buffer without a copy;
- * when the socket cannot take them all, the backend pauses until it can. */
-static void on_forward_written(uv_write_t *req, int status)
-{
-    struct backend_conn *bc = req->data;
-    struct client_session *s = bc->session;
-    if (status < 0 && status != UV_ECANCELED && s && s->state != CS_CLOSING) {
-        log_debug("session %u: write to client failed: %s", s->id, uv_strerror(status));
-        session_close(s);
-    }
-    if (s)
-        output_drained(s);
-    backend_conn_resume(bc);
-}
-
+ * when the socket cannot take them all, the backend pauses until it can
+ * (on_client_written resumes it). */
 bool client_session_forward(struct client_session *s, struct backend_conn *bc, const uint8_t *data,
                             size_t len)
 {
     s->forwarded = true;
     stats_add(&stats_of(s)->bytes_to_clients, len);
-    if (s->tls_on) {
-        if (tls_stream_write(&s->tls, data, len) != 0) {
-            session_close(s);
-            return true;
-        }
-        return tls_flush(s, bc);
-    }
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-    if (n == (int)len)
-        return true;
-    if (n < 0 && n != UV_EAGAIN) {
-        log_debug("session %u: client went away: %s", s->id, uv_strerror(n));
+    int rc = transport_send(&s->t, data, len, true, bc);
+    if (rc < 0) {
+        log_debug("session %u: client went away: %s", s->id, uv_strerror(rc));
         session_close(s);
         return true;
     }
-    size_t done = n > 0 ? (size_t)n : 0;
-    b = uv_buf_init((char *)data + done, (unsigned)(len - done));
-    bc->fwd_req.data = bc;
-    if (uv_write(&bc->fwd_req, (uv_stream_t *)&s->tcp, &b, 1, on_forward_written) != 0) {
-        session_close(s);
-        return true;
-    }
-    return false;
+    return rc == 1;
 }
 
 /* --- reading from the client --------------------------------------------- */
@@ -538,22 +403,11 @@ void session_consume_input(struct client_session *s, size_t n)
  * LOAD DATA LOCAL the command bytes were consumed by the server long ago and
  * the relayed file data is copied, so it may grow then too; no room (reading
  * stops) while the backend is too far behind. */
-static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_client_room(struct transport *t, uv_buf_t *buf)
 {
-    (void)suggested;
-    struct client_session *s = h->data;
-    if (session_input_paused(s)) {
-        *buf = uv_buf_init(NULL, 0);
-        return;
-    }
-    if (s->tls_on) {
-        buf->base = (char *)s->tls_rbuf;
-        buf->len = CLIENT_IN_MIN;
-        return;
-    }
+    struct client_session *s = t->owner;
     size_t room = session_input_room(s);
-    buf->base = (char *)s->in + s->in_len;
-    buf->len = room;
+    *buf = uv_buf_init(room ? (char *)s->in + s->in_len : NULL, (unsigned)room);
 }
 
 static void relay_infile(struct client_session *s);
@@ -562,11 +416,11 @@ static void relay_infile(struct client_session *s);
  * inside OpenSSL until the command ends. Returns -1 when the session died. */
 int session_take_plaintext(struct client_session *s)
 {
-    for (;;) {
+    while (s->t.tls_on) {
         size_t room = session_input_room(s);
         if (room == 0)
             return 0;
-        long n = tls_stream_read(&s->tls, s->in + s->in_len, room);
+        long n = transport_take_plaintext(&s->t, s->in + s->in_len, room);
         if (n < 0) {
             session_close(s);
             return -1;
@@ -575,41 +429,16 @@ int session_take_plaintext(struct client_session *s)
             return 0;
         s->in_len += (size_t)n;
     }
-}
-
-/* Ciphertext arrived: finish the handshake, then decrypt. */
-static int tls_input(struct client_session *s, const uint8_t *data, size_t len)
-{
-    if (tls_stream_feed(&s->tls, data, len) != 0) {
-        session_close(s);
-        return -1;
-    }
-    if (!s->tls.handshake_done) {
-        int rc = tls_stream_handshake(&s->tls);
-        tls_flush(s, NULL);
-        if (rc < 0) {
-            char err[160];
-            log_info("session %u: TLS handshake with %s failed: %s", s->id, s->peer,
-                     tls_stream_error(err, sizeof err));
-            session_close(s);
-            return -1;
-        }
-        if (rc == 0)
-            return 0;
-    }
-    return session_take_plaintext(s);
+    return 0;
 }
 
 int session_start_tls(struct client_session *s, const uint8_t *rest, size_t len)
 {
-    const struct config_gen *g = s->gen;
-    s->tls_rbuf = malloc(CLIENT_IN_MIN);
-    if (!s->tls_rbuf || tls_stream_init(&s->tls, g->tls_server, true, NULL) != 0) {
+    if (transport_start_tls(&s->t, s->gen->tls_server, true, NULL, rest, len) != 0) {
         session_close(s);
         return -1;
     }
-    s->tls_on = true;
-    return len ? tls_input(s, rest, len) : 0;
+    return session_take_plaintext(s);
 }
 
 /* Login packets, one at a time. A client may send its first commands in the
@@ -624,7 +453,7 @@ static void on_login_input(struct client_session *s)
                 session_close(s);
             return;
         }
-        if (!s->tls_on && s->state == CS_GREETING_SENT && payload == 32 && s->gen->tls_server &&
+        if (!s->t.tls_on && s->state == CS_GREETING_SENT && payload == 32 && s->gen->tls_server &&
             (read_u32(s->in + PACKET_HEADER_LEN) & CLIENT_SSL)) {
             /* SSL request: the TLS handshake follows, maybe in the same read. */
             uint8_t rest[CLIENT_IN_MIN];
@@ -656,28 +485,22 @@ static void on_login_input(struct client_session *s)
         process_commands(s);
 }
 
-static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+static void on_client_read(struct transport *t, ssize_t n)
 {
-    (void)buf;
-    struct client_session *s = st->data;
+    struct client_session *s = t->owner;
     if (n == 0)
         return;
-    if (n == UV_ENOBUFS) {
-        stop_reading(s); /* buffer full during a command; resumed when it ends */
-        return;
-    }
     if (n < 0) {
-        if (n != UV_EOF)
+        char err[160];
+        if (n == UV_EPROTO && transport_tls_handshaking(t))
+            log_info("session %u: TLS handshake with %s failed: %s", s->id, s->peer,
+                     tls_stream_error(err, sizeof err));
+        else if (n != UV_EOF)
             log_debug("session %u: read from client: %s", s->id, uv_strerror((int)n));
         session_close(s);
         return;
     }
-    if (s->tls_on) {
-        if (tls_input(s, s->tls_rbuf, (size_t)n) != 0)
-            return;
-    } else {
-        s->in_len += (size_t)n;
-    }
+    s->in_len += (size_t)n;
     if ((s->state == CS_GREETING_SENT || s->state == CS_AUTH_SWITCH) && !s->changing_user)
         on_login_input(s);
     else if (s->state == CS_IDLE || (s->state == CS_AUTH_SWITCH && s->changing_user))
@@ -692,17 +515,14 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 void session_start_reading(struct client_session *s)
 {
-    if (s->reading || s->state == CS_CLOSING || s->state == CS_FLUSHING)
+    if (s->state == CS_CLOSING || s->state == CS_FLUSHING)
         return;
-    if (uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read) == 0)
-        s->reading = true;
+    transport_read_start(&s->t);
 }
 
 static void stop_reading(struct client_session *s)
 {
-    if (s->reading)
-        uv_read_stop((uv_stream_t *)&s->tcp);
-    s->reading = false;
+    transport_read_stop(&s->t);
 }
 
 /* The session's turn on the worker's loop: go on with its commands. */
@@ -758,6 +578,13 @@ void client_session_close_idle_too_long(struct worker *w)
     }
 }
 
+static const struct transport_events client_events = {
+    .room = on_client_room,
+    .read = on_client_read,
+    .written = on_client_written,
+    .closed = on_client_closed,
+};
+
 void client_session_accept(struct worker *w, uv_stream_t *server)
 {
     struct client_session *s = calloc(1, sizeof *s);
@@ -770,8 +597,7 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     s->writer = -1;
     s->run.run = run_session;
     s->position_wait.done = position_known;
-    uv_tcp_init(&w->loop, &s->tcp);
-    s->tcp.data = s;
+    transport_init(&s->t, &w->loop, &w->cipher_buffers, &client_events, s);
     s->next = w->sessions;
     if (w->sessions)
         w->sessions->prev = s;
@@ -781,20 +607,12 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     session_route_state_init(&s->route, s->gen->cfg.read_only_transactions_on_replica);
     session_log_init(&s->log);
     stmt_registry_init(&s->stmts);
-    if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
+    if (transport_accept(&s->t, server) != 0) {
         session_close(s);
         return;
     }
-    uv_tcp_nodelay(&s->tcp, 1);
     struct sockaddr_storage addr;
-    int alen = sizeof addr;
-    memset(&addr, 0, sizeof addr);
-    if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&addr, &alen) == 0) {
-        if (addr.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&addr, s->peer, sizeof s->peer);
-        else
-            uv_ip4_name((struct sockaddr_in *)&addr, s->peer, sizeof s->peer);
-    }
+    transport_peer(&s->t, &addr, s->peer, sizeof s->peer);
     s->id = (uint32_t)atomic_fetch_add(&w->proxy->next_session_id, 1);
     s->last_active_ms = uv_now(&w->loop);
     s->counted = true;
@@ -1009,18 +827,14 @@ void session_finish_command(struct client_session *s)
     session_consume_input(s, s->cmd_wire);
     s->cmd_wire = 0;
     s->state = CS_IDLE;
-    if (s->tls_on && session_take_plaintext(s) != 0)
+    if (session_take_plaintext(s) != 0)
         return;
     if (s->w->stopping) {
         session_close(s); /* shutting down: the statement it was running is done */
         return;
     }
-    if (s->in_len == 0 && s->in_cap > 1024 * 1024) {
-        /* A huge statement passed: give the memory back. */
-        free(s->in_buf);
-        s->in = s->in_buf = NULL;
-        s->in_cap = 0;
-    }
+    if (s->in_len == 0 && s->in_cap > 1024 * 1024)
+        session_release_input(s); /* a huge statement passed: give the memory back */
     worker_make_runnable(s->w, &s->run);
 }
 
@@ -1732,7 +1546,7 @@ static void start_command(struct client_session *s, size_t wire, size_t payload)
  * queue drains (output_drained). */
 static bool output_backlogged(struct client_session *s)
 {
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&s->tcp) <= CLIENT_OUTPUT_MAX)
+    if (transport_queued(&s->t) <= CLIENT_OUTPUT_MAX)
         return false;
     s->output_full = true;
     stop_reading(s);
@@ -1765,6 +1579,8 @@ static void process_commands(struct client_session *s)
         }
         if (!logical_packet_span(s->in, s->in_len, &wire, &payload)) {
             worker_forget_runnable(s->w, &s->run);
+            if (s->in_len == 0)
+                session_release_input(s);
             session_start_reading(s);
             return;
         }

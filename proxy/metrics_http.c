@@ -15,6 +15,7 @@
 #include "proxy/query_digest.h"
 #include "proxy/query_metrics.h"
 #include "proxy/status_page.h"
+#include "proxy/transport.h"
 
 /* A client gets this long to send its request: monitoring systems send it
  * at once, and an idle connection must not hold a slot. */
@@ -356,65 +357,57 @@ void http_respond(struct text_buf *out, const struct http_request *req,
 struct http_conn {
     struct admin_link link; /* first: the link is the connection */
     struct admin *admin;
-    uv_tcp_t tcp;
+    struct transport t;
     uv_timer_t deadline;
     int handles; /* open libuv handles; freed when both are closed */
+    struct text_buf answer; /* being sent; the transport borrows it */
     size_t in_len;
     char in[HTTP_MAX_HEAD];
 };
 
-struct http_write {
-    uv_write_t req;
-    struct http_conn *conn;
-    struct text_buf text;
-};
-
-static void on_handle_closed(uv_handle_t *h)
+static void handle_closed(struct http_conn *c)
 {
-    struct http_conn *c = h->data;
-    if (--c->handles == 0)
+    if (--c->handles == 0) {
+        text_free(&c->answer);
         free(c);
+    }
 }
+
+static void on_deadline_closed(uv_handle_t *h) { handle_closed(h->data); }
+
+static void on_transport_closed(struct transport *t) { handle_closed(t->owner); }
 
 static void http_close(struct admin_link *l)
 {
     struct http_conn *c = (struct http_conn *)l;
-    if (uv_is_closing((uv_handle_t *)&c->tcp))
+    if (c->t.closing)
         return;
     admin_link_remove(&c->link);
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    uv_close((uv_handle_t *)&c->deadline, on_handle_closed);
+    transport_close(&c->t);
+    uv_close((uv_handle_t *)&c->deadline, on_deadline_closed);
 }
 
-static void on_written(uv_write_t *req, int status)
+/* The answer is out (or could not be sent): closing either way. */
+static void on_written(struct transport *t, void *token, int status)
 {
-    struct http_write *w = (struct http_write *)req;
-    (void)status; /* closing either way */
-    http_close(&w->conn->link);
-    text_free(&w->text);
-    free(w);
+    (void)token;
+    (void)status;
+    http_close(&((struct http_conn *)t->owner)->link);
 }
 
 /* Sends text (taking it over) and closes once it is out. */
 static void send_and_close(struct http_conn *c, struct text_buf *text)
 {
     c->link.busy = true; /* answered: the request is read */
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    struct http_write *w = calloc(1, sizeof *w);
-    if (!w || text->failed) {
-        free(w);
+    transport_read_stop(&c->t);
+    if (text->failed) {
         text_free(text);
         http_close(&c->link);
         return;
     }
-    w->conn = c;
-    w->text = *text;
-    uv_buf_t buf = uv_buf_init(w->text.p, (unsigned)w->text.len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) != 0) {
-        text_free(&w->text);
-        free(w);
-        http_close(&c->link);
-    }
+    c->answer = *text;
+    if (transport_send(&c->t, (const uint8_t *)c->answer.p, c->answer.len, true, NULL) != 0)
+        http_close(&c->link); /* all out at once, or failed */
 }
 
 static void answer_error(struct http_conn *c, int status)
@@ -445,17 +438,15 @@ static void answer(struct http_conn *c, const struct http_request *req)
     send_and_close(c, &out);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_room(struct transport *t, uv_buf_t *buf)
 {
-    struct http_conn *c = h->data;
-    (void)suggested;
+    struct http_conn *c = t->owner;
     *buf = uv_buf_init(c->in + c->in_len, (unsigned)(sizeof c->in - c->in_len));
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void on_read(struct transport *t, ssize_t n)
 {
-    struct http_conn *c = s->data;
-    (void)buf;
+    struct http_conn *c = t->owner;
     if (n < 0) {
         http_close(&c->link);
         return;
@@ -479,6 +470,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
 }
 
+static const struct transport_events http_conn_events = {
+    .room = on_room,
+    .read = on_read,
+    .written = on_written,
+    .closed = on_transport_closed,
+};
+
 static void on_deadline(uv_timer_t *t)
 {
     struct http_conn *c = t->data;
@@ -491,16 +489,15 @@ static void on_deadline(uv_timer_t *t)
 static void serve(struct http_conn *c)
 {
     struct sockaddr_storage addr;
-    int alen = sizeof addr;
     char peer[64] = "?";
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &alen) != 0 ||
+    if (transport_peer(&c->t, &addr, peer, sizeof peer) != 0 ||
         !admin_peer_allowed(c->admin, (struct sockaddr *)&addr, peer, sizeof peer)) {
         log_info("metrics: refused HTTP client %s (not in [admin] allow)", peer);
         answer_error(c, 403);
         return;
     }
     uv_timer_start(&c->deadline, on_deadline, HTTP_DEADLINE_MS, 0);
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    if (transport_read_start(&c->t) != 0)
         http_close(&c->link);
 }
 
@@ -514,15 +511,14 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     c->admin = a;
     c->link.close = http_close;
-    c->tcp.data = c;
     c->deadline.data = c;
-    uv_tcp_init(server->loop, &c->tcp);
+    transport_init(&c->t, server->loop, NULL, &http_conn_events, c);
     uv_timer_init(server->loop, &c->deadline);
     c->handles = 2;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    if (transport_accept(&c->t, server) != 0) {
         /* not in the list yet: close the handles directly */
-        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-        uv_close((uv_handle_t *)&c->deadline, on_handle_closed);
+        transport_close(&c->t);
+        uv_close((uv_handle_t *)&c->deadline, on_deadline_closed);
         return;
     }
     if (!admin_link_add(a, ADMIN_PORT_HTTP, &c->link)) {

@@ -18,7 +18,7 @@
 #include "proxy/query_digest.h"
 #include "proxy/session_log.h"
 #include "proxy/session_registry.h"
-#include "proxy/tls_stream.h"
+#include "proxy/transport.h"
 #include "proxy/worker.h"
 #include "router/classify.h"
 #include "router/route.h"
@@ -55,7 +55,7 @@ struct client_session {
     struct client_session *prev, *next;
     struct runnable run;  /* queued on the worker when its next command waits */
     bool output_full;     /* stopped taking commands until the client reads its answers */
-    uv_tcp_t tcp;
+    struct transport t; /* to the client */
     uint32_t id;
     enum client_state state;
     char peer[64];
@@ -71,14 +71,9 @@ struct client_session {
     struct session_entry entry; /* in the proxy's registry once logged in */
     bool registered;
 
-    bool tls_on;          /* the client asked for TLS: everything below is plaintext */
-    struct tls_stream tls;
-    uint8_t *tls_rbuf;    /* ciphertext as read from the socket */
-
     uint8_t *in; /* bytes read from the client, commands not yet finished */
     size_t in_len, in_cap; /* in_cap: room from in to the end of in_buf */
     uint8_t *in_buf; /* the allocation in points into (finished commands are before in) */
-    bool reading;
 
     /* the command in progress */
     size_t cmd_wire;    /* its bytes at the start of in */
@@ -178,6 +173,8 @@ int session_take_plaintext(struct client_session *s);
 
 /* client_limits.c */
 size_t session_input_room(struct client_session *s);
+/* Give the input buffer back (nothing is in it, nothing points into it). */
+void session_release_input(struct client_session *s);
 bool session_input_paused(const struct client_session *s);
 /* True when the command being received is too large: answered and closing. */
 bool session_refuse_oversized(struct client_session *s);

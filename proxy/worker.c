@@ -8,8 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "proxy/backend_conn.h"
 #include "proxy/client_session.h"
 #include "proxy/log.h"
+#include "proxy/session.h"
 
 /* Whether some other socket listens on addr. A socket without SO_REUSEPORT
  * cannot bind an address that any socket listens on, with or without that
@@ -196,6 +198,9 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     w->proxy = proxy;
     wrr_init(&w->wrr);
     wrr_init(&w->writer_wrr);
+    buffer_pool_init(&w->backend_buffers, BACKEND_RBUF_SIZE);
+    buffer_pool_init(&w->client_buffers, CLIENT_IN_MIN);
+    buffer_pool_init(&w->cipher_buffers, TRANSPORT_CIPHER_READ);
     const struct proxy_config *cfg = &proxy_config_gen(proxy)->cfg;
     int fd = listen_socket(cfg->listen_host, cfg->listen_port, index == 0);
     if (fd < 0)
@@ -252,6 +257,9 @@ static void worker_main(void *arg)
         topology_release(w->topology);
     w->topology = NULL;
     uv_loop_close(&w->loop);
+    buffer_pool_free(&w->backend_buffers);
+    buffer_pool_free(&w->client_buffers);
+    buffer_pool_free(&w->cipher_buffers);
     query_digest_destroy(&w->digest); /* the admin thread, its reader, stopped first */
 }
 

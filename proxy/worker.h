@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "proxy/buffer_pool.h"
 #include "proxy/position_fetch.h"
 #include "proxy/proxy.h"
 #include "proxy/query_digest.h"
@@ -48,6 +49,10 @@ struct worker {
     struct runnable *run_head, *run_tail;
     size_t run_count;
     struct worker_stats stats;
+    /* read buffers, taken while bytes are pending (buffer_pool.h) */
+    struct buffer_pool backend_buffers; /* BACKEND_RBUF_SIZE */
+    struct buffer_pool client_buffers;  /* CLIENT_IN_MIN */
+    struct buffer_pool cipher_buffers;  /* TRANSPORT_CIPHER_READ */
     struct query_digest digest;
     int stopping;
 };
