@@ -54,7 +54,7 @@ for mode in on off; do
     wait_port "${PORT[sy_$mode]}" "${PID[sy_$mode]}" "sy_$mode"
 done
 PORT[haproxy]=$(free_port)
-printf 'global\n    maxconn 20000\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 5m\n    timeout server 5m\nlisten replica1\n    bind 127.0.0.1:%s\n    server replica1 127.0.0.1:3311\n' \
+printf 'global\n    maxconn 5000\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 5m\n    timeout server 5m\nlisten replica1\n    bind 127.0.0.1:%s\n    server replica1 127.0.0.1:3311\n' \
     "${PORT[haproxy]}" > "$WORK/haproxy.cfg"
 haproxy -db -f "$WORK/haproxy.cfg" </dev/null >"$WORK/haproxy.log" 2>&1 &
 PID[haproxy]=$!
