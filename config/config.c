@@ -355,6 +355,17 @@ static void set_on_off(struct loader *L, const char *key, const char *value, boo
                   L->title);
 }
 
+static void set_multiplexing(struct loader *L, const char *value)
+{
+    set_on_off(L, "multiplexing", value, &L->cfg->multiplexing);
+}
+
+/* At least a second: the pool is swept once a second. */
+static void set_pool_idle_timeout(struct loader *L, const char *value)
+{
+    set_int(L, "pool_idle_timeout", value, 1, 31536000, &L->cfg->pool_idle_timeout);
+}
+
 /* ---- [monitor] ---- */
 
 static void set_monitor_user(struct loader *L, const char *value)
@@ -766,6 +777,8 @@ static const struct key_def proxy_keys[] = {{"listen", set_listen},
                                             {"client_idle_timeout", set_client_idle_timeout},
                                             {"connect_timeout", set_login_timeout},
                                             {"max_allowed_packet", set_max_allowed_packet},
+                                            {"multiplexing", set_multiplexing},
+                                            {"pool_idle_timeout", set_pool_idle_timeout},
                                             {NULL, NULL}};
 static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
                                               {"password", set_monitor_password},
@@ -1190,6 +1203,8 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->monitor_connect_timeout_ms = 1000;
     cfg->shutdown_timeout_ms = 10000;
     cfg->connect_timeout = 10;
+    cfg->multiplexing = true;
+    cfg->pool_idle_timeout = 60;
     cfg->max_allowed_packet = 64 * 1024 * 1024;
     cfg->max_replication_lag = 10;
     cfg->heartbeat_table[0] = '\0';

@@ -330,6 +330,8 @@ static void send_show(struct admin_conn *c, const struct admin_command *cmd, uin
             admin_show_config(&w, &snap);
         else if (cmd->kind == ADMIN_SHOW_QUERIES)
             admin_show_queries(&w, &snap, &queries, cmd);
+        else if (cmd->kind == ADMIN_SHOW_POOLS)
+            admin_show_pools(&w, &snap);
         else
             admin_show_version(&w, &snap);
     }

@@ -16,7 +16,8 @@
 #include "proxy/log.h"
 
 const char admin_usage[] =
-    "switchyard admin knows: SHOW BACKENDS | SHOW SESSIONS | SHOW STATS | SHOW CONFIG | "
+    "switchyard admin knows: SHOW BACKENDS | SHOW POOLS | SHOW SESSIONS | SHOW STATS | "
+    "SHOW CONFIG | "
     "SHOW VERSION | SET BACKEND <name> OFFLINE | SET BACKEND <name> ONLINE | "
     "KILL SESSION <id> | RELOAD | SHOW QUERIES [LIKE '<pattern>'] "
     "[ORDER BY count|time|errors] [LIMIT <n>] | RESET QUERIES";
@@ -101,6 +102,7 @@ static enum admin_command_kind parse_show(struct cursor *c)
         {"BACKENDS", ADMIN_SHOW_BACKENDS}, {"SESSIONS", ADMIN_SHOW_SESSIONS},
         {"STATS", ADMIN_SHOW_STATS},       {"CONFIG", ADMIN_SHOW_CONFIG},
         {"VERSION", ADMIN_SHOW_VERSION},   {"QUERIES", ADMIN_SHOW_QUERIES},
+        {"POOLS", ADMIN_SHOW_POOLS},
     };
     char w[32];
     if (!next_word(c, w, sizeof w))
@@ -293,6 +295,30 @@ void admin_show_backends(struct resultset_writer *w, const struct admin_snapshot
     put_columns(w, backend_columns, sizeof backend_columns / sizeof backend_columns[0]);
     for (size_t i = 0; i < s->n_backends; i++)
         backend_row(w, &s->backend[i]);
+    resultset_end(w, SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* ---- SHOW POOLS ---- */
+
+static const char *const pool_columns[] = {"backend", "connections", "idle", "in_use",
+                                           "logins", "reuses"};
+
+/* The backend connections of all workers: idle ones wait in a worker's pool
+ * for the next session that logs in the same way (backend_pool.h). */
+void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s)
+{
+    put_columns(w, pool_columns, sizeof pool_columns / sizeof pool_columns[0]);
+    for (size_t i = 0; i < s->n_backends; i++) {
+        const struct admin_backend *b = &s->backend[i];
+        char conns[24], idle[24], busy[24], logins[24], reuses[24];
+        snprintf(conns, sizeof conns, "%" PRId64, b->connections);
+        snprintf(idle, sizeof idle, "%" PRId64, b->pool_idle);
+        snprintf(busy, sizeof busy, "%" PRId64, b->connections - b->pool_idle);
+        snprintf(logins, sizeof logins, "%" PRIu64, b->pool_logins);
+        snprintf(reuses, sizeof reuses, "%" PRIu64, b->pool_reuses);
+        const char *values[] = {b->name, conns, idle, busy, logins, reuses};
+        resultset_row(w, values, sizeof values / sizeof values[0]);
+    }
     resultset_end(w, SERVER_STATUS_AUTOCOMMIT);
 }
 
@@ -618,6 +644,8 @@ unsigned admin_show_columns(enum admin_command_kind kind)
         return 3;
     case ADMIN_SHOW_QUERIES:
         return ADMIN_QUERIES_COLUMNS;
+    case ADMIN_SHOW_POOLS:
+        return sizeof pool_columns / sizeof pool_columns[0];
     case ADMIN_SHOW_STATS:
     case ADMIN_SHOW_VERSION:
         return 2;

@@ -33,6 +33,8 @@ struct admin_backend {
     char gtid_pos[256];
     char reason[160];
     int64_t connections;
+    int64_t pool_idle;                  /* of those, waiting in the pools for a session */
+    uint64_t pool_logins, pool_reuses;  /* connections opened; sessions served from a pool */
     uint64_t statements, errors;
 };
 
@@ -90,6 +92,7 @@ enum admin_command_kind {
     ADMIN_KILL_SESSION,
     ADMIN_RELOAD,
     ADMIN_SHOW_QUERIES, /* admin_queries.h answers it */
+    ADMIN_SHOW_POOLS,
     ADMIN_RESET_QUERIES,
 };
 
@@ -121,6 +124,7 @@ void admin_show_sessions(struct resultset_writer *w, const struct admin_snapshot
 void admin_show_stats(struct resultset_writer *w, const struct admin_snapshot *s);
 void admin_show_config(struct resultset_writer *w, const struct admin_snapshot *s);
 void admin_show_version(struct resultset_writer *w, const struct admin_snapshot *s);
+void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s);
 /* How many columns each SHOW answer has (for resultset_begin). */
 unsigned admin_show_columns(enum admin_command_kind kind);
 

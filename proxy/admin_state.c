@@ -52,6 +52,9 @@ static void sum_backend_counters(struct proxy *p, struct admin_snapshot *snap)
             b->errors += load64(&st->backend_errors[i]);
             b->connections +=
                 atomic_load_explicit(&st->backend_connections[i], memory_order_relaxed);
+            b->pool_idle += atomic_load_explicit(&st->pool_idle[i], memory_order_relaxed);
+            b->pool_logins += load64(&st->backend_logins[i]);
+            b->pool_reuses += load64(&st->pool_reuses[i]);
         }
     }
     snap->totals.causal_position_fetches = load64(&p->positions.fetches);

@@ -9,6 +9,7 @@
 #include "protocol/handshake.h"
 #include "protocol/ok_packet.h"
 #include "protocol/packet.h"
+#include "proxy/backend_pool.h"
 #include "proxy/client_session.h"
 #include "proxy/held_error.h"
 #include "proxy/log.h"
@@ -29,7 +30,7 @@ static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate
 
 static const struct backend_config *bc_config(const struct backend_conn *bc)
 {
-    return &client_session_config(bc->session)->backends[bc->index];
+    return &bc->gen->cfg.backends[bc->index];
 }
 
 static const char *bc_name(const struct backend_conn *bc)
@@ -66,6 +67,7 @@ void backend_conn_close(struct backend_conn *bc)
         return;
     bc->state = BC_CLOSING;
     bc->session = NULL;
+    backend_pool_lost(bc);
     if (bc->index >= 0 && bc->index < CONFIG_MAX_BACKENDS)
         atomic_fetch_sub(&bc->stats->backend_connections[bc->index], 1);
     free(bc->big_cmd);
@@ -85,11 +87,42 @@ static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     struct client_session *s = bc->session;
-    if (bc->state == BC_CLOSING || !s)
+    if (bc->state == BC_CLOSING)
         return;
+    if (!s) {
+        log_info("backend %s: a pooled connection failed: %s", bc_name(bc), msg);
+        backend_conn_close(bc);
+        return;
+    }
     log_warn("session %u: backend %s: %s", client_session_id(s), bc_name(bc), msg);
     backend_conn_close(bc);
     client_session_backend_failed(s, bc, code, sqlstate, msg);
+}
+
+/* The server closed or broke a connection no command was running on: the
+ * session opens a new one when it needs this backend again. */
+static void bc_lost_idle(struct backend_conn *bc, const char *what)
+{
+    struct client_session *s = bc->session;
+    if (!s) {
+        log_debug("backend %s: %s on a pooled connection", bc_name(bc), what);
+        backend_conn_close(bc);
+        return;
+    }
+    log_info("session %u: backend %s: %s; closing that connection", client_session_id(s),
+             bc_name(bc), what);
+    backend_conn_close(bc);
+    client_session_backend_failed(s, bc, 0, NULL, NULL);
+}
+
+/* The response tracked is over: the session, or between sessions the
+ * pool, goes on. */
+static void response_done(struct backend_conn *bc)
+{
+    if (bc->session)
+        client_session_response_done(bc->session, bc);
+    else
+        backend_pool_answered(bc, !bc->tracker.is_error);
 }
 
 /* The read buffer exists while bytes are pending: an idle connection gives
@@ -126,14 +159,8 @@ static void on_read(struct transport *t, ssize_t n)
         return;
     }
     if (n < 0) {
-        if (bc->state == BC_READY) {
-            /* Idle connection closed by the server (timeout, restart): the
-             * session opens a new one when it needs this backend again. */
-            struct client_session *s = bc->session;
-            log_info("session %u: backend %s closed an idle connection", client_session_id(s),
-                     bc_name(bc));
-            backend_conn_close(bc);
-            client_session_backend_failed(s, bc, 0, NULL, NULL);
+        if (bc->state == BC_READY) { /* closed by the server: timeout, restart */
+            bc_lost_idle(bc, "the server closed an idle connection");
             return;
         }
         char err[200];
@@ -176,10 +203,11 @@ static void on_written(struct transport *t, void *token, int status)
     }
     if (bc->state == BC_BUSY && bc->no_response && bc->t.writes == 0) {
         bc->state = BC_READY;
-        client_session_response_done(bc->session, bc);
+        response_done(bc);
         return;
     }
-    client_session_backend_wrote(bc->session, bc);
+    if (bc->session)
+        client_session_backend_wrote(bc->session, bc);
 }
 
 size_t backend_conn_queued(const struct backend_conn *bc)
@@ -501,6 +529,10 @@ static size_t consume_for_client(struct backend_conn *bc, uint8_t *data, size_t 
 static void response_done_out_of_step(struct backend_conn *bc)
 {
     struct client_session *s = bc->session;
+    if (!s) {
+        bc_fail(bc, ER_NET_READ_ERROR, "08S01", "backend sent data after the response");
+        return;
+    }
     log_warn("session %u: backend %s: backend sent data after the response; closing that "
              "connection",
              client_session_id(s), bc_name(bc));
@@ -559,7 +591,7 @@ static void process_response(struct backend_conn *bc)
                 response_done_out_of_step(bc);
                 return;
             }
-            client_session_response_done(bc->session, bc);
+            response_done(bc);
             if (!pair || bc->state == BC_CLOSING)
                 return;
             if (bc->next_queued) { /* the session must take the answer it asked for */
@@ -579,11 +611,7 @@ static void process_input(struct backend_conn *bc)
     else if (bc->state == BC_READY && bc->rlen > bc->rdone) {
         /* Unsolicited bytes: the server is about to close this connection
          * (shutdown, KILL). Drop it; the next statement reconnects. */
-        struct client_session *s = bc->session;
-        log_info("session %u: backend %s sent unsolicited data; closing that connection",
-                 client_session_id(s), bc_name(bc));
-        backend_conn_close(bc);
-        client_session_backend_failed(s, bc, 0, NULL, NULL);
+        bc_lost_idle(bc, "the server sent unsolicited data");
         return;
     }
     if (bc->state == BC_CLOSING || bc->write_pending)
@@ -633,7 +661,6 @@ void backend_conn_resume(struct backend_conn *bc)
 /* The connection runs command now: its response is tracked from here on. */
 static void begin_command(struct backend_conn *bc, uint8_t command, bool forward)
 {
-    const struct session_login *login = client_session_login(bc->session);
     bc->forwarding = forward;
     bc->hold_error = forward && session_holds_error(bc->session, bc);
     bc->held_error = false;
@@ -641,8 +668,9 @@ static void begin_command(struct backend_conn *bc, uint8_t command, bool forward
     bc->state = BC_BUSY;
     bc->resp_off = 0;
     result_tracker_start(&bc->tracker, command, bc->caps);
-    bc->tracker.stop_before_status =
-        forward && (bc->caps & CLIENT_SESSION_TRACK) && !(login->caps & CLIENT_SESSION_TRACK);
+    bc->tracker.stop_before_status = forward && (bc->caps & CLIENT_SESSION_TRACK) &&
+                                     !(client_session_login(bc->session)->caps &
+                                       CLIENT_SESSION_TRACK);
 }
 
 int backend_conn_send_pair(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
@@ -740,7 +768,7 @@ static void on_timeout(uv_timer_t *t)
     struct backend_conn *bc = t->data;
     bc_fail(bc, ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "HY000",
             "timed out connecting to backend after %d ms; check that it is running",
-            client_session_config(bc->session)->monitor_connect_timeout_ms);
+            bc->gen->cfg.monitor_connect_timeout_ms);
 }
 
 static void on_connected(struct transport *t, int status)
@@ -775,8 +803,16 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
     if (!bc)
         return NULL;
     bc->session = s;
+    bc->gen = gen;
+    bc->pool = &w->pool;
     bc->index = index;
     bc->stats = &w->stats;
+    const struct session_login *login = client_session_login(s);
+    snprintf(bc->login_user, sizeof bc->login_user, "%s", login->user);
+    snprintf(bc->login_db, sizeof bc->login_db, "%s", login->db);
+    bc->login_caps = login->caps;
+    bc->login_charset = login->charset;
+    stats_add(&w->stats.backend_logins[index], 1); /* attempts: it may fail */
     bc->rbuf_pool = &w->backend_buffers;
     atomic_fetch_add(&w->stats.backend_connections[index], 1);
     bc->state = BC_CONNECTING;
@@ -800,4 +836,20 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
     uv_update_time(loop);
     uv_timer_start(&bc->timer, on_timeout, (uint64_t)gen->cfg.monitor_connect_timeout_ms, 0);
     return bc;
+}
+
+void backend_conn_forget_session_state(struct backend_conn *bc)
+{
+    bc->applied = 0;
+    bc->setup_done = false;
+    bc->setup_applied = 0;
+    bc->read_only = false;
+    bc->tracks_gtid = false;
+    bc->login_db_pending = false;
+    bc->hold_error = bc->held_error = false;
+}
+
+uint64_t backend_conn_now(const struct backend_conn *bc)
+{
+    return uv_now(bc->t.tcp.loop);
 }

@@ -16,10 +16,13 @@
 #include "protocol/result_tracker.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/transport.h"
+#include "config/config.h"
 
 #define BACKEND_RBUF_SIZE (64 * 1024)
 
+struct backend_pool;
 struct client_session;
+struct config_gen;
 
 enum backend_conn_state {
     BC_CONNECTING,
@@ -31,11 +34,16 @@ enum backend_conn_state {
     BC_CLOSING,
 };
 
+/* What the pool's own command on a given-back connection is (backend_pool.h). */
+enum pool_step { POOL_NONE, POOL_RESET, POOL_INIT_DB };
+
 struct backend_conn {
     struct transport t;
     uv_timer_t timer; /* connect + login deadline */
     int handles_open;
-    struct client_session *session;
+    struct client_session *session; /* NULL between sessions (in the pool) */
+    const struct config_gen *gen;   /* the configuration it was opened under */
+    struct backend_pool *pool;      /* its worker's */
     int index; /* backend index in the configuration */
     struct worker_stats *stats; /* its worker's, for the connection gauge */
     enum backend_conn_state state;
@@ -80,6 +88,17 @@ struct backend_conn {
     uint8_t *rbuf; /* taken while a response is pending, given back when it is handled */
     size_t rlen;  /* bytes in rbuf */
     size_t rdone; /* bytes of rbuf already handled */
+
+    /* how it logged in: a session logging in the same way may take it over */
+    char login_user[CONFIG_NAME_MAX];
+    uint64_t login_caps;
+    uint8_t login_charset;
+    char login_db[256];
+    /* between sessions (backend_pool.c) */
+    struct backend_conn *pool_prev, *pool_next;
+    bool pooled; /* idle in the pool's list */
+    enum pool_step pool_step;
+    uint64_t idle_since_ms;
 };
 
 /* Allocates and starts connecting. Completion is reported to the session with
@@ -133,6 +152,12 @@ size_t backend_conn_queued(const struct backend_conn *bc);
 
 /* The client-bound write that referenced rbuf completed: go on reading. */
 void backend_conn_resume(struct backend_conn *bc);
+
+/* The connection was reset: what sessions did on it (state replayed, the
+ * proxy's settings, READ ONLY) is gone. */
+void backend_conn_forget_session_state(struct backend_conn *bc);
+/* Its loop's clock (ms). */
+uint64_t backend_conn_now(const struct backend_conn *bc);
 
 /* Close and free (asynchronously). The session pointer is dropped at once:
  * nothing more is reported. */

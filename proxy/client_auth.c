@@ -186,6 +186,12 @@ static bool check_database(struct client_session *s, uint8_t ok_seq, bool changi
     if ((!s->login.db[0] && !changing) || s->bc[w] || down ||
         proxy_backend_offline(s->w->proxy, session_config(s)->backends[w].name))
         return false;
+    if ((s->bc[w] = session_take_pooled(s, w)) != NULL) {
+        /* It was in that database when it came back; autocommit is the
+         * server's default again, as after its login. */
+        s->route.autocommit = (s->bc[w]->login_status & SERVER_STATUS_AUTOCOMMIT) != 0;
+        return false;
+    }
     s->bc[w] = backend_conn_open(s, w);
     if (!s->bc[w])
         return false;

@@ -167,11 +167,13 @@ static void on_client_closed(struct transport *t)
     free(s);
 }
 
+/* The session is done with its backend connections: the clean ones go
+ * back to the worker's pool for the next session. */
 static void close_backends(struct client_session *s)
 {
     for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++) {
         if (s->bc[i])
-            backend_conn_close(s->bc[i]);
+            backend_pool_give(&s->w->pool, s, s->bc[i]);
         s->bc[i] = NULL;
         if (s->registered)
             atomic_store(&s->entry.thread_id[i], 0);
@@ -862,6 +864,10 @@ void session_run_on(struct client_session *s, int index)
 {
     s->target = index;
     session_set_busy(s, index);
+    if (!s->bc[index] && (s->bc[index] = session_take_pooled(s, index)) != NULL) {
+        dispatch(s);
+        return;
+    }
     if (!s->bc[index]) {
         s->bc[index] = backend_conn_open(s, index);
         if (s->bc[index])
@@ -1061,6 +1067,16 @@ static void dispatch(struct client_session *s)
     int rc = backend_conn_send(bc, s->send_bytes, s->send_len, s->cmd, true);
     if (rc == 1)
         client_session_response_done(s, bc);
+}
+
+struct backend_conn *session_take_pooled(struct client_session *s, int index)
+{
+    struct backend_conn *bc = backend_pool_take(&s->w->pool, s, index);
+    if (bc && s->registered) {
+        atomic_fetch_or(&s->entry.backends_mask, 1ull << index);
+        atomic_store(&s->entry.thread_id[index], bc->server_thread_id);
+    }
+    return bc;
 }
 
 void client_session_backend_ready(struct client_session *s, struct backend_conn *bc)

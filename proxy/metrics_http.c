@@ -86,6 +86,17 @@ static void backend_sample(struct text_buf *b, const char *name, const struct ad
     text_printf(b, "\"");
 }
 
+/* One series per backend whose only label is the backend: v[i] for backend i. */
+static void per_backend(struct text_buf *b, const struct admin_snapshot *s, const char *name,
+                        const char *type, const char *help, const int64_t *v)
+{
+    head(b, name, type, help);
+    for (size_t i = 0; i < s->n_backends; i++) {
+        backend_sample(b, name, &s->backend[i]);
+        text_printf(b, "} %" PRId64 "\n", v[i]);
+    }
+}
+
 static void metrics_backends(struct text_buf *b, const struct admin_snapshot *s)
 {
     static const char *const states[] = {"up", "lagging", "broken", "down", "offline", "unknown"};
@@ -114,11 +125,22 @@ static void metrics_backends(struct text_buf *b, const struct admin_snapshot *s)
         backend_sample(b, "switchyard_replication_lag_seconds", be);
         text_printf(b, "} %.3f\n", be->lag_seconds);
     }
-    head(b, "switchyard_backend_connections", "gauge", "Backend connections open now.");
-    for (size_t i = 0; i < s->n_backends; i++) {
-        backend_sample(b, "switchyard_backend_connections", &s->backend[i]);
-        text_printf(b, "} %" PRId64 "\n", s->backend[i].connections);
-    }
+    int64_t v[CONFIG_MAX_BACKENDS];
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = s->backend[i].connections;
+    per_backend(b, s, "switchyard_backend_connections", "gauge", "Backend connections open now.", v);
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = s->backend[i].pool_idle;
+    per_backend(b, s, "switchyard_pool_idle_connections", "gauge",
+                "Backend connections waiting in the pools for a session.", v);
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = (int64_t)s->backend[i].pool_logins;
+    per_backend(b, s, "switchyard_backend_logins_total", "counter", "Backend connections opened.",
+                v);
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = (int64_t)s->backend[i].pool_reuses;
+    per_backend(b, s, "switchyard_pool_reuses_total", "counter",
+                "Sessions given a pooled backend connection instead of a new login.", v);
 }
 
 static void counter(struct text_buf *b, const char *name, const char *help, uint64_t v)

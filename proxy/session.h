@@ -154,6 +154,9 @@ void session_finish_command(struct client_session *s);
 void session_fail_command(struct client_session *s, uint16_t code, const char *sqlstate,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void session_run_on(struct client_session *s, int index);
+/* A connection to backend index from the worker's pool, now the session's
+ * (it logged in as the session would); NULL when none is idle. */
+struct backend_conn *session_take_pooled(struct client_session *s, int index);
 void session_route(struct client_session *s);
 /* Close every backend connection and forget all session state (change user,
  * reset connection). */

@@ -37,6 +37,9 @@ struct worker_stats {
     atomic_uint_fast64_t backend_statements[CONFIG_MAX_BACKENDS];
     atomic_uint_fast64_t backend_errors[CONFIG_MAX_BACKENDS];
     atomic_int backend_connections[CONFIG_MAX_BACKENDS]; /* open now */
+    atomic_int pool_idle[CONFIG_MAX_BACKENDS];           /* of those, waiting in the pool */
+    atomic_uint_fast64_t backend_logins[CONFIG_MAX_BACKENDS]; /* connections opened */
+    atomic_uint_fast64_t pool_reuses[CONFIG_MAX_BACKENDS];    /* sessions served from the pool */
 };
 
 static inline void stats_add(atomic_uint_fast64_t *c, uint64_t n)

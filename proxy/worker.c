@@ -165,6 +165,7 @@ static void on_stop(uv_async_t *a)
 {
     struct worker *w = a->data;
     w->stopping = 1;
+    backend_pool_close_all(&w->pool); /* first: closing sessions give nothing back now */
     uv_close((uv_handle_t *)&w->listener, NULL);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_close((uv_handle_t *)&w->kill_async, NULL);
@@ -187,8 +188,10 @@ static void on_position(uv_async_t *a)
 
 static void on_idle_check(uv_timer_t *t)
 {
-    client_session_close_idle_too_long(t->data);
-    client_session_close_slow_logins(t->data);
+    struct worker *w = t->data;
+    client_session_close_idle_too_long(w);
+    client_session_close_slow_logins(w);
+    backend_pool_sweep(&w->pool, proxy_config_gen(w->proxy), worker_topology(w), uv_now(&w->loop));
 }
 
 int worker_init(struct worker *w, int index, struct proxy *proxy)
@@ -201,6 +204,7 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
     buffer_pool_init(&w->backend_buffers, BACKEND_RBUF_SIZE);
     buffer_pool_init(&w->client_buffers, CLIENT_IN_MIN);
     buffer_pool_init(&w->cipher_buffers, TRANSPORT_CIPHER_READ);
+    backend_pool_init(&w->pool);
     const struct proxy_config *cfg = &proxy_config_gen(proxy)->cfg;
     int fd = listen_socket(cfg->listen_host, cfg->listen_port, index == 0);
     if (fd < 0)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "proxy/backend_pool.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/position_fetch.h"
 #include "proxy/proxy.h"
@@ -53,6 +54,7 @@ struct worker {
     struct buffer_pool backend_buffers; /* BACKEND_RBUF_SIZE */
     struct buffer_pool client_buffers;  /* CLIENT_IN_MIN */
     struct buffer_pool cipher_buffers;  /* TRANSPORT_CIPHER_READ */
+    struct backend_pool pool;           /* backend connections between sessions */
     struct query_digest digest;
     int stopping;
 };

@@ -1,0 +1,151 @@
+#include "proxy/backend_pool.h"
+
+#include <string.h>
+
+#include "protocol/packet.h"
+#include "proxy/backend_conn.h"
+#include "proxy/client_session.h"
+#include "proxy/proxy.h"
+#include "proxy/stats.h"
+#include "proxy/topology.h"
+
+void backend_pool_init(struct backend_pool *p) { memset(p, 0, sizeof *p); }
+
+static void unlink_idle(struct backend_conn *bc)
+{
+    struct backend_pool *p = bc->pool;
+    if (!bc->pooled)
+        return;
+    if (bc->pool_prev)
+        bc->pool_prev->pool_next = bc->pool_next;
+    else
+        p->idle[bc->index] = bc->pool_next;
+    if (bc->pool_next)
+        bc->pool_next->pool_prev = bc->pool_prev;
+    bc->pool_prev = bc->pool_next = NULL;
+    bc->pooled = false;
+    p->idle_count[bc->index]--;
+    atomic_fetch_sub(&bc->stats->pool_idle[bc->index], 1);
+}
+
+/* Most recently given back first: it is the one most likely still warm on
+ * the server, and the oldest ones age out. */
+static void push_idle(struct backend_conn *bc, uint64_t now_ms)
+{
+    struct backend_pool *p = bc->pool;
+    bc->pool_prev = NULL;
+    bc->pool_next = p->idle[bc->index];
+    if (bc->pool_next)
+        bc->pool_next->pool_prev = bc;
+    p->idle[bc->index] = bc;
+    bc->pooled = true;
+    bc->idle_since_ms = now_ms;
+    p->idle_count[bc->index]++;
+    atomic_fetch_add(&bc->stats->pool_idle[bc->index], 1);
+}
+
+static bool backend_is_down(const struct topology *t, int index)
+{
+    return t && (size_t)index < t->n && t->backend[index].state == BACKEND_DOWN;
+}
+
+/* Nothing of a command may be in flight: the reset must be the only thing
+ * the server answers next. */
+static bool reusable(const struct backend_pool *p, const struct client_session *s,
+                     const struct backend_conn *bc)
+{
+    const struct session_login *login = client_session_login(s);
+    if (p->closing || !client_session_config(s)->multiplexing || bc->state != BC_READY ||
+        bc->write_pending || bc->next_queued || bc->rlen != bc->rdone ||
+        backend_conn_queued(bc) != 0 || bc->gen != client_session_config_gen(s))
+        return false;
+    /* Without a login database it goes back only where the session never
+     * chose one: no command takes a connection back to "no database". */
+    return bc->login_db[0] || !login->default_db[0];
+}
+
+void backend_pool_give(struct backend_pool *p, struct client_session *s, struct backend_conn *bc)
+{
+    if (!reusable(p, s, bc)) {
+        backend_conn_close(bc);
+        return;
+    }
+    bc->session = NULL;
+    bc->pool_step = POOL_RESET;
+    backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0); /* failing, it closes */
+}
+
+void backend_pool_answered(struct backend_conn *bc, bool ok)
+{
+    if (!ok || bc->pool->closing) {
+        backend_conn_close(bc);
+        return;
+    }
+    if (bc->pool_step == POOL_RESET && bc->login_db[0]) {
+        bc->pool_step = POOL_INIT_DB; /* the reset keeps whatever USE chose */
+        backend_conn_send_command(bc, COM_INIT_DB, (const uint8_t *)bc->login_db,
+                                  strlen(bc->login_db));
+        return;
+    }
+    bc->pool_step = POOL_NONE;
+    backend_conn_forget_session_state(bc);
+    push_idle(bc, backend_conn_now(bc));
+}
+
+void backend_pool_lost(struct backend_conn *bc) { unlink_idle(bc); }
+
+/* Logged in as s would log in: the same account (under the same
+ * configuration), capabilities (they shape every response), character set
+ * and database. */
+static bool same_login(const struct backend_conn *bc, const struct client_session *s)
+{
+    const struct session_login *login = client_session_login(s);
+    return bc->gen == client_session_config_gen(s) && bc->login_caps == login->caps &&
+           bc->login_charset == login->charset && strcmp(bc->login_user, login->user) == 0 &&
+           strcmp(bc->login_db, login->db) == 0;
+}
+
+struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index)
+{
+    if (p->closing || !client_session_config(s)->multiplexing)
+        return NULL;
+    for (struct backend_conn *bc = p->idle[index]; bc; bc = bc->pool_next) {
+        if (same_login(bc, s)) {
+            unlink_idle(bc);
+            bc->session = s;
+            stats_add(&bc->stats->pool_reuses[index], 1);
+            return bc;
+        }
+    }
+    return NULL;
+}
+
+void backend_pool_sweep(struct backend_pool *p, const struct config_gen *gen,
+                        const struct topology *t, uint64_t now_ms)
+{
+    uint64_t keep_ms = (uint64_t)gen->cfg.pool_idle_timeout * 1000;
+    for (int i = 0; i < CONFIG_MAX_BACKENDS; i++) {
+        struct backend_conn *bc = p->idle[i];
+        while (bc) {
+            struct backend_conn *next = bc->pool_next;
+            if (bc->gen != gen || !gen->cfg.multiplexing || backend_is_down(t, i) ||
+                now_ms - bc->idle_since_ms >= keep_ms) {
+                unlink_idle(bc);
+                backend_conn_close(bc);
+            }
+            bc = next;
+        }
+    }
+}
+
+void backend_pool_close_all(struct backend_pool *p)
+{
+    p->closing = true;
+    for (int i = 0; i < CONFIG_MAX_BACKENDS; i++) {
+        while (p->idle[i]) {
+            struct backend_conn *bc = p->idle[i];
+            unlink_idle(bc);
+            backend_conn_close(bc);
+        }
+    }
+}
