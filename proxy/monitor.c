@@ -146,7 +146,7 @@ static enum probe_result probe(struct monitor *m, size_t i, struct backend_statu
         return probe_replica_lag(m, i, st);
     r = probe_primary(m, i, st);
     if (r == PROBE_DONE && m->cfg->backends[i].galera)
-        r = probe_galera(&m->conn[i], st);
+        r = probe_galera(&m->conn[i], &m->prev[i].galera, st);
     return r;
 }
 
@@ -174,7 +174,7 @@ static void check_backend(struct monitor *m, size_t i, struct backend_status *st
         st->role = m->role[i];
         st->gtid_pos[0] = '\0';
         st->reason[0] = '\0';
-        st->wsrep_local_state = -1;
+        memset(&st->galera, 0, sizeof st->galera);
         version[0] = '\0';
         if (!reused && probe_connect(&m->conn[i], m->cfg, &m->cfg->backends[i], st) != 0)
             return;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "proxy/galera_state.h"
 
 enum backend_state {
     BACKEND_UNKNOWN = 0, /* not checked yet */
@@ -29,7 +30,7 @@ struct backend_status {
     char gtid_pos[256]; /* MariaDB: @@gtid_slave_pos on replicas, @@gtid_binlog_pos on primaries;
                            "" when unknown */
     char reason[160];   /* why it is in that state, for logs and admin */
-    int wsrep_local_state; /* Galera nodes: 4 = Synced, 2 = Donor/Desynced...; -1 when not known */
+    struct galera_state galera; /* Galera nodes (galera = on); .known false otherwise */
 };
 
 struct topology {
