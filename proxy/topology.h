@@ -40,6 +40,7 @@ struct topology {
     struct backend_status backend[CONFIG_MAX_BACKENDS];
     char server_version[64]; /* primary's version as the server reports it, "" if unknown */
     int writer;              /* active-passive: the backend taking writes, -1 none (writer.c) */
+    uint64_t monitor_round;  /* the monitor round that made it, counted from 1; in the logs */
     uint64_t config_number;  /* the configuration generation whose backends these are */
 };
 
