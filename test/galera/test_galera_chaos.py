@@ -73,7 +73,7 @@ class Chaos(threading.Thread):
         self.down = queue.Queue()
         self.pending = set()  # killed, not restarted yet
         self.lock = threading.Lock()
-        self.kills, self.skipped, self.restart_seconds = [], 0, []
+        self.kills, self.skipped, self.restart_seconds, self.failures = [], 0, [], []
         self.restarter = threading.Thread(target=self.restart_all, daemon=True)
 
     def may_kill(self, name):
@@ -107,7 +107,12 @@ class Chaos(threading.Thread):
     def restart_all(self):
         while (victim := self.down.get()) is not None:
             t0 = time.monotonic()
-            self.galera.restart(victim)
+            try:
+                self.galera.restart(victim)
+            except BaseException as e:  # noqa: BLE001 - pytest.fail too; the test reports it
+                self.failures.append(f"restart {victim}: {e}")
+                self.stop_ev.set()
+                return
             self.restart_seconds.append(round(time.monotonic() - t0, 1))
             with self.lock:
                 self.pending.discard(victim)
@@ -117,6 +122,7 @@ class Chaos(threading.Thread):
         self.join(60)
         self.restarter.join(900)
         assert not self.restarter.is_alive(), "a restart hangs"
+        assert not self.failures, self.failures
 
 
 def test_galera_chaos(gproxy, galera):

@@ -91,7 +91,8 @@ wait_synced() {
     local name=$1 deadline=$(( $(date +%s) + SYNC_TIMEOUT ))
     while (( $(date +%s) < deadline )); do
         synced "$name" && return 0
-        if ! is_running "$name" && [[ -s $(pidfile "$name") ]]; then
+        # Twice, a second apart: the server rewrites its pid file while it starts.
+        if ! is_running "$name" && [[ -s $(pidfile "$name") ]] && sleep 1 && ! is_running "$name"; then
             log "$name exited; tail of $DIR/$name.err:"; tail -n 30 "$DIR/$name.err" >&2 || true
             return 1
         fi
