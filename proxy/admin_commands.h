@@ -32,6 +32,7 @@ struct admin_backend {
     double lag_seconds; /* -1 unknown */
     char gtid_pos[256];
     char reason[160];
+    struct galera_state galera; /* Galera nodes: what wsrep said last */
     int64_t connections;
     int64_t pool_idle;                  /* of those, waiting in the pools for a session */
     uint64_t pool_logins, pool_reuses;  /* connections opened; sessions served from a pool */

@@ -92,6 +92,7 @@ static void copy_topology(struct admin_snapshot *snap, const struct topology *t,
         b->writable = backend_writable(t, i);
         memcpy(b->gtid_pos, s->gtid_pos, sizeof b->gtid_pos);
         memcpy(b->reason, s->reason, sizeof b->reason);
+        b->galera = s->galera;
     }
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proxy/admin.h"
+#include "proxy/galera_metrics.h"
 #include "proxy/log.h"
 #include "proxy/query_digest.h"
 #include "proxy/query_metrics.h"
@@ -210,6 +211,7 @@ static void metrics_latency(struct text_buf *b, const struct admin_totals *t)
 void metrics_format(struct text_buf *out, const struct admin_snapshot *snap)
 {
     metrics_backends(out, snap);
+    metrics_galera(out, snap);
     metrics_counters(out, &snap->totals);
     metrics_latency(out, &snap->totals);
     if (snap->queries)

@@ -24,6 +24,7 @@
 #include "proxy/monitor.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ struct monitor {
     int good_checks[CONFIG_MAX_BACKENDS];            /* in a row under the limit, while LAGGING */
     struct topology *published;                      /* newest snapshot, our reference */
     int writer;                                      /* of the last snapshot, -1 none */
+    uint64_t round;                                  /* rounds run, the current one included */
     bool heartbeat_written;                          /* this round */
     char heartbeat_error[200];                       /* last write failure, "" when fine */
     char server_version[64];                         /* last primary version seen */
@@ -146,7 +148,7 @@ static enum probe_result probe(struct monitor *m, size_t i, struct backend_statu
         return probe_replica_lag(m, i, st);
     r = probe_primary(m, i, st);
     if (r == PROBE_DONE && m->cfg->backends[i].galera)
-        r = probe_galera(&m->conn[i], st);
+        r = probe_galera(&m->conn[i], &m->prev[i].galera, st);
     return r;
 }
 
@@ -174,7 +176,7 @@ static void check_backend(struct monitor *m, size_t i, struct backend_status *st
         st->role = m->role[i];
         st->gtid_pos[0] = '\0';
         st->reason[0] = '\0';
-        st->wsrep_local_state = -1;
+        memset(&st->galera, 0, sizeof st->galera);
         version[0] = '\0';
         if (!reused && probe_connect(&m->conn[i], m->cfg, &m->cfg->backends[i], st) != 0)
             return;
@@ -187,13 +189,15 @@ static void check_backend(struct monitor *m, size_t i, struct backend_status *st
     }
 }
 
+/* The round number lets a reader count rounds between a failure and what
+ * followed (the writer change logs it too). */
 static void log_change(const struct backend_config *b, const struct backend_status *old,
-                       const struct backend_status *now)
+                       const struct backend_status *now, uint64_t round)
 {
     enum log_level lvl = now->state == BACKEND_UP ? LOG_INFO : LOG_WARN;
-    log_msg(lvl, "monitor: backend %s (%s:%u): %s -> %s: %s", b->name, b->host,
-            (unsigned)b->port, backend_state_name(old->state), backend_state_name(now->state),
-            now->reason);
+    log_msg(lvl, "monitor: backend %s (%s:%u): %s -> %s: %s (round %" PRIu64 ")", b->name,
+            b->host, (unsigned)b->port, backend_state_name(old->state),
+            backend_state_name(now->state), now->reason, round);
 }
 
 /* down_after: a failed check keeps the previous state, and says so, until
@@ -223,8 +227,8 @@ static void apply_down_after(struct monitor *m, size_t i, struct backend_status 
     *st = *prev;
     probe_set_reason(st, "check failed %d/%d: %s", m->failed_checks[i], m->cfg->down_after, why);
     const struct backend_config *b = &m->cfg->backends[i];
-    log_warn("monitor: backend %s (%s:%u): still %s, %s", b->name, b->host, (unsigned)b->port,
-             backend_state_name(st->state), st->reason);
+    log_warn("monitor: backend %s (%s:%u): still %s, %s (round %" PRIu64 ")", b->name, b->host,
+             (unsigned)b->port, backend_state_name(st->state), st->reason, m->round);
 }
 
 /* recover_intervals: a replica that was LAGGING stays LAGGING until enough
@@ -277,7 +281,7 @@ static void check_and_settle(struct monitor *m, size_t i, struct backend_status 
     apply_down_after(m, i, st);
     apply_recovery(m, i, st);
     if (st->state != m->prev[i].state)
-        log_change(&m->cfg->backends[i], &m->prev[i], st);
+        log_change(&m->cfg->backends[i], &m->prev[i], st, m->round);
     m->prev[i] = *st;
 }
 
@@ -305,6 +309,7 @@ static int run_round(struct monitor *m)
         return -1;
     }
     t->n = m->n;
+    t->monitor_round = ++m->round;
     char any_version[sizeof m->server_version] = "";
     bool primary_seen = false;
     size_t order[CONFIG_MAX_BACKENDS];

@@ -3,59 +3,100 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WSREP_SYNCED 4
 
-void galera_judge(const struct galera_view *v, struct backend_status *st)
+/* "flow control paused 12% of the last interval", or "flow control: first
+ * sample" before there are two samples to compare. */
+static void describe_flow_control(const struct galera_state *g, char *out, size_t cap)
 {
-    st->wsrep_local_state = v->local_state;
-    if (!v->ready || strcmp(v->cluster_status, "Primary") != 0) {
+    if (g->paused_share < 0)
+        snprintf(out, cap, "flow control: first sample");
+    else
+        snprintf(out, cap, "flow control paused %.0f%% of the last interval",
+                 g->paused_share * 100.0);
+}
+
+void galera_judge(struct backend_status *st)
+{
+    const struct galera_state *g = &st->galera;
+    if (!g->ready || strcmp(g->cluster_status, "Primary") != 0) {
         st->state = BACKEND_BROKEN;
         probe_set_reason(st,
                          "Galera: not in the primary component (wsrep_cluster_status=%s, "
                          "wsrep_ready=%s): takes no traffic",
-                         v->cluster_status[0] ? v->cluster_status : "?", v->ready ? "ON" : "OFF");
+                         g->cluster_status[0] ? g->cluster_status : "?", g->ready ? "ON" : "OFF");
         return;
     }
-    if (v->local_state != WSREP_SYNCED) {
+    if (g->desync) {
         st->state = BACKEND_BROKEN;
         probe_set_reason(st,
-                         "Galera: wsrep_local_state %d (%s)%s: takes no traffic until Synced",
-                         v->local_state, v->state_comment[0] ? v->state_comment : "?",
-                         v->desync ? ", wsrep_desync=ON" : "");
+                         "Galera: desynced (wsrep_desync=ON, wsrep_local_state %d %s): taken "
+                         "out by an operator, takes no traffic until wsrep_desync=OFF and Synced",
+                         g->local_state, g->state_comment[0] ? g->state_comment : "?");
         return;
     }
+    if (g->local_state != WSREP_SYNCED) {
+        st->state = BACKEND_BROKEN;
+        probe_set_reason(st, "Galera: wsrep_local_state %d (%s): takes no traffic until Synced",
+                         g->local_state, g->state_comment[0] ? g->state_comment : "?");
+        return;
+    }
+    char fc[64];
+    describe_flow_control(g, fc, sizeof fc);
     st->state = BACKEND_UP;
-    probe_set_reason(st, "Galera: Synced, primary component of %d, flow control paused %.2f%s",
-                     v->cluster_size, v->flow_control_paused,
+    probe_set_reason(st, "Galera: Synced, primary component of %d, %s, recv queue %lld%s",
+                     g->cluster_size, fc, (long long)g->recv_queue,
                      st->read_only ? ", read_only=ON" : "");
 }
 
-static void take_value(struct galera_view *v, const char *name, const char *value)
+double galera_paused_share(const struct galera_state *prev, const struct galera_state *now)
 {
-    if (strcmp(name, "WSREP_READY") == 0)
-        v->ready = strcmp(value, "ON") == 0;
-    else if (strcmp(name, "WSREP_LOCAL_STATE") == 0)
-        v->local_state = atoi(value);
-    else if (strcmp(name, "WSREP_LOCAL_STATE_COMMENT") == 0)
-        snprintf(v->state_comment, sizeof v->state_comment, "%s", value);
-    else if (strcmp(name, "WSREP_CLUSTER_STATUS") == 0)
-        snprintf(v->cluster_status, sizeof v->cluster_status, "%s", value);
-    else if (strcmp(name, "WSREP_CLUSTER_SIZE") == 0)
-        v->cluster_size = atoi(value);
-    else if (strcmp(name, "WSREP_FLOW_CONTROL_PAUSED") == 0)
-        v->flow_control_paused = atof(value);
-    else if (strcmp(name, "WSREP_DESYNC") == 0)
-        v->desync = strcmp(value, "1") == 0;
+    if (!prev->known || now->paused_ns < prev->paused_ns || now->sampled_s <= prev->sampled_s)
+        return -1;
+    double share = (double)(now->paused_ns - prev->paused_ns) / 1e9 /
+                   (now->sampled_s - prev->sampled_s);
+    return share > 1 ? 1 : share;
 }
 
-enum probe_result probe_galera(struct probe_conn *pc, struct backend_status *st)
+static void take_value(struct galera_state *g, const char *name, const char *value)
+{
+    if (strcmp(name, "WSREP_READY") == 0)
+        g->ready = strcmp(value, "ON") == 0;
+    else if (strcmp(name, "WSREP_LOCAL_STATE") == 0)
+        g->local_state = atoi(value);
+    else if (strcmp(name, "WSREP_LOCAL_STATE_COMMENT") == 0)
+        snprintf(g->state_comment, sizeof g->state_comment, "%s", value);
+    else if (strcmp(name, "WSREP_CLUSTER_STATUS") == 0)
+        snprintf(g->cluster_status, sizeof g->cluster_status, "%s", value);
+    else if (strcmp(name, "WSREP_CLUSTER_SIZE") == 0)
+        g->cluster_size = atoi(value);
+    else if (strcmp(name, "WSREP_FLOW_CONTROL_PAUSED_NS") == 0)
+        g->paused_ns = strtoull(value, NULL, 10);
+    else if (strcmp(name, "WSREP_FLOW_CONTROL_SENT") == 0)
+        g->fc_sent = strtoull(value, NULL, 10);
+    else if (strcmp(name, "WSREP_LOCAL_RECV_QUEUE") == 0)
+        g->recv_queue = strtoll(value, NULL, 10);
+    else if (strcmp(name, "WSREP_DESYNC") == 0)
+        g->desync = strcmp(value, "1") == 0;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum probe_result probe_galera(struct probe_conn *pc, const struct galera_state *prev,
+                               struct backend_status *st)
 {
     static const char sql[] =
         "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
         "WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE', "
         "'WSREP_LOCAL_STATE_COMMENT', 'WSREP_CLUSTER_STATUS', 'WSREP_CLUSTER_SIZE', "
-        "'WSREP_FLOW_CONTROL_PAUSED') "
+        "'WSREP_FLOW_CONTROL_PAUSED_NS', 'WSREP_FLOW_CONTROL_SENT', 'WSREP_LOCAL_RECV_QUEUE') "
         "UNION ALL SELECT 'WSREP_DESYNC', @@global.wsrep_desync";
     const char *what = "reading the wsrep status";
     if (mysql_query(pc->mysql, sql) != 0)
@@ -63,12 +104,17 @@ enum probe_result probe_galera(struct probe_conn *pc, struct backend_status *st)
     MYSQL_RES *res = mysql_store_result(pc->mysql);
     if (!res)
         return probe_query_failed(pc->mysql, st, what);
-    struct galera_view v = {.local_state = -1};
+    struct galera_state *g = &st->galera;
+    memset(g, 0, sizeof *g);
+    g->local_state = -1;
+    g->sampled_s = monotonic_seconds();
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)))
         if (row[0] && row[1])
-            take_value(&v, row[0], row[1]);
+            take_value(g, row[0], row[1]);
     mysql_free_result(res);
-    galera_judge(&v, st);
+    g->known = true;
+    g->paused_share = galera_paused_share(prev, g);
+    galera_judge(st);
     return PROBE_DONE;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "proxy/galera_state.h"
 
 enum backend_state {
     BACKEND_UNKNOWN = 0, /* not checked yet */
@@ -29,7 +30,7 @@ struct backend_status {
     char gtid_pos[256]; /* MariaDB: @@gtid_slave_pos on replicas, @@gtid_binlog_pos on primaries;
                            "" when unknown */
     char reason[160];   /* why it is in that state, for logs and admin */
-    int wsrep_local_state; /* Galera nodes: 4 = Synced, 2 = Donor/Desynced...; -1 when not known */
+    struct galera_state galera; /* Galera nodes (galera = on); .known false otherwise */
 };
 
 struct topology {
@@ -39,6 +40,7 @@ struct topology {
     struct backend_status backend[CONFIG_MAX_BACKENDS];
     char server_version[64]; /* primary's version as the server reports it, "" if unknown */
     int writer;              /* active-passive: the backend taking writes, -1 none (writer.c) */
+    uint64_t monitor_round;  /* the monitor round that made it, counted from 1; in the logs */
     uint64_t config_number;  /* the configuration generation whose backends these are */
 };
 

@@ -1,5 +1,7 @@
 #include "proxy/writer.h"
 
+#include <inttypes.h>
+
 #include "proxy/log.h"
 
 bool backend_writable(const struct topology *t, size_t i)
@@ -49,11 +51,13 @@ int writer_choose(const struct topology *prev, const struct topology *next,
     if (chosen == current)
         return chosen;
     if (chosen < 0)
-        log_warn("writers: no primary is up and writable; writes fail until one is");
+        log_warn("writers: no primary is up and writable; writes fail until one is (round %" PRIu64
+                 ")", next->monitor_round);
     else if (current < 0)
-        log_info("writers: '%s' takes the writes", name_of(cfg, chosen));
+        log_info("writers: '%s' takes the writes (round %" PRIu64 ")", name_of(cfg, chosen),
+                 next->monitor_round);
     else
-        log_warn("writers: writes move from '%s' to '%s'", name_of(cfg, current),
-                 name_of(cfg, chosen));
+        log_warn("writers: writes move from '%s' to '%s' (round %" PRIu64 ")",
+                 name_of(cfg, current), name_of(cfg, chosen), next->monitor_round);
     return chosen;
 }

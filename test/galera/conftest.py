@@ -26,6 +26,11 @@ class GaleraSandbox(Sandbox):
         """{status variable: value} of the wsrep_* status of node NAME."""
         return dict(self.sql(name, "SHOW GLOBAL STATUS LIKE 'wsrep%'"))
 
+    def restart(self, name):
+        """sandbox.sh bounds a restart itself (--wsrep-recover, SY_GALERA_SYNC_TIMEOUT, the
+        replica following a node) and says what it waited for: give it the time to."""
+        self.run("restart", name, timeout=400)
+
     def ensure_healthy(self):
         """Both nodes Synced and not desynced, the replica replicating with no delay."""
         for name in GALERA_PORTS:
@@ -33,7 +38,7 @@ class GaleraSandbox(Sandbox):
                 self.restart(name)
         for name in NODES:
             self.sql(name, "SET GLOBAL wsrep_desync = OFF")
-            self.run("wait-synced", name)
+            self.run("wait-synced", name, timeout=400)
         st = self.replica_status(REPLICA[0])
         if st.get("SQL_Delay") not in ("0", None) or st.get("Slave_IO_Running") != "Yes" \
                 or st.get("Slave_SQL_Running") != "Yes":

@@ -2,6 +2,10 @@
 node: Galera states route traffic, active-active and active-passive writers, reads on the
 replica and on the nodes, certification conflicts as the server reports them."""
 
+import re
+import threading
+import time
+
 import pymysql
 import pytest
 
@@ -87,47 +91,167 @@ def test_transaction_stays_on_one_node(gproxy):
     assert len(set(r[0] for r in galera_rows(f"SELECT port FROM test.g_where WHERE tag='{tag}'"))) == 1
 
 
-def test_active_passive_writes_stay_then_move_when_writer_dies(gproxy, galera):
-    p = gproxy(routing={"writers": "active-passive"})
+class Load:
+    """THREADS client threads through proxy p, each inserting a row and reading it back
+    (autocommit, so every statement is routed on its own); .done[k] counts thread k's
+    rounds, .errors collects (time.monotonic(), error args) of what failed."""
+
+    def __init__(self, p, threads=4):
+        self.p, self.tag = p, unique("load")
+        self.done, self.errors = [0] * threads, []
+        self.loops = [Loop(self.round_of(k), name=f"load{k}") for k in range(threads)]
+
+    def round_of(self, k):
+        conn = []
+
+        def one_round(i):
+            try:
+                conn or conn.append(self.p.connect(read_timeout=30, write_timeout=30))
+                execute(conn[0], "INSERT INTO test.g_where (port, tag) VALUES (@@port, %s)",
+                        (self.tag,))
+                scalar(conn[0], "SELECT COUNT(*) FROM test.g_where WHERE tag = %s", (self.tag,))
+                self.done[k] += 1
+            except pymysql.err.MySQLError as e:
+                self.errors.append((time.monotonic(), e.args))
+                conn and conn.pop().close()
+                raise
+        return one_round
+
+    def __enter__(self):
+        for lp in self.loops:
+            lp.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        for lp in self.loops:
+            lp.stop()
+
+    def wait_rounds(self, n, what):
+        """Until every thread has run n more rounds: statements routed before now are over."""
+        goal = [d + n for d in self.done]
+        wait_for(lambda: all(d >= g for d, g in zip(self.done, goal)), 60,
+                 what=lambda: f"{n} more load rounds per thread ({what}); errors {self.errors[-3:]}")
+
+
+def statements(p, name):
+    return int(backends(p)[name]["statements"])
+
+
+def galera_sample(p, series, name):
+    """The value of switchyard_galera_SERIES{backend="NAME"} in /metrics, or None."""
+    prefix = f'switchyard_galera_{series}{{backend="{name}"}} '
+    for line in metrics_text(p.http_port).splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix):])
+    return None
+
+
+def log_round(p, pattern):
+    """The monitor round logged on the first line of the proxy's log matching pattern."""
+    for line in p.log_text().splitlines():
+        if re.search(pattern, line):
+            return int(re.search(r"\(round (\d+)\)$", line).group(1))
+    raise AssertionError(f"no log line matches {pattern!r}:\n{p.log_tail()}")
+
+
+def test_active_passive_writer_moves_within_two_rounds(gproxy, galera):
+    """Under load, killing the writing node in active-passive moves the writes to the other
+    node in the monitor round that takes the dead one down, the second round that found it
+    failing (down_after = 2): within two monitor intervals of the kill, counted by the round
+    numbers in the proxy's log. Clients get errors only for statements sent before the move;
+    after it every statement succeeds, on the other node."""
+    p = gproxy(routing={"writers": "active-passive"}, monitor={"down_after": 2})
     with p.connect() as c:
         ports = write_ports(c, 6, unique("ap"))
     assert len(ports) == 1, ports
     writer = ports.pop()
-    victim = "galera1" if writer == G1 else "galera2"
-    other = G2 if writer == G1 else G1
-    galera.kill(victim)
-    errors = []
-
-    def moved():
-        try:
-            with p.connect() as c:
-                return write_ports(c, 1, unique("ap2")) == {other}
-        except pymysql.err.MySQLError as e:
-            errors.append(e.args)
-            return False
-
-    wait_for(moved, 10, interval=MONITOR_INTERVAL_MS / 1000,
-             what=lambda: f"writes on the other node (last errors {errors[-2:]})")
+    victim, other = ("galera1", "galera2") if writer == G1 else ("galera2", "galera1")
+    with Load(p) as load:
+        load.wait_rounds(10, "load before the kill")
+        galera.kill(victim)
+        wait_for(lambda: f"writes move from '{victim}' to '{other}'" in p.log_text(), 30,
+                 what="the writer change in the log")
+        moved_at = time.monotonic()
+        load.wait_rounds(20, "load after the move")
+    first_failed = log_round(p, rf"backend {victim} .*: still UP, check failed 1/2")
+    down = log_round(p, rf"backend {victim} .*: UP -> DOWN")
+    moved = log_round(p, rf"writers: writes move from '{victim}' to '{other}'")
+    assert (first_failed, moved) == (down - 1, down)
+    late = [e for t, e in load.errors if t > moved_at]
+    assert late == [], late
+    print(f"errors before the move: {len(load.errors)}: {dict(e for _, e in load.errors)}")
     with p.connect() as c:
-        assert write_ports(c, 4, unique("ap3")) == {other}
+        assert write_ports(c, 4, unique("ap3")) == {NODES[other]}
     assert state_is(p, victim, "down")
 
 
+def test_rejoining_node_gets_no_traffic_until_synced(gproxy, galera):
+    """Under load (active-active), galera2 is killed and restarted: from the kill until the
+    monitor sees it Synced again its statement counter in the proxy stands still and no
+    client statement fails, also while it is reachable but still joining (the monitor saw
+    it BROKEN with a Galera state on the way, by the log); once UP it gets traffic again.
+    Negative control (by hand, galera = off on galera2): it is UP while joining and clients
+    get 1047 "WSREP has not yet prepared node for application use"."""
+    p = gproxy(routing={"writers": "active-active"})
+    with Load(p) as load:
+        load.wait_rounds(10, "load before the kill")
+        galera.kill("galera2")
+        wait_for(lambda: state_is(p, "galera2", "down"), 30, what="galera2 down")
+        load.wait_rounds(2, "statements routed before the kill are over")
+        frozen, frozen_at = statements(p, "galera2"), time.monotonic()
+        restart = threading.Thread(target=galera.restart, args=("galera2",), daemon=True)
+        restart.start()
+        samples = []  # SHOW BACKENDS of galera2 until it is up
+
+        def up():
+            b = backends(p)["galera2"]
+            samples.append((b["state"], b["reason"], int(b["statements"])))
+            return b["state"] == "up"
+
+        wait_for(up, 400, interval=0.05, what="galera2 up after its restart")
+        restart.join(400)
+        # A sample followed by one that still is not up was taken before any snapshot had
+        # galera2 UP: nothing could have been routed to it by then.
+        before_up = samples[:-2]
+        assert [n for _, _, n in before_up if n != frozen] == [], before_up
+        wait_for(lambda: statements(p, "galera2") > frozen, 30, what="traffic on galera2 again")
+    # Errors only for statements sent to galera2 before it was down; a statement that
+    # reached it while joining would fail (1047 WSREP has not yet prepared node ...).
+    late = [e for t, e in load.errors if t > frozen_at]
+    assert late == [], late
+    joining = re.findall(r"backend galera2 .*: DOWN -> BROKEN: (Galera: [^(]*)", p.log_text())
+    assert joining, p.log_tail()
+    print(f"galera2 on its way back: {joining}; {len(samples)} samples, "
+          f"{sum(st == 'broken' for st, _, _ in before_up)} of them broken; "
+          f"client errors {len(load.errors)}")
+
+
 def test_desynced_node_gets_no_traffic(gproxy, galera):
-    p = gproxy(routing={"writers": "active-active"}, threads=1)
-    with p.connect() as c:
-        assert G2 in write_ports(c, 6, unique("pre"))  # control: galera2 takes writes
-        assert G2 in read_ports(c, 12)                  # ... and reads
-    galera.sql("galera2", "SET GLOBAL wsrep_desync = ON")
-    wait_for(lambda: state_is(p, "galera2", "broken"), 10, what="galera2 broken while desynced")
-    assert "Donor/Desynced" in backends(p)["galera2"]["reason"]
-    with p.connect() as c:
-        assert write_ports(c, 8, unique("desync")) == {G1}
-        assert G2 not in read_ports(c, 12)
-    galera.sql("galera2", "SET GLOBAL wsrep_desync = OFF")
-    wait_for(lambda: state_is(p, "galera2", "up"), 20, what="galera2 up once Synced again")
-    with p.connect() as c:
-        assert G2 in write_ports(c, 6, unique("post"))
+    """Under load through the proxy, SET GLOBAL wsrep_desync = ON on galera2 (what an
+    operator does before a backup) takes it out: SHOW BACKENDS and /metrics say why, and its
+    statement counter stands still while the load goes on; OFF brings traffic back."""
+    p = gproxy(routing={"writers": "active-active"})
+    with Load(p) as load:
+        before = statements(p, "galera2")
+        load.wait_rounds(20, "control")
+        assert statements(p, "galera2") > before  # control: galera2 takes traffic
+        assert galera_sample(p, "desync", "galera2") == 0
+        assert galera_sample(p, "local_state", "galera2") == 4
+        galera.sql("galera2", "SET GLOBAL wsrep_desync = ON")
+        wait_for(lambda: state_is(p, "galera2", "broken"), 10, what="galera2 broken while desynced")
+        assert "desynced (wsrep_desync=ON" in backends(p)["galera2"]["reason"]
+        load.wait_rounds(2, "statements routed before the change are over")
+        frozen = statements(p, "galera2")
+        load.wait_rounds(40, "load while desynced")
+        assert statements(p, "galera2") == frozen, backends(p)["galera2"]
+        assert galera_sample(p, "desync", "galera2") == 1
+        assert galera_sample(p, "local_state", "galera2") == 2  # Donor/Desynced
+        assert 0 <= galera_sample(p, "flow_control_paused_ratio", "galera1") <= 1
+        galera.sql("galera2", "SET GLOBAL wsrep_desync = OFF")
+        wait_for(lambda: state_is(p, "galera2", "up"), 20, what="galera2 up once Synced again")
+        wait_for(lambda: statements(p, "galera2") > frozen, 30, what="traffic on galera2 again")
+        assert galera_sample(p, "desync", "galera2") == 0
+    assert load.errors == []
 
 
 def test_reads_on_replica_and_other_node_and_galera_reads_replicas(gproxy):

@@ -31,7 +31,10 @@ declare -A GCOMM=([galera1]=4567 [galera2]=4577)
 declare -A DOMAIN=([galera1]=21 [galera2]=22 [greplica]=23)
 SOURCE=galera1
 GALERA_PROVIDER=${SY_GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}
-SYNC_TIMEOUT=${SY_GALERA_SYNC_TIMEOUT:-120}
+SYNC_TIMEOUT=${SY_GALERA_SYNC_TIMEOUT:-180}
+RECOVER_TIMEOUT=${SY_GALERA_RECOVER_TIMEOUT:-60}
+# Big enough to hold what a node misses while it is down in the tests, so that it rejoins by IST.
+GCACHE_SIZE=${SY_GALERA_GCACHE_SIZE:-256M}
 
 valid_name() {
     case "${1:-}" in galera1|galera2|greplica) return 0 ;; esac
@@ -61,7 +64,7 @@ role_cnf() {
     echo "wsrep_cluster_address=gcomm://127.0.0.1:${GCOMM[galera1]},127.0.0.1:${GCOMM[galera2]}"
     echo "wsrep_node_name=$name"
     echo "wsrep_node_address=127.0.0.1:$base"
-    echo "wsrep_provider_options=\"base_host=127.0.0.1;base_port=$base;ist.recv_addr=127.0.0.1:$((base + 1));gcache.size=64M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT4S\""
+    echo "wsrep_provider_options=\"base_host=127.0.0.1;base_port=$base;ist.recv_addr=127.0.0.1:$((base + 1));gcache.size=$GCACHE_SIZE;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT4S\""
     echo "wsrep_sst_method=rsync"
     echo "wsrep_sst_receive_address=127.0.0.1:$((base + 2))"
     echo "wsrep_gtid_mode=ON"
@@ -74,7 +77,7 @@ role_cnf() {
 
 # Galera's view of a node: "ready state cluster_status", e.g. "ON 4 Primary".
 wsrep_view() {
-    q "$1" "SELECT MAX(IF(VARIABLE_NAME='WSREP_READY',VARIABLE_VALUE,NULL)),
+    Q_TIMEOUT=10 q "$1" "SELECT MAX(IF(VARIABLE_NAME='WSREP_READY',VARIABLE_VALUE,NULL)),
                    MAX(IF(VARIABLE_NAME='WSREP_LOCAL_STATE',VARIABLE_VALUE,NULL)),
                    MAX(IF(VARIABLE_NAME='WSREP_CLUSTER_STATUS',VARIABLE_VALUE,NULL)),
                    MAX(IF(VARIABLE_NAME='WSREP_CLUSTER_SIZE',VARIABLE_VALUE,NULL))
@@ -88,7 +91,8 @@ wait_synced() {
     local name=$1 deadline=$(( $(date +%s) + SYNC_TIMEOUT ))
     while (( $(date +%s) < deadline )); do
         synced "$name" && return 0
-        if ! is_running "$name" && [[ -s $(pidfile "$name") ]]; then
+        # Twice, a second apart: the server rewrites its pid file while it starts.
+        if ! is_running "$name" && [[ -s $(pidfile "$name") ]] && sleep 1 && ! is_running "$name"; then
             log "$name exited; tail of $DIR/$name.err:"; tail -n 30 "$DIR/$name.err" >&2 || true
             return 1
         fi
@@ -99,8 +103,24 @@ wait_synced() {
     return 1
 }
 
+# The position of a node that crashed (SIGKILL leaves seqno -1 in grastate.dat), read
+# from InnoDB by --wsrep-recover as galera_recovery does under systemd; empty when the
+# node stopped cleanly or the recovery fails. Without it the node does not know its
+# position and asks for a full SST (rsync of the whole datadir, minutes on a loaded
+# machine); with it the donor sends only what it missed from its gcache (IST).
+recovered_position() {
+    local name=$1 d="$DIR/$1" rlog="$DIR/$1.recover.log"
+    grep -q '^seqno: *-1' "$d/data/grastate.dat" 2>/dev/null || return 0
+    rm -f "$rlog"
+    timeout -k 5 "$RECOVER_TIMEOUT" "$MARIADBD" --defaults-file="$d/my.cnf" --wsrep-recover \
+        --log-error="$rlog" </dev/null >/dev/null 2>&1 ||
+        { log "$name: --wsrep-recover failed or took over ${RECOVER_TIMEOUT}s (see $rlog); it rejoins by SST"; return 0; }
+    sed -n 's/.*WSREP: Recovered position: *//p' "$rlog" | tail -n 1
+}
+
 # Starts a node: bootstrapping a new cluster when the other node is not running
-# (its grastate.dat is marked safe: this is a test sandbox), joining otherwise.
+# (its grastate.dat is marked safe: this is a test sandbox), joining otherwise;
+# after a crash from its recovered position.
 launch_node() {
     local name=$1 d="$DIR/$1"
     is_running "$name" && return 0
@@ -110,13 +130,17 @@ launch_node() {
         [[ -f $d/data/grastate.dat ]] && sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' "$d/data/grastate.dat"
     fi
     write_cnf "$name"
+    local pos; pos=$(recovered_position "$name")
+    [[ -n $pos ]] && extra+=(--wsrep-start-position="$pos")
     rm -f "$(sock "$name")" "$(pidfile "$name")"
     setsid "$MARIADBD" --defaults-file="$d/my.cnf" "${extra[@]}" </dev/null >>"$DIR/$name.out" 2>&1 &
 }
 
+# A node's start has one deadline (SYNC_TIMEOUT) for accepting and Synced: a joiner
+# accepts connections only after its state transfer.
 start_instance() {
     if is_node "$1"; then
-        launch_node "$1" && wait_accepting "$1" && wait_synced "$1"
+        launch_node "$1" && wait_synced "$1"
     else
         launch "$1" && wait_accepting "$1"
     fi

@@ -57,10 +57,12 @@ sock() { echo "$DIR/$1.sock"; }
 pidfile() { echo "$DIR/$1.pid"; }
 
 # Run SQL as root over the instance's socket, batch mode, no column names.
+# The client has no read timeout: a server that accepts and then never answers (a Galera
+# joiner in state transfer) would hang the script. Q_TIMEOUT bounds every statement.
 q() {
     local name=$1; shift
-    "$CLIENT" --no-defaults --socket="$(sock "$name")" -uroot --batch --skip-column-names \
-        --connect-timeout=5 -e "$*"
+    timeout -k 2 "${Q_TIMEOUT:-120}" "$CLIENT" --no-defaults --socket="$(sock "$name")" -uroot \
+        --batch --skip-column-names --connect-timeout=5 -e "$*"
 }
 
 pid_of() {
@@ -74,7 +76,7 @@ pid_of() {
 }
 
 is_running() { pid_of "$1" >/dev/null; }
-accepts() { q "$1" "SELECT 1" >/dev/null 2>&1; }
+accepts() { Q_TIMEOUT=10 q "$1" "SELECT 1" >/dev/null 2>&1; }
 
 # A CA and a server certificate (SAN IP:127.0.0.1, DNS:localhost) in $TLS_DIR, made once.
 ensure_tls() {

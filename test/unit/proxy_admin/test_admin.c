@@ -357,6 +357,36 @@ static void test_metrics_format(void **state)
     text_free(&t);
 }
 
+/* Galera series: only for nodes whose wsrep status is known; the flow
+ * control share only once there were two samples. */
+static void test_metrics_galera(void **state)
+{
+    (void)state;
+    struct galera_state *g = &snap.backend[0].galera;
+    *g = (struct galera_state){.known = true, .ready = true, .local_state = 2,
+                               .cluster_size = 3, .desync = true, .paused_share = 0.25,
+                               .recv_queue = 5, .fc_sent = 1234567};
+    snprintf(g->cluster_status, sizeof g->cluster_status, "Primary");
+    snap.backend[1].galera = (struct galera_state){.known = true, .paused_share = -1};
+    struct text_buf t = {0};
+    metrics_format(&t, &snap);
+    assert_false(t.failed);
+    assert_non_null(strstr(t.p, "switchyard_galera_ready{backend=\"primary\"} 1\n"));
+    assert_non_null(strstr(t.p, "switchyard_galera_local_state{backend=\"primary\"} 2\n"));
+    assert_non_null(strstr(t.p, "switchyard_galera_cluster_primary{backend=\"primary\"} 1\n"));
+    assert_non_null(strstr(t.p, "switchyard_galera_cluster_size{backend=\"primary\"} 3\n"));
+    assert_non_null(strstr(t.p, "switchyard_galera_desync{backend=\"primary\"} 1\n"));
+    assert_non_null(
+        strstr(t.p, "switchyard_galera_flow_control_paused_ratio{backend=\"primary\"} 0.25\n"));
+    assert_non_null(strstr(t.p, "switchyard_galera_recv_queue{backend=\"primary\"} 5\n"));
+    assert_non_null(
+        strstr(t.p, "switchyard_galera_flow_control_sent_total{backend=\"primary\"} 1234567\n"));
+    assert_non_null(strstr(t.p, "switchyard_galera_cluster_primary{backend=\"replica1\"} 0\n"));
+    assert_null(strstr(t.p, "switchyard_galera_flow_control_paused_ratio{backend=\"replica1\"}"));
+    assert_null(strstr(t.p, "switchyard_galera_ready{backend=\"replica2\"}"));
+    text_free(&t);
+}
+
 static void test_metrics_label_escaping(void **state)
 {
     (void)state;
@@ -469,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup(test_show_config_hides_secrets, setup),
         cmocka_unit_test_setup(test_show_version, setup),
         cmocka_unit_test_setup(test_metrics_format, setup),
+        cmocka_unit_test_setup(test_metrics_galera, setup),
         cmocka_unit_test_setup(test_metrics_label_escaping, setup),
         cmocka_unit_test_setup(test_health, setup),
         cmocka_unit_test(test_http_parse),
