@@ -107,7 +107,8 @@ bool causal_must_wait(struct client_session *s, int replica)
     if (!waits_on_replicas(s) || s->causal_target[0] == '\0')
         return false;
     struct topology *t = session_topology(s);
-    if (t && (size_t)replica < t->n && target_covered(s, t->backend[replica].gtid_pos))
+    if (t && (size_t)replica < t->n && galera_position_proves(session_config(s), (size_t)replica) &&
+        target_covered(s, t->backend[replica].gtid_pos))
         return false; /* the monitor saw it there already */
     const struct backend_conn *bc = s->bc[replica];
     return !(bc && bc->confirmed[0] && target_covered(s, bc->confirmed));
@@ -191,7 +192,7 @@ void causal_send_wait(struct client_session *s, struct backend_conn *bc, const u
     const char *fn = s->target_mysql ? "WAIT_FOR_EXECUTED_GTID_SET" : "MASTER_GTID_WAIT";
     int timeout_ms = session_config(s)->causal_reads_timeout_ms;
     int n = session_config(s)->backends[bc->index].galera
-                ? galera_wait_sql(sql, sizeof sql, s->causal_target, timeout_ms)
+                ? snprintf(sql, sizeof sql, "%s", galera_wait_sql())
                 : snprintf(sql, sizeof sql, "SELECT %s('%s', %.3f)", fn, s->causal_target,
                            timeout_ms / 1000.0);
     s->step = STEP_CAUSAL_WAIT;

@@ -1,7 +1,5 @@
 #include "proxy/galera_route.h"
 
-#include <stdio.h>
-
 bool galera_takes_reads(const struct proxy_config *cfg, const struct topology *t, size_t i)
 {
     if (!t || i >= t->n || i >= cfg->n_backends || !cfg->backends[i].galera ||
@@ -10,9 +8,12 @@ bool galera_takes_reads(const struct proxy_config *cfg, const struct topology *t
     return cfg->writers == WRITERS_ACTIVE_ACTIVE || (int)i != t->writer;
 }
 
-int galera_wait_sql(char *out, size_t cap, const char *gtid, int timeout_ms)
+const char *galera_wait_sql(void)
 {
-    int seconds = (timeout_ms + 999) / 1000;
-    return snprintf(out, cap, "SELECT WSREP_SYNC_WAIT_UPTO_GTID('%s', %d) - 1", gtid,
-                    seconds > 0 ? seconds : 1);
+    return "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT 0";
+}
+
+bool galera_position_proves(const struct proxy_config *cfg, size_t i)
+{
+    return i < cfg->n_backends && !cfg->backends[i].galera;
 }

@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 from sy_helpers import (SANDBOX_DIR, Sandbox, XProxy, backend, free_port,  # noqa: E402
-                        stop_proxies)
+                        kept_healthy, proxy_factory)
 
 NODES = {"galera1": 3320, "galera2": 3321}
 REPLICA = ("greplica", 3322)
@@ -54,9 +54,7 @@ def galera_session():
 @pytest.fixture
 def galera(galera_session):
     """The Galera sandbox, healthy before and after the test."""
-    galera_session.ensure_healthy()
-    yield galera_session
-    galera_session.ensure_healthy()
+    yield from kept_healthy(galera_session)
 
 
 def galera_backends():
@@ -68,21 +66,14 @@ def galera_backends():
 def gproxy(galera, tmp_path, request):
     """Factory: gproxy(routing={...}, monitor={...}, **settings) -> a started XProxy in
     front of the Galera sandbox, with an admin port (.admin_port) and /metrics (.http_port)."""
-    started = []
-
-    def factory(routing=None, monitor=None, wait_replicas=True, **settings):
+    def make(i, routing=None, monitor=None, **settings):
         admin_port, http_port = free_port(), free_port()
         extra = (f"[admin]\nlisten = 127.0.0.1:{admin_port}\nuser = {ADMIN_USER}\n"
                  f"password = {ADMIN_PW}\nhttp_listen = 127.0.0.1:{http_port}\n")
         keys = {"routing": routing or {}, "monitor": monitor or {}}
-        p = XProxy(tmp_path / f"gproxy{len(started)}", keys=keys, backends=galera_backends(),
+        p = XProxy(tmp_path / f"gproxy{i}", keys=keys, backends=galera_backends(),
                    extra=extra, **settings)
         p.admin_port, p.http_port = admin_port, http_port
-        started.append(p)
-        return p.start(wait_replicas=wait_replicas)
+        return p
 
-    yield factory
-    rep = getattr(request.node, "rep_call", None)
-    problems = stop_proxies(started, failed=rep is not None and rep.failed)
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    yield from proxy_factory(request, make)

@@ -160,8 +160,8 @@ def test_lagging_replica_is_dropped(gproxy, galera):
 
 def test_read_your_writes_on_replica(gproxy, galera):
     """Every read right after a write sees it on the async replica; the control with
-    causal_reads = off on a delayed replica sees it missing. (With galera_reads = any,
-    reads on the other Galera node have missed such rows: not covered, see README.)"""
+    causal_reads = off on a delayed replica sees it missing. (Reads on the Galera nodes:
+    test_galera_ryw.py.)"""
     galera.set_delay(REPLICA[0], 2)
     off = gproxy(routing={"writers": "active-passive", "galera_reads": "replicas",
                           "causal_reads": "off"}, wait_replicas=False)

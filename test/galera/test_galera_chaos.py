@@ -20,7 +20,7 @@ from sy_helpers import execute, one, unique, wait_for
 
 DURATION = float(os.environ.get("SY_GALERA_CHAOS_SECONDS", "60"))
 CAUSAL = os.environ.get("SY_GALERA_CHAOS_CAUSAL", "global")
-READS = os.environ.get("SY_GALERA_CHAOS_READS", "replicas")  # galera_reads
+READS = os.environ.get("SY_GALERA_CHAOS_READS", "any")  # galera_reads
 THREADS = 8
 TABLE = "test.g_chaos"
 

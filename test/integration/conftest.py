@@ -2,7 +2,7 @@
 
 import pytest
 
-from sy_helpers import Proxy, Sandbox
+from sy_helpers import Proxy, Sandbox, kept_healthy
 
 
 @pytest.fixture(scope="session")
@@ -18,9 +18,7 @@ def sandbox_session():
 @pytest.fixture
 def sandbox(sandbox_session):
     """The session's sandbox, checked healthy before the test and restored after it."""
-    sandbox_session.ensure_healthy()
-    yield sandbox_session
-    sandbox_session.ensure_healthy()
+    yield from kept_healthy(sandbox_session)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -606,22 +606,38 @@ class XProxy(Proxy):
         return [f"sanitizer report on stderr: {m!r}" for m in SANITIZER_MARKERS if m in text]
 
 
-@pytest.fixture
-def xproxy(sandbox, tmp_path, request):
-    """Factory like `proxy`, for XProxy: xproxy(keys=..., backends=..., users=..., **settings).
-    Import it into a test module to use it."""
+def proxy_factory(request, make):
+    """Body of a fixture that starts proxies on demand (use it with `yield from`): yields
+    start(*args, wait_replicas=True, **kw), which starts make(i, *args, **kw), i being how
+    many it started before; after the test stops them all and fails the test when one
+    died or logged a sanitizer report."""
     started = []
 
-    def factory(wait_replicas=True, **kw):
-        p = XProxy(tmp_path / f"xproxy{len(started)}", **kw)
+    def start(*args, wait_replicas=True, **kw):
+        p = make(len(started), *args, **kw)
         started.append(p)
         return p.start(wait_replicas=wait_replicas)
 
-    yield factory
+    yield start
     rep = getattr(request.node, "rep_call", None)
     problems = stop_proxies(started, failed=rep is not None and rep.failed)
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def kept_healthy(sandbox):
+    """Body of a fixture (use it with `yield from`) yielding sandbox, checked healthy
+    before the test and restored after it."""
+    sandbox.ensure_healthy()
+    yield sandbox
+    sandbox.ensure_healthy()
+
+
+@pytest.fixture
+def xproxy(sandbox, tmp_path, request):
+    """Factory like `proxy`, for XProxy: xproxy(keys=..., backends=..., users=..., **settings).
+    Import it into a test module to use it."""
+    yield from proxy_factory(request, lambda i, **kw: XProxy(tmp_path / f"xproxy{i}", **kw))
 
 
 def route_port(conn, where="primary"):

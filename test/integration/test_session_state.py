@@ -9,7 +9,8 @@ import pymysql
 import pytest
 
 from sy_helpers import (PRIMARY_PORT, REPLICA_PORT_SET, RoutingProxy, connect, error_code, execute,
-                        on_replicas, one, ports_of, rows, scalar, stop_proxies, sync_replicas, unique)
+                        on_replicas, one, ports_of, proxy_factory, rows, scalar, sync_replicas,
+                        unique)
 
 PROBE_ROUNDS = 6  # reads per check: round-robin over 2 replicas hits each at least twice
 
@@ -17,18 +18,8 @@ PROBE_ROUNDS = 6  # reads per check: round-robin over 2 replicas hits each at le
 @pytest.fixture
 def routing_proxy(sandbox, tmp_path, request):
     """Factory: routing_proxy(routing={...}, **settings) -> started proxy with extra [routing] keys."""
-    started = []
-
-    def factory(routing=None, wait_replicas=True, **settings):
-        p = RoutingProxy(tmp_path / f"rproxy{len(started)}", routing=routing, **settings)
-        started.append(p)
-        return p.start(wait_replicas=wait_replicas)
-
-    yield factory
-    rep = getattr(request.node, "rep_call", None)
-    problems = stop_proxies(started, failed=rep is not None and rep.failed)
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    yield from proxy_factory(request, lambda i, routing=None, **settings: RoutingProxy(
+        tmp_path / f"rproxy{i}", routing=routing, **settings))
 
 
 @pytest.fixture

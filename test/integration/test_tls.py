@@ -26,7 +26,7 @@ from pymysql.constants import CLIENT
 
 import tls_certs
 from sy_helpers import (PORTS, PRIMARY_PORT, REPLICA_PORT_SET, XProxy, connect,
-                        default_backends, execute, mariadb_cli, one, rows, scalar, stop_proxies,
+                        default_backends, execute, mariadb_cli, one, proxy_factory, rows, scalar,
                         sync_replicas, unique)
 
 TLS_ERR_RE = re.compile(r"tls|ssl|secure", re.I)
@@ -72,18 +72,7 @@ class TlsProxy(XProxy):
 @pytest.fixture
 def tproxy(sandbox, tmp_path, request):
     """Factory: tproxy(tls=..., backend_tls=..., client_ssl=..., **xproxy kw) -> started TlsProxy."""
-    started = []
-
-    def factory(wait_replicas=True, **kw):
-        p = TlsProxy(tmp_path / f"tproxy{len(started)}", **kw)
-        started.append(p)
-        return p.start(wait_replicas=wait_replicas)
-
-    yield factory
-    rep = getattr(request.node, "rep_call", None)
-    problems = stop_proxies(started, failed=rep is not None and rep.failed)
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    yield from proxy_factory(request, lambda i, **kw: TlsProxy(tmp_path / f"tproxy{i}", **kw))
 
 
 def client_tls(pki, **more):

@@ -188,12 +188,7 @@ cmd_start() {
         log "existing galera sandbox is broken; rebuilding from scratch"
     fi
     cmd_stop
-    rm -rf "${DIR:?}"/galera1 "${DIR:?}"/galera2 "${DIR:?}"/greplica "$DIR"/.setup-done "$DIR"/*.err "$DIR"/*.out
-    mkdir -p "$DIR"
-    local pids=() rc=0
-    for n in "${NAMES[@]}"; do bootstrap "$n" & pids+=($!); done
-    for p in "${pids[@]}"; do wait "$p" || rc=1; done
-    ((rc == 0)) || die "mariadb-install-db failed (logs: $DIR/*.install.log)"
+    reinstall_all
     start_instance galera1 || die "galera1 did not bootstrap the cluster"
     setup_accounts galera1 || die "account/database setup on galera1 failed"
     start_instance galera2 || die "galera2 did not join the cluster"

@@ -170,6 +170,18 @@ bootstrap() {
     fi
 }
 
+# A fresh start: every instance's data removed and its system tables installed
+# anew, all instances in parallel.
+reinstall_all() {
+    local n p pids=() rc=0
+    for n in "${NAMES[@]}"; do rm -rf "${DIR:?}/$n"; done
+    rm -f "$DIR"/.setup-done "$DIR"/*.err "$DIR"/*.out
+    mkdir -p "$DIR"
+    for n in "${NAMES[@]}"; do bootstrap "$n" & pids+=($!); done
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    ((rc == 0)) || die "mariadb-install-db failed (logs: $DIR/*.install.log)"
+}
+
 launch() {
     local name=$1 d="$DIR/$1"
     [[ -d $d/data/mysql ]] || die "$name has no data directory; run 'sandbox.sh start'"
@@ -304,13 +316,7 @@ cmd_start() {
         log "existing sandbox is broken; rebuilding from scratch"
     fi
     for n in "${NAMES[@]}"; do stop_one "$n"; done
-    rm -rf "${DIR:?}"/primary "${DIR:?}"/replica1 "${DIR:?}"/replica2 "$DIR"/.setup-done "$DIR"/*.err "$DIR"/*.out
-    mkdir -p "$DIR"
-
-    local pids=() rc=0
-    for n in "${NAMES[@]}"; do bootstrap "$n" & pids+=($!); done
-    for p in "${pids[@]}"; do wait "$p" || rc=1; done
-    ((rc == 0)) || die "mariadb-install-db failed (logs: $DIR/*.install.log)"
+    reinstall_all
     local t1; t1=$(now)
 
     for n in "${NAMES[@]}"; do launch "$n"; done
