@@ -25,6 +25,7 @@ struct session_entry {
     int client_fd;                                    /* the client's socket, open while
                                                          registered (removed before closing) */
     char client[64];                                  /* peer address, set before registering */
+    char db[256];                                     /* current database, under the lock */
     uint64_t started_ms;                              /* uv_now at accept */
     atomic_bool in_transaction;
     _Atomic(const char *) pinned;                     /* why it stays on its writer, or NULL */
@@ -42,6 +43,9 @@ struct session_registry {
 void session_registry_init(struct session_registry *r);
 void session_registry_add(struct session_registry *r, struct session_entry *e);
 void session_registry_remove(struct session_registry *r, struct session_entry *e);
+
+/* The session's current database changed. */
+void session_registry_set_db(struct session_registry *r, struct session_entry *e, const char *db);
 
 /* Logged-in sessions of account user (for [user.*] max_connections). */
 int session_registry_count_user(struct session_registry *r, const char *user);

@@ -221,7 +221,8 @@ static void test_show_sessions(void **state)
 {
     (void)state;
     struct admin_session s[2] = {
-        {.id = 12, .user = "app", .client = "10.0.0.5", .age_seconds = 3, .backends_mask = 5},
+        {.id = 12, .user = "app", .client = "10.0.0.5", .age_seconds = 3, .backends_mask = 5,
+         .db = "shop"},
         {.id = 13, .user = "app", .client = "::1", .in_transaction = true, .pinned = "temporary table"},
     };
     snap.sessions = s;
@@ -229,9 +230,11 @@ static void test_show_sessions(void **state)
     decode(buf, build(buf, sizeof buf, ADMIN_SHOW_SESSIONS, admin_show_sessions), &rs);
     snap.sessions = NULL;
     snap.n_sessions = 0;
-    assert_int_equal(rs.ncols, 7);
+    assert_int_equal(rs.ncols, 8);
     assert_int_equal(rs.nrows, 2);
     assert_string_equal(rs.cell[0][0], "12");
+    assert_string_equal(rs.cell[0][7], "shop");
+    assert_string_equal(rs.cell[1][7], "\1"); /* no database: NULL */
     assert_string_equal(rs.cell[0][3], "3");
     assert_string_equal(rs.cell[0][5], "\1");
     assert_string_equal(rs.cell[0][6], "primary,replica2");
