@@ -6,6 +6,10 @@
 
 #define WSREP_SYNCED 4
 
+/* A node can be reachable and writable yet unsafe: outside the primary
+ * component it refuses or loses writes, and a donor or joiner serves stale or
+ * blocked reads. Only wsrep's own view says so; the reason names the value
+ * that kept it out, so an operator sees why without asking the node. */
 void galera_judge(const struct galera_view *v, struct backend_status *st)
 {
     st->wsrep_local_state = v->local_state;
@@ -31,6 +35,9 @@ void galera_judge(const struct galera_view *v, struct backend_status *st)
                      st->read_only ? ", read_only=ON" : "");
 }
 
+/* Rows come by name in no fixed order, and a node of another version may
+ * leave some out: each known name fills its field, the rest keep their
+ * "unknown" defaults and unknown names are ignored. */
 static void take_value(struct galera_view *v, const char *name, const char *value)
 {
     if (strcmp(name, "WSREP_READY") == 0)
@@ -49,6 +56,9 @@ static void take_value(struct galera_view *v, const char *name, const char *valu
         v->desync = strcmp(value, "1") == 0;
 }
 
+/* One round trip per check for the whole view (wsrep_desync is a variable,
+ * not a status, hence the UNION): the monitor checks every node each
+ * interval with blocking calls, so each extra query delays all the others. */
 enum probe_result probe_galera(struct probe_conn *pc, struct backend_status *st)
 {
     static const char sql[] =
