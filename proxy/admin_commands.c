@@ -514,6 +514,7 @@ static void config_admin(struct resultset_writer *w, const struct proxy_config *
     cfg_cidrs(w, "admin", "allow", &c->admin_allow);
     cfg_row(w, "admin", "query_digest", on_off(c->query_digest));
     cfg_int(w, "admin", "digest_max_entries", c->digest_max_entries);
+    cfg_row(w, "admin", "metrics", on_off(c->metrics));
 }
 
 static void config_log_tls(struct resultset_writer *w, const struct proxy_config *c)
