@@ -15,6 +15,7 @@
 #include "protocol/resultset.h"
 #include "proxy/admin_commands.h"
 #include "proxy/metrics_http.h"
+#include "proxy/status_page.h"
 
 #define CAPS (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF)
 
@@ -243,6 +244,30 @@ static void test_show_sessions(void **state)
     assert_string_equal(rs.cell[1][6], "\1");
 }
 
+/* More distinct pin reasons than the summary keeps apart: the rest are
+ * counted as "other", none is lost. */
+static void test_status_page_pin_reasons(void **state)
+{
+    static const char *const reasons[] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8",
+                                          "r9"};
+    struct admin_session s[11] = {{.id = 1}};
+    struct text_buf page = {0};
+    (void)state;
+    for (size_t i = 0; i < 10; i++)
+        s[i + 1] = (struct admin_session){.id = (uint32_t)i + 2, .pinned = reasons[i]};
+    s[2].pinned = "r0"; /* r0 twice, r1 not at all: 9 distinct reasons */
+    snap.sessions = s;
+    snap.n_sessions = 11;
+    status_page_format(&page, &snap);
+    snap.sessions = NULL;
+    snap.n_sessions = 0;
+    assert_false(page.failed);
+    assert_non_null(strstr(page.p, "11 open, 0 in a transaction, 10 pinned to one backend "
+                                   "(r0: 2, r2: 1, r3: 1, r4: 1, r5: 1, r6: 1, r7: 1, r8: 1, "
+                                   "other: 1)"));
+    text_free(&page);
+}
+
 static const char *stat_value(const char *name)
 {
     for (unsigned r = 0; r < rs.nrows; r++) {
@@ -467,6 +492,7 @@ int main(void)
         cmocka_unit_test_setup(test_show_backends, setup),
         cmocka_unit_test_setup(test_show_backends_overflow, setup),
         cmocka_unit_test_setup(test_show_sessions, setup),
+        cmocka_unit_test_setup(test_status_page_pin_reasons, setup),
         cmocka_unit_test_setup(test_show_stats, setup),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test_setup(test_show_config_hides_secrets, setup),
