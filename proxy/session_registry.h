@@ -1,8 +1,9 @@
 /* Every logged-in session of the proxy, by the id its client saw in the
  * handshake, so that KILL <id> from any worker can find which backend
- * connection runs that session's statement. Touched at login, logout and
- * when a backend connection opens or closes, never per statement: the busy
- * backend is an atomic the owner updates. */
+ * connection runs that session's statement. Touched at login, logout, when
+ * a backend connection opens or closes and when the current database
+ * changes, never per statement: the busy backend is an atomic the owner
+ * updates. */
 #ifndef SY_PROXY_SESSION_REGISTRY_H
 #define SY_PROXY_SESSION_REGISTRY_H
 
