@@ -687,6 +687,11 @@ static void set_admin_query_digest(struct loader *L, const char *value)
     set_on_off(L, "query_digest", value, &L->cfg->query_digest);
 }
 
+static void set_admin_metrics(struct loader *L, const char *value)
+{
+    set_on_off(L, "metrics", value, &L->cfg->metrics);
+}
+
 static void set_admin_digest_max_entries(struct loader *L, const char *value)
 {
     set_int(L, "digest_max_entries", value, 16, 1000000, &L->cfg->digest_max_entries);
@@ -807,6 +812,7 @@ static const struct key_def admin_keys[] = {{"listen", set_admin_listen},
                                             {"allow", set_admin_allow},
                                             {"query_digest", set_admin_query_digest},
                                             {"digest_max_entries", set_admin_digest_max_entries},
+                                            {"metrics", set_admin_metrics},
                                             {NULL, NULL}};
 static const struct key_def log_keys[] = {
     {"level", set_log_level}, {"format", set_log_format}, {"slow_ms", set_slow_ms}, {NULL, NULL}};
@@ -1228,6 +1234,7 @@ static void apply_defaults(struct proxy_config *cfg)
         (struct cidr){.family = AF_INET6, .addr = {[15] = 1}, .prefix = 128};
     cfg->admin_allow.n = 2;
     cfg->query_digest = true;
+    cfg->metrics = true;
     cfg->digest_max_entries = 5000;
     cfg->log_level = LOG_INFO;
     cfg->log_format = LOG_FORMAT_TEXT;

@@ -88,6 +88,7 @@ struct proxy_config {
     uint16_t admin_http_port;
     struct cidr_list admin_allow;            /* allow: default 127.0.0.1/32, ::1/128 */
     bool query_digest;                       /* query_digest: statements per shape, default on */
+    bool metrics;                            /* metrics: GET /metrics on http_listen, default on */
     int digest_max_entries;                  /* digest_max_entries: per worker, default 5000 */
 
     /* [log] */

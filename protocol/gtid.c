@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "protocol/packet.h"
+#include "protocol/session_track.h"
 
 #define LAST_GTID "last_gtid"
 #define UUID_LEN 36
@@ -81,17 +82,16 @@ int session_track_find_gtid(const uint8_t *block, size_t len, char *out, size_t 
                             enum gtid_flavor *flavor)
 {
     struct found f = {NULL, 0};
-    size_t pos = 0;
+    struct session_track_iter it;
+    struct session_track_entry e;
+    int rc;
 
-    while (pos < len) {
-        const uint8_t *data;
-        uint64_t data_len;
-        size_t used = lenenc_str_read(block + pos + 1, len - pos - 1, &data, &data_len);
-
-        if (used == 0 || entry(block[pos], data, (size_t)data_len, &f, flavor) < 0)
+    session_track_begin(&it, block, len);
+    while ((rc = session_track_next(&it, &e)) == 1)
+        if (entry(e.type, e.data, e.len, &f, flavor) < 0)
             return -1;
-        pos += 1 + used;
-    }
+    if (rc < 0)
+        return -1;
     if (f.str == NULL)
         return 0;
     /* a NUL inside would silently cut the text handed on */

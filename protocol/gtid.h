@@ -8,16 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/session_track.h"
+
 enum gtid_flavor { GTID_MARIADB, GTID_MYSQL };
 
 /* Room for a position the proxy waits for (NUL included). */
 #define GTID_TEXT_MAX 256
-
-/* Session-state entry types (CLIENT_SESSION_TRACK). */
-#define SESSION_TRACK_SYSTEM_VARIABLES 0
-#define SESSION_TRACK_SCHEMA 1
-#define SESSION_TRACK_STATE_CHANGE 2
-#define SESSION_TRACK_GTIDS 3
 
 /* Look through an OK packet's session-state block (the bytes after its
  * lenenc length: a sequence of type, lenenc data) for the GTID of the write:

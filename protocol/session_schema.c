@@ -2,26 +2,23 @@
 
 #include <string.h>
 
-#include "protocol/gtid.h"
 #include "protocol/packet.h"
+#include "protocol/session_track.h"
 
 int session_track_find_schema(const uint8_t *block, size_t len, char *out, size_t cap)
 {
     const uint8_t *name = NULL;
     uint64_t name_len = 0;
-    size_t pos = 0;
+    struct session_track_iter it;
+    struct session_track_entry e;
+    int rc;
 
-    while (pos < len) {
-        const uint8_t *data;
-        uint64_t data_len;
-        size_t used = lenenc_str_read(block + pos + 1, len - pos - 1, &data, &data_len);
-        if (used == 0)
+    session_track_begin(&it, block, len);
+    while ((rc = session_track_next(&it, &e)) == 1)
+        if (e.type == SESSION_TRACK_SCHEMA && lenenc_str_read(e.data, e.len, &name, &name_len) == 0)
             return -1;
-        if (block[pos] == SESSION_TRACK_SCHEMA &&
-            lenenc_str_read(data, (size_t)data_len, &name, &name_len) == 0)
-            return -1;
-        pos += 1 + used;
-    }
+    if (rc < 0)
+        return -1;
     if (name == NULL)
         return 0;
     if (name_len >= cap || memchr(name, '\0', (size_t)name_len) != NULL)

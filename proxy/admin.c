@@ -637,7 +637,8 @@ int admin_start(struct admin **out, struct proxy *p)
     }
     log_info("admin interface on %s:%u", cfg->admin_listen_host, cfg->admin_listen_port);
     if (a->has_http)
-        log_info("metrics on http://%s:%u/metrics", cfg->admin_http_host, cfg->admin_http_port);
+        log_info("status page on http://%s:%u/, metrics %s", cfg->admin_http_host,
+                 cfg->admin_http_port, cfg->metrics ? "on /metrics" : "off ([admin] metrics = off)");
     *out = a;
     return 0;
 }

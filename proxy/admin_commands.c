@@ -325,7 +325,7 @@ void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s
 /* ---- SHOW SESSIONS ---- */
 
 static const char *const session_columns[] = {"id",     "user",   "client",  "age_seconds",
-                                              "in_transaction", "pinned", "backends"};
+                                              "in_transaction", "pinned", "backends", "db"};
 
 /* Names of the backends in mask, comma-separated, from the current
  * configuration (a session that predates a reload may be counted by its
@@ -352,7 +352,7 @@ static void session_row(struct resultset_writer *w, const struct admin_snapshot 
     snprintf(age, sizeof age, "%" PRIu64, e->age_seconds);
     mask_names(s, e->backends_mask, backends, sizeof backends);
     const char *values[] = {id,   e->user, e->client, age, e->in_transaction ? "1" : "0",
-                            e->pinned, backends[0] ? backends : NULL};
+                            e->pinned, backends[0] ? backends : NULL, e->db[0] ? e->db : NULL};
     resultset_row(w, values, sizeof values / sizeof values[0]);
 }
 
@@ -540,6 +540,7 @@ static void config_admin(struct resultset_writer *w, const struct proxy_config *
     cfg_cidrs(w, "admin", "allow", &c->admin_allow);
     cfg_row(w, "admin", "query_digest", on_off(c->query_digest));
     cfg_int(w, "admin", "digest_max_entries", c->digest_max_entries);
+    cfg_row(w, "admin", "metrics", on_off(c->metrics));
 }
 
 static void config_log_tls(struct resultset_writer *w, const struct proxy_config *c)

@@ -60,6 +60,7 @@ struct admin_session {
     bool in_transaction;
     const char *pinned; /* static text, or NULL */
     uint64_t backends_mask;
+    char db[256]; /* current database, "" none */
 };
 
 struct admin_snapshot {

@@ -141,6 +141,7 @@ static void copy_session(struct admin_session *d, struct session_entry *e, uint6
     d->in_transaction = atomic_load(&e->in_transaction);
     d->pinned = atomic_load(&e->pinned);
     d->backends_mask = atomic_load(&e->backends_mask);
+    memcpy(d->db, e->db, sizeof d->db);
 }
 
 /* Entries are owned by their workers and only stay valid under the lock:

@@ -6,6 +6,7 @@
 #include "proxy/backend_conn.h"
 #include "proxy/client_session.h"
 #include "proxy/proxy.h"
+#include "proxy/session.h"
 #include "proxy/stats.h"
 #include "proxy/topology.h"
 
@@ -54,14 +55,13 @@ static bool backend_is_down(const struct topology *t, int index)
 static bool reusable(const struct backend_pool *p, const struct client_session *s,
                      const struct backend_conn *bc)
 {
-    const struct session_login *login = client_session_login(s);
     if (p->closing || !client_session_config(s)->multiplexing || bc->state != BC_READY ||
         bc->write_pending || bc->next_queued || bc->rlen != bc->rdone ||
         backend_conn_queued(bc) != 0 || bc->gen != client_session_config_gen(s))
         return false;
     /* Without a login database it goes back only where the session never
      * chose one: no command takes a connection back to "no database". */
-    return bc->login_db[0] || !login->default_db[0];
+    return bc->login_db[0] || !s->current_db[0];
 }
 
 void backend_pool_give(struct backend_pool *p, struct client_session *s, struct backend_conn *bc)

@@ -88,6 +88,8 @@ static void change_user_failed(struct client_session *s, uint8_t seq, uint16_t c
     s->login = s->old_login;
     s->user_index = s->old_user_index;
     memset(&s->old_login, 0, sizeof s->old_login);
+    session_set_current_db(s, s->old_current_db, strlen(s->old_current_db));
+    session_log_current_db(s);
     s->route.charset = sql_charset_by_collation(s->login.charset);
     snprintf(s->entry.user, sizeof s->entry.user, "%s", s->login.user);
     s->failed_change_user++;
@@ -242,6 +244,7 @@ static void logged_in(struct client_session *s, const struct user_config *u, uin
     snprintf(s->entry.user, sizeof s->entry.user, "%s", s->login.user);
     if (!s->registered) {
         snprintf(s->entry.client, sizeof s->entry.client, "%s", s->peer);
+        memcpy(s->entry.db, s->current_db, sizeof s->entry.db);
         s->entry.started_ms = uv_now(&s->w->loop);
         atomic_init(&s->entry.in_transaction, false);
         atomic_init(&s->entry.pinned, NULL);
@@ -345,7 +348,7 @@ void session_on_login_packet(struct client_session *s, const uint8_t *p, size_t 
     s->route.charset = sql_charset_by_collation(s->login.charset);
     if (r.database && (r.capabilities & CLIENT_CONNECT_WITH_DB))
         snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)r.database_len, r.database);
-    memcpy(s->login.default_db, s->login.db, sizeof s->login.db);
+    session_set_current_db(s, s->login.db, strlen(s->login.db));
     if (r.attrs && r.attrs_len > 0 && (r.capabilities & CLIENT_CONNECT_ATTRS)) {
         s->login.attrs = malloc(r.attrs_len);
         if (s->login.attrs) {
@@ -402,7 +405,8 @@ void session_change_user(struct client_session *s)
     s->user_index = config_find_user(session_config(s), cu.username, cu.username_len);
     snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)cu.database_len,
              cu.database ? cu.database : "");
-    memcpy(s->login.default_db, s->login.db, sizeof s->login.db);
+    memcpy(s->old_current_db, s->current_db, sizeof s->current_db);
+    session_set_current_db(s, s->login.db, strlen(s->login.db));
     if (cu.charset)
         s->login.charset = (uint8_t)cu.charset;
     s->route.charset = sql_charset_by_collation(s->login.charset);

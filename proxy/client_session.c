@@ -1163,7 +1163,7 @@ static void record_session_change(struct client_session *s, struct backend_conn 
     const struct result_tracker *rt = &bc->tracker;
     if (rt->is_error)
         return;
-    query_digest_follow_schema(s, rt);
+    session_follow_current_db(s, rt);
     bool state_change = s->cmd == COM_INIT_DB || s->cmd == COM_SET_OPTION ||
                         (s->cmd == COM_QUERY && (s->cls.flags & CLS_SESSION_STATE));
     if (s->cmd == COM_STMT_EXECUTE && s->stmt && (s->stmt->cls.flags & CLS_SESSION_STATE)) {
@@ -1185,7 +1185,8 @@ static void record_session_change(struct client_session *s, struct backend_conn 
         s->bc[bc->index] = NULL;
         session_reset_backends(s);
         s->bc[bc->index] = bc;
-        bc->applied = 0;
+        session_log_current_db(s);
+        bc->applied = s->log.count; /* the reset kept it in the current database */
         bc->setup_done = false; /* the reset dropped the proxy's tracking too */
         bc->tracks_gtid = false;
     }

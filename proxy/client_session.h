@@ -27,8 +27,7 @@ struct session_login {
                            extended ones in bits 32-63) */
     uint32_t max_packet;
     uint8_t charset;
-    char db[256];
-    char default_db[256]; /* db, then what USE / COM_INIT_DB chose (the digest's key) */
+    char db[256]; /* as the client sent it in its handshake or COM_CHANGE_USER */
     uint8_t *attrs; /* connection attributes block, passed on unchanged */
     size_t attrs_len;
 };

@@ -354,6 +354,13 @@ void http_respond(struct text_buf *out, const struct http_request *req,
         http_error(out, 500); /* the snapshot could not be taken */
         return;
     }
+    if (strcmp(req->path, "/metrics") == 0 && !snap->cfg->metrics) {
+        static const char off[] =
+            "/metrics is off ([admin] metrics = off): set metrics = on in [admin] and reload "
+            "(SIGHUP) to enable it\n";
+        response(out, 404, "text/plain; charset=utf-8", off, sizeof off - 1);
+        return;
+    }
     if (strcmp(req->path, "/health") == 0) {
         char body[2048];
         int status = health_format(snap, body, sizeof body - 1);

@@ -18,6 +18,10 @@ static void describe_flow_control(const struct galera_state *g, char *out, size_
                  g->paused_share * 100.0);
 }
 
+/* A node can be reachable and writable yet unsafe: outside the primary
+ * component it refuses or loses writes, and a donor or joiner serves stale or
+ * blocked reads. Only wsrep's own view says so; the reason names the value
+ * that kept it out, so an operator sees why without asking the node. */
 void galera_judge(struct backend_status *st)
 {
     const struct galera_state *g = &st->galera;
@@ -51,6 +55,9 @@ void galera_judge(struct backend_status *st)
                      st->read_only ? ", read_only=ON" : "");
 }
 
+/* The counter only grows: its growth over the time between two samples is
+ * the share of that interval the cluster spent paused (a restart resets it,
+ * then there is no share until the next sample). */
 double galera_paused_share(const struct galera_state *prev, const struct galera_state *now)
 {
     if (!prev->known || now->paused_ns < prev->paused_ns || now->sampled_s <= prev->sampled_s)
@@ -60,6 +67,9 @@ double galera_paused_share(const struct galera_state *prev, const struct galera_
     return share > 1 ? 1 : share;
 }
 
+/* Rows come by name in no fixed order, and a node of another version may
+ * leave some out: each known name fills its field, the rest keep their
+ * "unknown" defaults and unknown names are ignored. */
 static void take_value(struct galera_state *g, const char *name, const char *value)
 {
     if (strcmp(name, "WSREP_READY") == 0)
@@ -89,6 +99,9 @@ static double monotonic_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One round trip per check for the whole view (wsrep_desync is a variable,
+ * not a status, hence the UNION): the monitor checks every node each
+ * interval with blocking calls, so each extra query delays all the others. */
 enum probe_result probe_galera(struct probe_conn *pc, const struct galera_state *prev,
                                struct backend_status *st)
 {

@@ -53,7 +53,7 @@ void query_digest_note(struct client_session *s, uint64_t us)
     struct query_sample q = {
         .hash = statement_digest(st.sql, st.len),
         .user = s->login.user,
-        .db = s->login.default_db,
+        .db = s->current_db,
         .ran_on = s->outcome.ran_on,
         .reason = s->decision.reason ? s->decision.reason : "",
         .error = s->outcome.error,
@@ -65,15 +65,6 @@ void query_digest_note(struct client_session *s, uint64_t us)
     pthread_mutex_lock(&d->lock);
     query_stats_add(&d->table, &q, digest_text_of, &st);
     pthread_mutex_unlock(&d->lock);
-}
-
-void query_digest_follow_schema(struct client_session *s, const struct result_tracker *rt)
-{
-    if (rt->schema_changed)
-        snprintf(s->login.default_db, sizeof s->login.default_db, "%s", rt->schema);
-    else if (s->cmd == COM_INIT_DB)
-        snprintf(s->login.default_db, sizeof s->login.default_db, "%.*s", (int)s->arg_len,
-                 (const char *)s->arg);
 }
 
 int query_digest_collect(struct proxy *p, struct query_stats_table *out)

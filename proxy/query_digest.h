@@ -10,7 +10,6 @@
 #include "proxy/query_stats.h"
 
 struct client_session;
-struct result_tracker;
 struct proxy;
 
 struct query_digest {
@@ -32,11 +31,6 @@ struct query_outcome {
 /* The session's statement finished after us microseconds: count it (when
  * [admin] query_digest is on and it was a COM_QUERY or an execute). */
 void query_digest_note(struct client_session *s, uint64_t us);
-
-/* A command succeeded: when it changed the default database (the OK's
- * session state says so, or it was a COM_INIT_DB), the session's next
- * statements are counted under the new one. */
-void query_digest_follow_schema(struct client_session *s, const struct result_tracker *rt);
 
 /* All workers' tables merged into out (initialised here; query_stats_free
  * it). Returns 0, or -1 when out of memory (out is then partial). */

@@ -68,6 +68,9 @@ struct client_session {
     int old_user_index;
     int failed_change_user; /* MariaDB allows three per connection */
     struct session_login login;
+    char current_db[256];     /* the login's database, then what USE, COM_INIT_DB or an
+                                 OK's schema entry chose (current_db.c) */
+    char old_current_db[256]; /* during a COM_CHANGE_USER: restored if it fails */
     struct session_entry entry; /* in the proxy's registry once logged in */
     bool registered;
 
@@ -136,6 +139,15 @@ struct client_session {
     struct stmt_registry stmts;
     struct query_outcome outcome; /* of the command in progress, for the query digest */
 };
+
+/* current_db.c */
+struct result_tracker;
+void session_set_current_db(struct client_session *s, const char *name, size_t len);
+/* A command succeeded: follow the database it moved to (the OK's schema
+ * entry, or COM_INIT_DB). */
+void session_follow_current_db(struct client_session *s, const struct result_tracker *rt);
+/* After the session log was cleared, bring it back to the current database. */
+void session_log_current_db(struct client_session *s);
 
 /* client_session.c */
 const struct proxy_config *session_config(const struct client_session *s);

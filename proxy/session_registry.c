@@ -1,5 +1,6 @@
 #include "proxy/session_registry.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -28,6 +29,13 @@ void session_registry_remove(struct session_registry *r, struct session_entry *e
             break;
         }
     }
+    pthread_mutex_unlock(&r->lock);
+}
+
+void session_registry_set_db(struct session_registry *r, struct session_entry *e, const char *db)
+{
+    pthread_mutex_lock(&r->lock);
+    snprintf(e->db, sizeof e->db, "%s", db);
     pthread_mutex_unlock(&r->lock);
 }
 

@@ -1,8 +1,9 @@
 /* Every logged-in session of the proxy, by the id its client saw in the
  * handshake, so that KILL <id> from any worker can find which backend
- * connection runs that session's statement. Touched at login, logout and
- * when a backend connection opens or closes, never per statement: the busy
- * backend is an atomic the owner updates. */
+ * connection runs that session's statement. Touched at login, logout, when
+ * a backend connection opens or closes and when the current database
+ * changes, never per statement: the busy backend is an atomic the owner
+ * updates. */
 #ifndef SY_PROXY_SESSION_REGISTRY_H
 #define SY_PROXY_SESSION_REGISTRY_H
 
@@ -25,6 +26,7 @@ struct session_entry {
     int client_fd;                                    /* the client's socket, open while
                                                          registered (removed before closing) */
     char client[64];                                  /* peer address, set before registering */
+    char db[256];                                     /* current database, under the lock */
     uint64_t started_ms;                              /* uv_now at accept */
     atomic_bool in_transaction;
     _Atomic(const char *) pinned;                     /* why it stays on its writer, or NULL */
@@ -42,6 +44,9 @@ struct session_registry {
 void session_registry_init(struct session_registry *r);
 void session_registry_add(struct session_registry *r, struct session_entry *e);
 void session_registry_remove(struct session_registry *r, struct session_entry *e);
+
+/* The session's current database changed. */
+void session_registry_set_db(struct session_registry *r, struct session_entry *e, const char *db);
 
 /* Logged-in sessions of account user (for [user.*] max_connections). */
 int session_registry_count_user(struct session_registry *r, const char *user);

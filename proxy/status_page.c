@@ -149,12 +149,14 @@ static void route_chart(struct text_buf *b, const struct admin_snapshot *snap)
 
 /* Sessions at a glance: how many, how many hold a transaction, and what
  * pins the pinned ones (each proxy session has its own backend connections:
- * the backends table counts them). Needs the snapshot's sessions. */
+ * the backends table counts them). Needs the snapshot's sessions. Reasons
+ * beyond the first REASONS_MAX distinct ones are summed up as "other", so
+ * the counts always add up to the pinned total. */
 static void sessions_summary(struct text_buf *b, const struct admin_snapshot *s)
 {
     enum { REASONS_MAX = 8 };
     const char *reason[REASONS_MAX];
-    size_t count[REASONS_MAX], n_reasons = 0, in_trx = 0, pinned = 0;
+    size_t count[REASONS_MAX], n_reasons = 0, other = 0, in_trx = 0, pinned = 0;
     uint64_t oldest = 0;
     for (size_t i = 0; i < s->n_sessions; i++) {
         const struct admin_session *se = &s->sessions[i];
@@ -173,6 +175,8 @@ static void sessions_summary(struct text_buf *b, const struct admin_snapshot *s)
         }
         if (k < n_reasons)
             count[k]++;
+        else
+            other++;
     }
     text_printf(b, "<h2>Sessions</h2>\n<p id=\"sessions\">%zu open, %zu in a transaction, "
                    "%zu pinned to one backend",
@@ -182,6 +186,8 @@ static void sessions_summary(struct text_buf *b, const struct admin_snapshot *s)
         html(b, reason[k]);
         text_printf(b, ": %zu", count[k]);
     }
+    if (other)
+        text_printf(b, ", other: %zu", other);
     text_printf(b, "%s", n_reasons ? ")" : "");
     if (s->n_sessions)
         text_printf(b, "; the oldest is %" PRIu64 " s old", oldest);

@@ -14,6 +14,8 @@
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
 #include "protocol/result_tracker.h"
+#include "protocol/session_schema.h"
+#include "protocol/session_track.h"
 #include "protocol/stmt.h"
 
 #define CHECK(cond)                                                                          \
@@ -200,16 +202,29 @@ static void fuzz_tracker(uint8_t selector, uint8_t seed, const uint8_t *d, size_
     CHECK(a.want_first_value || (!a.has_first_value && a.first_value[0] == '\0'));
 }
 
-/* A found GTID is NUL-terminated within cap and not empty. */
+/* Every entry lies inside the block and the walk ends at its end or at an
+ * error; a found GTID is NUL-terminated within cap and not empty, a found
+ * schema NUL-terminated within cap. */
 static void fuzz_session_track(const uint8_t *d, size_t n)
 {
     char out[256];
     enum gtid_flavor flavor;
-    int rc = session_track_find_gtid(d, n, out, sizeof(out), &flavor);
+    struct session_track_iter it;
+    struct session_track_entry e;
+    int rc;
 
+    session_track_begin(&it, d, n);
+    while ((rc = session_track_next(&it, &e)) == 1)
+        CHECK(within(e.data, e.len, d, n));
+    CHECK(rc == 0 ? it.left == 0 : session_track_next(&it, &e) == -1);
+    rc = session_track_find_gtid(d, n, out, sizeof(out), &flavor);
     CHECK(rc >= -1 && rc <= 1);
     if (rc == 1)
         CHECK(out[0] != '\0' && memchr(out, '\0', sizeof(out)) != NULL);
+    rc = session_track_find_schema(d, n, out, sizeof(out));
+    CHECK(rc >= -1 && rc <= 1);
+    if (rc == 1)
+        CHECK(memchr(out, '\0', sizeof(out)) != NULL);
 }
 
 /* The input as two strings, split at its first NUL. A GTID text covers

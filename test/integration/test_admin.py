@@ -128,9 +128,16 @@ def test_show_sessions_and_kill(admin):
         scalar(app, "SELECT 1")
         cols, rs = admin_rows(admin, "SHOW SESSIONS")
         assert cols == ["id", "user", "client", "age_seconds", "in_transaction", "pinned",
-                        "backends"]
+                        "backends", "db"]
         s = by_name(cols, [(int(r[0]), *r[1:]) for r in rs])
         assert sid in s and s[sid]["user"] == APP_USER and s[sid]["client"] == "127.0.0.1"
+        assert s[sid]["db"] is None                       # logged in without a database
+        app.cursor().execute("USE test")
+
+        def db_shown():
+            cols, rs = admin_rows(admin, "SHOW SESSIONS")
+            return by_name(cols, [(int(r[0]), *r[1:]) for r in rs])[sid]["db"]
+        wait_for(lambda: db_shown() == "test", 10, what="SHOW SESSIONS shows the database USE chose")
         with admin_connect(admin) as c, c.cursor() as cur:
             cur.execute(f"KILL SESSION {sid}")
         with pytest.raises(pymysql.err.OperationalError):

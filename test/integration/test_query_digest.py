@@ -157,6 +157,48 @@ def test_digest_keys_by_the_current_database(table, sandbox):
                                f"REVOKE ALL PRIVILEGES ON {fresh}.* FROM 'app'@'%'")
 
 
+def test_reset_connection_keeps_the_current_database(table):
+    """COM_RESET_CONNECTION keeps the server's current database (MariaDB 10.11 does); the
+    proxy's does too: the digest keys by it, and a replica connection opened after the
+    reset is brought to it."""
+    p = table
+    with connect(p.port, database="test") as c, c.cursor() as cur:
+        cur.execute("USE information_schema")
+        c._execute_command(0x1f, b"")   # COM_RESET_CONNECTION: the other backends are dropped
+        c._read_ok_packet()
+        cur.execute("SELECT 8 AS after_reset")
+        seen = set()
+        for _ in range(6):              # reads, spread over the replicas
+            cur.execute("SELECT DATABASE(), @@port")
+            db, port = cur.fetchone()
+            assert db == "information_schema", (db, port)
+            seen.add(port)
+        assert seen - {3310}, "no read reached a replica"
+
+    def keyed():
+        return [q["db"] for q in queries(p) if q["digest_text"] == "SELECT ? AS after_reset"]
+    wait_for(lambda: keyed(), 10, what="the statement counted")
+    assert keyed() == ["information_schema"]
+
+
+def test_refused_change_user_keeps_the_current_database(table):
+    """A refused COM_CHANGE_USER leaves the session as it was, database included (MariaDB
+    10.11 does), though the proxy dropped its backends: a replica connection opened after it
+    is brought to that database."""
+    from test_transparency_login import CConn
+
+    cc = CConn(table.port, "app", "app_pw", "test")
+    assert cc.connected, cc.error
+    try:
+        cc.rows("USE information_schema")
+        assert cc.change_user("app", "wrong_pw", "test")[0] == 1045
+        shown = {cc.rows("SELECT CONCAT(DATABASE(), ' on ', @@port)")[0] for _ in range(6)}
+        assert {s.split(" on ")[0] for s in shown} == {"information_schema"}, shown
+        assert any(not s.endswith(" on 3310") for s in shown), "no read reached a replica"
+    finally:
+        cc.close()
+
+
 def test_reset_queries_empties_the_digest(table):
     p, t = table, table.table
     with connect(p.port) as c, c.cursor() as cur:

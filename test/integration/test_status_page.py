@@ -106,7 +106,9 @@ def test_status_page_sums_up_sessions(xproxy):
         root = ET.fromstring(http_get(p, "/")[1])
         return "".join(root.find(".//p[@id='sessions']").itertext())
 
-    assert summary().startswith("0 open, 0 in a transaction, 0 pinned")  # negative control
+    # negative control; the start-up check's connection may still be closing
+    wait_for(lambda: summary().startswith("0 open, 0 in a transaction, 0 pinned"), 30,
+             what="no session open")
     with connect(p.port) as idle, connect(p.port) as trx, connect(p.port) as temp:
         idle.cursor().execute("SELECT 1")
         trx.cursor().execute("BEGIN")
@@ -114,3 +116,24 @@ def test_status_page_sums_up_sessions(xproxy):
         wait_for(lambda: summary().startswith("3 open, 1 in a transaction, 2 pinned"), 30,
                  what="3 sessions, 1 in a transaction, 2 pinned")
         assert re.search(r"\(.*transaction.*: 1, .*temporary.*: 1\)", summary()), summary()
+
+
+def test_status_page_works_with_metrics_off(xproxy):
+    """[admin] metrics = off: GET /metrics is 404 saying how to enable it; the status page and
+    /health still work. Reloading with metrics = on brings /metrics back (the control)."""
+    p = digest_proxy(xproxy, metrics="off")
+    with connect(p.port) as c, c.cursor() as cur:
+        cur.execute("SELECT 'off' AS metrics_test")
+    status, body = http_get(p, "/metrics")
+    assert status == 404 and body.count("\n") == 1, (status, body)
+    assert "metrics = on" in body and "[admin]" in body, body
+    status, page = http_get(p, "/")
+    assert status == 200
+    root = ET.fromstring(page)
+    assert backend_rows(root) == {"primary": "up", "replica1": "up", "replica2": "up"}
+    assert "SELECT ? AS metrics_test" in page
+    assert http_get(p, "/health")[0] == 200
+
+    p.reload(text=p.ini.read_text().replace("metrics = off", "metrics = on"))
+    wait_for(lambda: http_get(p, "/metrics")[0] == 200, 30, what="/metrics on after the reload")
+    assert "switchyard_backend_up" in http_get(p, "/metrics")[1]

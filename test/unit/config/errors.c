@@ -179,7 +179,8 @@ static const struct error_case cases[] = {
     {ADMIN "user =\n" TAIL, 3, "empty user in [admin]"},
     {ADMIN "port = 6032\n" TAIL, 3,
      "unknown key 'port' in [admin] (expected listen, user, password, password_hash, "
-     "http_listen, allow, query_digest, digest_max_entries)"},
+     "http_listen, allow, query_digest, digest_max_entries, metrics)"},
+    {ADMIN "metrics = no\n" TAIL, 3, "bad metrics 'no' in [admin]: expected on or off"},
     {"[admin]\nlisten = 127.0.0.1:6032\n" TAIL, 1,
      "[admin] has no password: add password = ... or password_hash = *..."},
     {ADMIN "password_hash = *95BE1A04B76EE9AB97CEE8436421F2D15539B738\n" TAIL, 3,

@@ -15,6 +15,7 @@
 #include "protocol/resultset.h"
 #include "proxy/admin_commands.h"
 #include "proxy/metrics_http.h"
+#include "proxy/status_page.h"
 
 #define CAPS (CLIENT_PROTOCOL_41 | CLIENT_DEPRECATE_EOF)
 
@@ -221,7 +222,8 @@ static void test_show_sessions(void **state)
 {
     (void)state;
     struct admin_session s[2] = {
-        {.id = 12, .user = "app", .client = "10.0.0.5", .age_seconds = 3, .backends_mask = 5},
+        {.id = 12, .user = "app", .client = "10.0.0.5", .age_seconds = 3, .backends_mask = 5,
+         .db = "shop"},
         {.id = 13, .user = "app", .client = "::1", .in_transaction = true, .pinned = "temporary table"},
     };
     snap.sessions = s;
@@ -229,15 +231,41 @@ static void test_show_sessions(void **state)
     decode(buf, build(buf, sizeof buf, ADMIN_SHOW_SESSIONS, admin_show_sessions), &rs);
     snap.sessions = NULL;
     snap.n_sessions = 0;
-    assert_int_equal(rs.ncols, 7);
+    assert_int_equal(rs.ncols, 8);
     assert_int_equal(rs.nrows, 2);
     assert_string_equal(rs.cell[0][0], "12");
+    assert_string_equal(rs.cell[0][7], "shop");
+    assert_string_equal(rs.cell[1][7], "\1"); /* no database: NULL */
     assert_string_equal(rs.cell[0][3], "3");
     assert_string_equal(rs.cell[0][5], "\1");
     assert_string_equal(rs.cell[0][6], "primary,replica2");
     assert_string_equal(rs.cell[1][4], "1");
     assert_string_equal(rs.cell[1][5], "temporary table");
     assert_string_equal(rs.cell[1][6], "\1");
+}
+
+/* More distinct pin reasons than the summary keeps apart: the rest are
+ * counted as "other", none is lost. */
+static void test_status_page_pin_reasons(void **state)
+{
+    static const char *const reasons[] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8",
+                                          "r9"};
+    struct admin_session s[11] = {{.id = 1}};
+    struct text_buf page = {0};
+    (void)state;
+    for (size_t i = 0; i < 10; i++)
+        s[i + 1] = (struct admin_session){.id = (uint32_t)i + 2, .pinned = reasons[i]};
+    s[2].pinned = "r0"; /* r0 twice, r1 not at all: 9 distinct reasons */
+    snap.sessions = s;
+    snap.n_sessions = 11;
+    status_page_format(&page, &snap);
+    snap.sessions = NULL;
+    snap.n_sessions = 0;
+    assert_false(page.failed);
+    assert_non_null(strstr(page.p, "11 open, 0 in a transaction, 10 pinned to one backend "
+                                   "(r0: 2, r2: 1, r3: 1, r4: 1, r5: 1, r6: 1, r7: 1, r8: 1, "
+                                   "other: 1)"));
+    text_free(&page);
 }
 
 static const char *stat_value(const char *name)
@@ -494,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup(test_show_backends, setup),
         cmocka_unit_test_setup(test_show_backends_overflow, setup),
         cmocka_unit_test_setup(test_show_sessions, setup),
+        cmocka_unit_test_setup(test_status_page_pin_reasons, setup),
         cmocka_unit_test_setup(test_show_stats, setup),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test_setup(test_show_config_hides_secrets, setup),

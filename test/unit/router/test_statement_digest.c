@@ -133,9 +133,13 @@ static void test_keyword_lists_are_sorted(void **state)
     const char *const *k = sql_keyword_list(&n);
     for (size_t i = 1; i < n; i++)
         assert_true(strcasecmp(k[i - 1], k[i]) < 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(sql_word_kind(k[i], strlen(k[i])), SQL_WORD_KEYWORD);
     k = sql_function_list(&n);
     for (size_t i = 1; i < n; i++)
         assert_true(strcasecmp(k[i - 1], k[i]) < 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal(sql_word_kind(k[i], strlen(k[i])), SQL_WORD_NAME);
     assert_int_equal(sql_word_kind("straight_join", 13), SQL_WORD_KEYWORD);
     assert_int_equal(sql_word_kind("Count", 5), SQL_WORD_FUNCTION);
     assert_int_equal(sql_word_kind("SELECTX", 6), SQL_WORD_KEYWORD);
