@@ -13,7 +13,8 @@
 #include "proxy/log.h"
 
 /* The configuration goes through the real loader, so it gets every default
- * a file would. */
+ * a file would. Multiplexing is off: each input checks that a session leaves
+ * no backend connection behind, which the pool keeps on purpose. */
 static int load_config(struct fuzz_proxy *fp)
 {
     char path[] = "/tmp/fuzz_session.XXXXXX";
@@ -24,7 +25,7 @@ static int load_config(struct fuzz_proxy *fp)
         return -1;
     }
     fprintf(f,
-            "[proxy]\nlisten = 127.0.0.1:6033\nthreads = 1\n"
+            "[proxy]\nlisten = 127.0.0.1:6033\nthreads = 1\nmultiplexing = off\n"
             "[log]\nlevel = error\n"
             "[backend.primary]\nrole = primary\nhost = 127.0.0.1\nport = %u\n"
             "[backend.replica]\nrole = replica\nhost = 127.0.0.1\nport = %u\n"
