@@ -73,7 +73,7 @@ struct proxy_config {
     int client_idle_timeout;           /* [proxy] seconds, 0 = never (default 0) */
     int connect_timeout;               /* [proxy] seconds for a whole login (default 10) */
     size_t max_allowed_packet;         /* [proxy] bytes of one command (default 64 MiB) */
-    bool multiplexing;                 /* [proxy] backend connections outlive sessions (on) */
+    bool multiplexing;                 /* [proxy] backend connections outlive sessions (off) */
     int pool_idle_timeout;             /* [proxy] seconds an unused pooled connection stays (60) */
 
     /* [admin]: enabled when the section is present */
