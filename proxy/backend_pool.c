@@ -25,7 +25,6 @@ static void unlink_idle(struct backend_conn *bc)
         bc->pool_next->pool_prev = bc->pool_prev;
     bc->pool_prev = bc->pool_next = NULL;
     bc->pooled = false;
-    p->idle_count[bc->index]--;
     atomic_fetch_sub(&bc->stats->pool_idle[bc->index], 1);
 }
 
@@ -41,7 +40,6 @@ static void push_idle(struct backend_conn *bc, uint64_t now_ms)
     p->idle[bc->index] = bc;
     bc->pooled = true;
     bc->idle_since_ms = now_ms;
-    p->idle_count[bc->index]++;
     atomic_fetch_add(&bc->stats->pool_idle[bc->index], 1);
 }
 
@@ -72,7 +70,8 @@ void backend_pool_give(struct backend_pool *p, struct client_session *s, struct 
     }
     bc->session = NULL;
     bc->pool_step = POOL_RESET;
-    backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0); /* failing, it closes */
+    /* a failure closes it */
+    backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
 }
 
 void backend_pool_answered(struct backend_conn *bc, bool ok)
@@ -88,6 +87,10 @@ void backend_pool_answered(struct backend_conn *bc, bool ok)
         return;
     }
     bc->pool_step = POOL_NONE;
+    /* The next session's login OK reports these flags (autocommit follows
+     * @@global.autocommit as it is now, not as it was at the first login). */
+    if (bc->tracker.saw_status)
+        bc->login_status = bc->tracker.status;
     backend_conn_forget_session_state(bc);
     push_idle(bc, backend_conn_now(bc));
 }

@@ -23,7 +23,6 @@ struct topology;
 
 struct backend_pool {
     struct backend_conn *idle[CONFIG_MAX_BACKENDS]; /* most recently given back first */
-    size_t idle_count[CONFIG_MAX_BACKENDS];
     bool closing; /* the worker stops: nothing is kept any more */
 };
 
