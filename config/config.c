@@ -480,6 +480,11 @@ static void set_causal_timeout(struct loader *L, const char *value)
     set_int(L, "causal_reads_timeout_ms", value, 1, 600000, &L->cfg->causal_reads_timeout_ms);
 }
 
+static void set_writer_wait(struct loader *L, const char *value)
+{
+    set_int(L, "writer_wait_ms", value, 0, 600000, &L->cfg->writer_wait_ms);
+}
+
 static void set_causal_window(struct loader *L, const char *value)
 {
     set_int(L, "causal_window_ms", value, 0, 3600000, &L->cfg->causal_window_ms);
@@ -803,6 +808,7 @@ static const struct key_def routing_keys[] = {{"read_fallback", set_read_fallbac
                                                {"writers", set_writers},
                                                {"write_affinity", set_write_affinity},
                                                {"galera_reads", set_galera_reads},
+                                               {"writer_wait_ms", set_writer_wait},
                                                {NULL, NULL}};
 static const struct key_def admin_keys[] = {{"listen", set_admin_listen},
                                             {"user", set_admin_user},
@@ -1225,6 +1231,7 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->writers = WRITERS_ACTIVE_PASSIVE;
     cfg->write_affinity = WRITE_AFFINITY_STATEMENT;
     cfg->galera_reads = GALERA_READS_ANY;
+    cfg->writer_wait_ms = 10000;
     strcpy(cfg->admin_listen_host, "127.0.0.1");
     cfg->admin_listen_port = 6032;
     strcpy(cfg->admin_user, "admin");

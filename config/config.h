@@ -120,6 +120,8 @@ struct proxy_config {
     enum writers_mode writers;              /* default active-passive */
     enum write_affinity write_affinity;     /* [routing] write_affinity, default statement */
     enum galera_reads galera_reads;         /* [routing] galera_reads, default any */
+    int writer_wait_ms; /* [routing] writer_wait_ms, default 10000: a write that found no
+                           writer waits this long for one (0: fails at once) */
 
     struct backend_config backends[CONFIG_MAX_BACKENDS];
     size_t n_backends;

@@ -433,6 +433,8 @@ void admin_show_stats(struct resultset_writer *w, const struct admin_snapshot *s
         {"causal_timeouts", t->causal_timeouts},
         {"causal_position_fetches", t->causal_position_fetches},
         {"readonly_retries", t->readonly_retries},
+        {"writer_waits", t->writer_waits},
+        {"writer_wait_timeouts", t->writer_wait_timeouts},
         {"errors_backend", t->errors_backend},
         {"errors_proxy", t->errors_proxy},
         {"auth_failures", t->auth_failures},

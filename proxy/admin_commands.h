@@ -43,6 +43,7 @@ struct admin_backend {
 struct admin_totals {
     uint64_t statements_primary, statements_replica, statements_local;
     uint64_t reads, writes, read_fallbacks, causal_waits, causal_timeouts, readonly_retries;
+    uint64_t writer_waits, writer_wait_timeouts;
     uint64_t causal_position_fetches; /* universal: round trips to the primary */
     uint64_t errors_backend, errors_proxy, auth_failures;
     uint64_t refused_firewall, refused_limits, login_timeouts;

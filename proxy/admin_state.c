@@ -25,6 +25,8 @@ static void sum_worker(struct admin_totals *t, struct worker_stats *st)
     t->causal_waits += load64(&st->causal_waits);
     t->causal_timeouts += load64(&st->causal_timeouts);
     t->readonly_retries += load64(&st->readonly_retries);
+    t->writer_waits += load64(&st->writer_waits);
+    t->writer_wait_timeouts += load64(&st->writer_wait_timeouts);
     t->errors_backend += load64(&st->errors_backend);
     t->errors_proxy += load64(&st->errors_proxy);
     t->auth_failures += load64(&st->auth_failures);

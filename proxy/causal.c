@@ -197,6 +197,7 @@ void causal_send_wait(struct client_session *s, struct backend_conn *bc, const u
                            timeout_ms / 1000.0);
     s->step = STEP_CAUSAL_WAIT;
     s->wait_pipelined = then != NULL;
+    s->cmd_sent = then != NULL;
     if (then)
         backend_conn_send_pair(bc, COM_QUERY, (const uint8_t *)sql, (size_t)n, then, then_len,
                                s->cmd);

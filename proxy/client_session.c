@@ -89,7 +89,7 @@ static int pick_writer(struct client_session *s, struct topology *t)
     const struct proxy_config *cfg = session_config(s);
     int weights[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < cfg->n_backends; i++)
-        weights[i] = t && backend_writable(t, i) &&
+        weights[i] = t && backend_writable(t, i) && !(s->tried & (1ull << i)) &&
                              !proxy_backend_offline(s->w->proxy, cfg->backends[i].name)
                          ? cfg->backends[i].weight
                          : 0;
@@ -192,6 +192,7 @@ void session_close(struct client_session *s)
     close_backends(s);
     worker_forget_runnable(s->w, &s->run);
     position_fetch_cancel(s->w, &s->position_wait);
+    writer_wait_cancel(&s->w->writer_waits, &s->writer_wait);
     if (s->registered)
         session_registry_remove(&s->w->proxy->sessions, &s->entry);
     s->registered = false;
@@ -1056,6 +1057,7 @@ static void dispatch(struct client_session *s)
         return;
     }
     s->step = STEP_CLIENT;
+    s->cmd_sent = true;
     if (s->streaming) {
         s->stream_sending = true;
         backend_conn_start_command(bc, COM_QUERY, true);
@@ -1113,6 +1115,8 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
         return;
     }
     if (!message || (s->state != CS_COMMAND && s->state != CS_INFILE) || s->target != bc->index)
+        return;
+    if (!s->read_only_route && session_wait_for_writer(s, bc, code, sqlstate, message))
         return;
     if (bc->index == session_primary_index(s))
         s->route.in_transaction = false; /* whatever was open there is gone */
@@ -1418,6 +1422,8 @@ static void begin_command(struct client_session *s)
     s->cmd_start_ns = uv_hrtime();
     s->state = CS_COMMAND;
     s->forwarded = false;
+    s->cmd_sent = false;
+    s->writer_wait.deadline_ms = 0;
     s->tried = 0;
     s->stmt = NULL;
     s->stmt_types_bound = false;

@@ -174,6 +174,12 @@ static void metrics_counters(struct text_buf *b, const struct admin_totals *t)
     counter(b, "switchyard_readonly_retries_total",
             "Statements a replica refused as read-only, run again on the writer.",
             t->readonly_retries);
+    counter(b, "switchyard_writer_waits_total",
+            "Writes that could not reach the writer and waited for the monitor to name one.",
+            t->writer_waits);
+    counter(b, "switchyard_writer_wait_timeouts_total",
+            "Writes that waited for a writer for writer_wait_ms and failed.",
+            t->writer_wait_timeouts);
     head(b, "switchyard_errors_total", "counter", "Errors by origin.");
     text_printf(b, "switchyard_errors_total{kind=\"backend\"} %" PRIu64 "\n", t->errors_backend);
     text_printf(b, "switchyard_errors_total{kind=\"proxy\"} %" PRIu64 "\n", t->errors_proxy);

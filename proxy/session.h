@@ -20,6 +20,7 @@
 #include "proxy/session_registry.h"
 #include "proxy/transport.h"
 #include "proxy/worker.h"
+#include "proxy/writer_wait.h"
 #include "router/classify.h"
 #include "router/route.h"
 
@@ -91,6 +92,7 @@ struct client_session {
     bool read_only_route; /* routed to a replica: may move on connect failure */
     enum dispatch_step step;
     bool forwarded;       /* response bytes already reached the client */
+    bool cmd_sent;        /* the client's command went out to the backend */
     uint64_t tried;       /* replicas that failed for this command */
     const uint8_t *send_bytes; /* what goes to the backend */
     size_t send_len;
@@ -100,6 +102,7 @@ struct client_session {
     bool stmt_types_bound;      /* this execute carries (or now carries) types */
 
     int writer;       /* the primary this session writes to; -1 not chosen yet */
+    struct writer_waiter writer_wait; /* its command found no writer (writer_wait.h) */
 
     /* a COM_QUERY too large to hold, sent on as it arrives (client_limits.c) */
     bool streaming;           /* some of its bytes are still to come from the client */

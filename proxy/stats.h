@@ -22,6 +22,8 @@ struct worker_stats {
     atomic_uint_fast64_t causal_waits;        /* MASTER_GTID_WAIT sent */
     atomic_uint_fast64_t causal_timeouts;     /* ... that timed out (read went to the writer) */
     atomic_uint_fast64_t readonly_retries;    /* refused as read-only by a replica, rerun on the writer */
+    atomic_uint_fast64_t writer_waits;        /* writes that found no writer and waited for one */
+    atomic_uint_fast64_t writer_wait_timeouts; /* ... and none came within writer_wait_ms */
     atomic_uint_fast64_t errors_backend;      /* ERR from a server, forwarded */
     atomic_uint_fast64_t errors_proxy;        /* ERR made by the proxy (backend lost, refused...) */
     atomic_uint_fast64_t auth_failures;

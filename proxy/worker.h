@@ -14,6 +14,7 @@
 #include "proxy/proxy.h"
 #include "proxy/query_digest.h"
 #include "proxy/stats.h"
+#include "proxy/writer_wait.h"
 #include "router/replica_select.h"
 
 struct client_session;
@@ -56,6 +57,7 @@ struct worker {
     struct buffer_pool cipher_buffers;  /* TRANSPORT_CIPHER_READ */
     struct backend_pool pool;           /* backend connections between sessions */
     struct query_digest digest;
+    struct writer_wait_list writer_waits; /* writes waiting for a writer (writer_wait.h) */
     int stopping;
 };
 

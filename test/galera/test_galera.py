@@ -94,11 +94,12 @@ def test_transaction_stays_on_one_node(gproxy):
 class Load:
     """THREADS client threads through proxy p, each inserting a row and reading it back
     (autocommit, so every statement is routed on its own); .done[k] counts thread k's
-    rounds, .errors collects (time.monotonic(), error args) of what failed."""
+    rounds, .errors collects (time.monotonic(), error args) of what failed and .failed[k]
+    counts thread k's failures."""
 
     def __init__(self, p, threads=4):
         self.p, self.tag = p, unique("load")
-        self.done, self.errors = [0] * threads, []
+        self.done, self.errors, self.failed = [0] * threads, [], [0] * threads
         self.loops = [Loop(self.round_of(k), name=f"load{k}") for k in range(threads)]
 
     def round_of(self, k):
@@ -113,6 +114,7 @@ class Load:
                 self.done[k] += 1
             except pymysql.err.MySQLError as e:
                 self.errors.append((time.monotonic(), e.args))
+                self.failed[k] += 1
                 conn and conn.pop().close()
                 raise
         return one_round
@@ -158,8 +160,9 @@ def test_active_passive_writer_moves_within_two_rounds(gproxy, galera):
     """Under load, killing the writing node in active-passive moves the writes to the other
     node in the monitor round that takes the dead one down, the second round that found it
     failing (down_after = 2): within two monitor intervals of the kill, counted by the round
-    numbers in the proxy's log. Clients get errors only for statements sent before the move;
-    after it every statement succeeds, on the other node."""
+    numbers in the proxy's log. A client gets an error only for the statement it had in flight
+    at the kill (at most one per thread): the ones sent after it wait for the new writer
+    (writer_wait_ms); after the move every statement succeeds, on the other node."""
     p = gproxy(routing={"writers": "active-passive"}, monitor={"down_after": 2})
     with p.connect() as c:
         ports = write_ports(c, 6, unique("ap"))
@@ -179,6 +182,7 @@ def test_active_passive_writer_moves_within_two_rounds(gproxy, galera):
     assert (first_failed, moved) == (down - 1, down)
     late = [e for t, e in load.errors if t > moved_at]
     assert late == [], late
+    assert max(load.failed) <= 1, (load.failed, load.errors)
     print(f"errors before the move: {len(load.errors)}: {dict(e for _, e in load.errors)}")
     with p.connect() as c:
         assert write_ports(c, 4, unique("ap3")) == {NODES[other]}

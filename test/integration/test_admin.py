@@ -94,7 +94,7 @@ def test_show_stats_counts_statements(admin):
     stats = dict(rs)
     for name in ("statements_primary", "statements_replica", "statements_local", "reads",
                  "writes", "read_fallbacks", "causal_waits", "causal_timeouts",
-                 "causal_position_fetches", "errors_backend", "errors_proxy", "auth_failures", "refused_firewall", "refused_limits",
+                 "causal_position_fetches", "writer_waits", "writer_wait_timeouts", "errors_backend", "errors_proxy", "auth_failures", "refused_firewall", "refused_limits",
                  "bytes_from_clients", "bytes_to_clients", "sessions_opened",
                  "client_connections", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
         assert name in stats
@@ -274,6 +274,7 @@ def test_metrics_format(admin):
               "switchyard_reads_total", "switchyard_writes_total",
               "switchyard_read_fallbacks_total", "switchyard_causal_waits_total",
               "switchyard_causal_position_fetches_total",
+              "switchyard_writer_waits_total", "switchyard_writer_wait_timeouts_total",
               "switchyard_errors_total", "switchyard_refused_connections_total",
               "switchyard_client_connections", "switchyard_backend_connections",
               "switchyard_statement_duration_seconds_bucket",

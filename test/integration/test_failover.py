@@ -5,6 +5,7 @@ Every test restores the reference topology in a finally block (sandbox.sh reset-
 primary writable, replicas read_only and replicating with no delay)."""
 
 import random
+import re
 import threading
 import time
 
@@ -12,8 +13,9 @@ import pymysql
 import pytest
 
 from sy_helpers import (MONITOR_INTERVAL_MS, PRIMARY_PORT, REPLICA_PORTS, Loop, backend,
-                        connect, execute, one, promote, restore_roles, scalar, set_read_only,
-                        sync_replicas, unique, wait_for, xproxy)  # noqa: F401
+                        connect, execute, free_port, http_only_admin_section, metric_value, one,
+                        promote, restore_roles, scalar, set_read_only, sync_replicas, unique,
+                        wait_for, xproxy)  # noqa: F401
 
 INTERVAL = MONITOR_INTERVAL_MS / 1000.0
 MARGIN = 0.5
@@ -367,3 +369,114 @@ def test_active_active(xproxy, sandbox, writes):
             c.commit()
             pa, pb = writes.where(a), writes.where(b)
             assert pa is not None and pa == pb, f"one transaction on two servers: {pa}, {pb}"
+
+
+# --------------------------------------------------------------------------- writer_wait_ms
+
+def writes_through_failover(sandbox, writes, sy, threads=4):
+    """THREADS clients insert rows through sy, each on its own connection, while the writing
+    primary is killed and the standby promoted (the DBA's failover). Returns the errors per
+    thread; every acknowledged row is checked to exist on one of the two servers."""
+    acked, errors = [[] for _ in range(threads)], [[] for _ in range(threads)]
+    stop = threading.Event()
+
+    def client(k):
+        c = None
+        while not stop.is_set():
+            try:
+                c = c or sy.connect(read_timeout=60)
+                rid = random.getrandbits(62)
+                execute(c, f"INSERT INTO {W_TABLE} VALUES (%s, @@port, %s)", (rid, "fo"))
+                acked[k].append(rid)
+            except pymysql.err.MySQLError as e:
+                errors[k].append(e.args)
+                if isinstance(e, pymysql.err.InterfaceError) or e.args[0] in (2006, 2013):
+                    c = None  # the client's own connection broke: a new one
+
+    ts = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(threads)]
+    for t in ts:
+        t.start()
+    try:
+        wait_for(lambda: all(len(a) >= 5 for a in acked), 30, what="writes before the kill")
+        sandbox.kill("primary")
+        promote(sandbox, "replica1")
+        wait_for(lambda: re.search(r"writes move from 'primary' to 'standby'|'standby' takes the "
+                                   r"writes", sy.log_text()), 30,
+                 what="the writer change in the proxy's log")
+        goal = [len(a) + 5 for a in acked]
+        wait_for(lambda: all(len(a) >= g for a, g in zip(acked, goal)), 60,
+                 what=lambda: f"writes after the move; errors {errors}")
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(90)
+    assert not any(t.is_alive() for t in ts), "a client thread hangs"
+    sandbox.restart("primary")
+    missing = [rid for a in acked for rid in a if writes.where(rid) is None]
+    assert missing == [], f"{len(missing)} acknowledged rows are on neither server"
+    kinds = sorted({(e[0], e[-1]) for errs in errors for e in errs})
+    print(f"acknowledged {sum(map(len, acked))} rows; errors per thread "
+          f"{[len(e) for e in errors]}: {kinds[:3]}")
+    return errors
+
+
+def test_writes_wait_for_the_new_writer(xproxy, sandbox, writes):
+    """The writer is killed under load: only a statement in flight at the kill fails (at most
+    one per client); the ones after it wait for the monitor to name the standby and run
+    there. Every acknowledged row exists."""
+    sy = xproxy(backends=two_primaries(), keys={"routing": {"writers": "active-passive"}})
+    errors = writes_through_failover(sandbox, writes, sy)
+    assert all(len(e) <= 1 for e in errors), errors
+    assert "waiting up to 10000 ms for a writer" in sy.log_text()
+
+
+def test_writer_wait_ms_0_fails_at_once(xproxy, sandbox, writes):
+    """The same failover with writer_wait_ms = 0: every statement between the kill and the
+    move fails (what the test above would see without the wait)."""
+    sy = xproxy(backends=two_primaries(),
+                keys={"routing": {"writers": "active-passive", "writer_wait_ms": 0}})
+    errors = writes_through_failover(sandbox, writes, sy)
+    assert max(len(e) for e in errors) >= 2, errors
+
+
+def test_a_write_waits_while_the_primary_restarts(xproxy, sandbox):
+    """One primary, killed and restarted: a write sent while it is down runs once it is back
+    (the wait is long enough); one sent with a short wait fails after it, saying why. Both
+    are counted."""
+    admin_port, http_port = free_port(), free_port()
+    sy = xproxy(keys={"routing": {"writer_wait_ms": 120000}},
+                extra=http_only_admin_section(admin_port, http_port))
+    short = xproxy(keys={"routing": {"writer_wait_ms": 1500}})
+    tag = unique("wait")
+    result = []
+    c, d = sy.connect(read_timeout=150), short.connect(read_timeout=60)
+    try:
+        sandbox.kill("primary")
+
+        def write():
+            try:
+                result.append(execute(c, "INSERT INTO test.t_where (port, tag) VALUES (@@port, %s)",
+                                      (tag,)))
+            except pymysql.err.MySQLError as e:
+                result.append(e)
+
+        t = threading.Thread(target=write, daemon=True)
+        t.start()
+        wait_for(lambda: metric_value(http_port, "switchyard_writer_waits_total") == 1, 30,
+                 what="the write to wait for a writer")
+        with pytest.raises(pymysql.err.OperationalError) as ei:
+            execute(d, "INSERT INTO test.t_where (port, tag) VALUES (@@port, 'short')")
+        assert "writer_wait_ms" in str(ei.value.args[-1]) and "primary" in str(ei.value.args[-1]), \
+            ei.value.args
+        assert t.is_alive() and result == [], result
+        sandbox.restart("primary")
+        t.join(150)
+        assert result == [1], result
+        assert sandbox.sql("primary", f"SELECT port FROM test.t_where WHERE tag = '{tag}'") == \
+            [[str(PRIMARY_PORT)]]
+        assert metric_value(http_port, "switchyard_writer_wait_timeouts_total") == 0
+    finally:
+        c.close()
+        d.close()
+        if not sandbox.alive("primary"):
+            sandbox.restart("primary")

@@ -99,7 +99,10 @@ static const struct error_case cases[] = {
      "discover_roles)"},
     {"[routing]\ncausal = gtid\n" TAIL, 2,
      "unknown key 'causal' in [routing] (expected read_fallback, read_only_transactions, "
-     "causal_reads, causal_reads_timeout_ms, causal_window_ms, writers, write_affinity, galera_reads)"},
+     "causal_reads, causal_reads_timeout_ms, causal_window_ms, writers, write_affinity, "
+     "galera_reads, writer_wait_ms)"},
+    {"[routing]\nwriter_wait_ms = -1\n" TAIL, 2,
+     "bad writer_wait_ms '-1' in [routing]: expected a whole number from 0 to 600000"},
     /* listen */
     {"[proxy]\nlisten = 127.0.0.1\n" TAIL, 2, "bad listen '127.0.0.1': missing port"},
     {"[proxy]\nlisten = 127.0.0.1:abc\n" TAIL, 2, "port must be a number from 1 to 65535"},

@@ -113,6 +113,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.causal_reads_timeout_ms, 1000);
     assert_int_equal(cfg.causal_window_ms, 1000);
     assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
+    assert_int_equal(cfg.writer_wait_ms, 10000);
     assert_int_equal(errs.count, 0);
 }
 
@@ -124,7 +125,7 @@ static void test_replication_keys(void **state)
                  "[monitor]\nheartbeat_table = sy_db.$hb_1\nrecover_intervals = 5\n"
                  "down_after = 1\ndiscover_roles = on\n"
                  "[routing]\ncausal_reads = primary_window\ncausal_reads_timeout_ms = 600000\n"
-                 "causal_window_ms = 0\nwriters = active-active\n"
+                 "causal_window_ms = 0\nwriters = active-active\nwriter_wait_ms = 0\n"
                  "[backend.p]\nrole = primary\n[user.app]\npassword = x\n");
     assert_int_equal(cfg.shutdown_timeout_ms, 0);
     assert_string_equal(cfg.heartbeat_table, "sy_db.$hb_1");
@@ -135,6 +136,7 @@ static void test_replication_keys(void **state)
     assert_int_equal(cfg.causal_reads_timeout_ms, 600000);
     assert_int_equal(cfg.causal_window_ms, 0);
     assert_int_equal(cfg.writers, WRITERS_ACTIVE_ACTIVE);
+    assert_int_equal(cfg.writer_wait_ms, 0);
 }
 
 /* Upper bounds and the remaining enum values. */
@@ -147,7 +149,8 @@ static void test_replication_key_limits(void **state)
                  "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd."
                  "tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt\n"
                  "[routing]\ncausal_reads = off\ncausal_reads_timeout_ms = 1\n"
-                 "causal_window_ms = 3600000\nwriters = active-passive\n" TAIL_P);
+                 "causal_window_ms = 3600000\nwriters = active-passive\nwriter_wait_ms = 600000\n"
+                 TAIL_P);
     assert_int_equal(cfg.shutdown_timeout_ms, 3600000);
     assert_int_equal(cfg.recover_intervals, 1000);
     assert_int_equal(cfg.down_after, 1000);
@@ -157,6 +160,7 @@ static void test_replication_key_limits(void **state)
     assert_int_equal(cfg.causal_reads_timeout_ms, 1);
     assert_int_equal(cfg.causal_window_ms, 3600000);
     assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
+    assert_int_equal(cfg.writer_wait_ms, 600000);
     expect_valid("[routing]\ncausal_reads = gtid\n" TAIL_P);
     assert_int_equal(cfg.causal_reads, CAUSAL_GTID);
     expect_valid("[routing]\ncausal_reads = universal\n" TAIL_P);
