@@ -303,6 +303,12 @@ void admin_show_backends(struct resultset_writer *w, const struct admin_snapshot
 static const char *const pool_columns[] = {"backend", "connections", "idle", "in_use",
                                            "logins", "reuses"};
 
+/* SHOW POOLS and the status page both show it: one definition of "in use". */
+int64_t admin_pool_in_use(const struct admin_backend *b)
+{
+    return b->connections - b->pool_idle;
+}
+
 /* The backend connections of all workers: idle ones wait in a worker's pool
  * for the next session that logs in the same way (backend_pool.h). */
 void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s)
@@ -313,7 +319,7 @@ void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s
         char conns[24], idle[24], busy[24], logins[24], reuses[24];
         snprintf(conns, sizeof conns, "%" PRId64, b->connections);
         snprintf(idle, sizeof idle, "%" PRId64, b->pool_idle);
-        snprintf(busy, sizeof busy, "%" PRId64, b->connections - b->pool_idle);
+        snprintf(busy, sizeof busy, "%" PRId64, admin_pool_in_use(b));
         snprintf(logins, sizeof logins, "%" PRIu64, b->pool_logins);
         snprintf(reuses, sizeof reuses, "%" PRIu64, b->pool_reuses);
         const char *values[] = {b->name, conns, idle, busy, logins, reuses};

@@ -128,6 +128,8 @@ void admin_show_stats(struct resultset_writer *w, const struct admin_snapshot *s
 void admin_show_config(struct resultset_writer *w, const struct admin_snapshot *s);
 void admin_show_version(struct resultset_writer *w, const struct admin_snapshot *s);
 void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s);
+/* Backend connections to b that a session holds: open less idle in the pools. */
+int64_t admin_pool_in_use(const struct admin_backend *b);
 /* How many columns each SHOW answer has (for resultset_begin). */
 unsigned admin_show_columns(enum admin_command_kind kind);
 

@@ -101,6 +101,31 @@ static void backends_table(struct text_buf *b, const struct admin_snapshot *s)
     text_printf(b, "</table>\n");
 }
 
+/* The backend connections per backend, from the figures SHOW POOLS and the
+ * switchyard_pool_* series show, and whether sessions leave theirs to the
+ * pools at all ([proxy] multiplexing). */
+static void pools_table(struct text_buf *b, const struct admin_snapshot *s)
+{
+    text_printf(b, "<h2>Pools</h2>\n<p id=\"multiplexing\">multiplexing %s: %s</p>\n",
+                s->cfg->multiplexing ? "on" : "off",
+                s->cfg->multiplexing ? "a session's idle backend connections wait in its worker's "
+                                       "pool for the next session that logs in the same way"
+                                     : "each session opens its own backend connections");
+    text_printf(b, "<table id=\"pools\"><tr><th>backend</th><th>open</th><th>idle</th>"
+                   "<th>in use</th><th>logins</th><th>reuses</th></tr>\n");
+    for (size_t i = 0; i < s->n_backends; i++) {
+        const struct admin_backend *be = &s->backend[i];
+        text_printf(b, "<tr><td>");
+        html(b, be->name);
+        text_printf(b, "</td><td class=\"num\">%" PRId64 "</td><td class=\"num\">%" PRId64
+                       "</td><td class=\"num\">%" PRId64 "</td><td class=\"num\">%" PRIu64
+                       "</td><td class=\"num\">%" PRIu64 "</td></tr>\n",
+                    be->connections, be->pool_idle, admin_pool_in_use(be), be->pool_logins,
+                    be->pool_reuses);
+    }
+    text_printf(b, "</table>\n");
+}
+
 /* Statements per interval and backend, stacked, over the history. */
 static void route_chart(struct text_buf *b, const struct admin_snapshot *snap)
 {
@@ -148,8 +173,8 @@ static void route_chart(struct text_buf *b, const struct admin_snapshot *snap)
 }
 
 /* Sessions at a glance: how many, how many hold a transaction, and what
- * pins the pinned ones (each proxy session has its own backend connections:
- * the backends table counts them). Needs the snapshot's sessions. Reasons
+ * pins the pinned ones (their backend connections are in the pools
+ * table). Needs the snapshot's sessions. Reasons
  * beyond the first REASONS_MAX distinct ones are summed up as "other", so
  * the counts always add up to the pinned total. */
 static void sessions_summary(struct text_buf *b, const struct admin_snapshot *s)
@@ -223,6 +248,7 @@ void status_page_format(struct text_buf *out, const struct admin_snapshot *snap)
     backends_table(out, snap);
     route_chart(out, snap);
     sessions_summary(out, snap);
+    pools_table(out, snap);
     queries_table(out, snap);
     text_printf(out, "<p>Machine-readable: <a href=\"/metrics\">/metrics</a>, "
                      "<a href=\"/health\">/health</a>; SHOW QUERIES on the admin port.</p>\n"

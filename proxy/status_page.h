@@ -1,8 +1,9 @@
 /* GET / on [admin] http_listen: one self-refreshing HTML page (inline CSS
  * and SVG, no script) with the backends and why each is in its state, lag
  * and route split over the last minutes, the top statement shapes by time,
- * connections and sessions, the configuration generation. Pure: built from
- * an admin snapshot with its history and merged digest. */
+ * connections and sessions, the backend connection pools, the configuration
+ * generation. Pure: built from an admin snapshot with its history and merged
+ * digest. */
 #ifndef SY_PROXY_STATUS_PAGE_H
 #define SY_PROXY_STATUS_PAGE_H
 

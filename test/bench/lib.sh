@@ -29,8 +29,9 @@ wait_port() {
     echo "$name does not listen on $port"; cat "$WORK/$name.log"; exit 1
 }
 
-# With SB_EXEC=exec, sysbench replaces the calling shell: `SB_EXEC=exec sb ... &` makes $!
-# sysbench's own pid (a plain `sb ... &` gives the pid of a subshell that is its parent).
+# SB_EXEC goes before sysbench. With SB_EXEC=exec, sysbench replaces the calling shell:
+# `SB_EXEC=exec sb ... &` makes $! sysbench's own pid (a plain `sb ... &` gives the pid of a
+# subshell that is its parent). A command that runs the rest (`perf stat ... --`) also fits.
 sb() {  # sb WORKLOAD PORT COMMAND [args]
     local workload=$1 port=$2 cmd=$3; shift 3
     ${SB_EXEC:-} sysbench "$workload" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \

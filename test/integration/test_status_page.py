@@ -13,6 +13,7 @@ import pytest
 from sy_helpers import (backend, connect, default_backends, free_port, wait_for,
                         xproxy)  # noqa: F401 - xproxy is a fixture
 from test_admin import admin_section, http_get
+from test_pool import pool_row, start as pool_proxy
 from test_query_digest import digest_proxy
 
 CHROMIUM = shutil.which("chromium")
@@ -45,6 +46,16 @@ def backend_rows(root):
         cells = ["".join(td.itertext()) for td in tr.findall("td")]
         rows[cells[0]] = cells[3]
     return rows
+
+
+def pool_rows(root):
+    """{backend: {column: int}} from the page's pools table."""
+    table = root.find(".//table[@id='pools']")
+    assert table is not None, "the page has no pools table"
+    trs = table.findall("tr")
+    names = ["".join(th.itertext()) for th in trs[0].findall("th")]
+    return {cells[0]: dict(zip(names[1:], map(int, cells[1:])))
+            for cells in (["".join(td.itertext()) for td in tr.findall("td")] for tr in trs[1:])}
 
 
 def browser(*args):
@@ -137,3 +148,32 @@ def test_status_page_works_with_metrics_off(xproxy):
     p.reload(text=p.ini.read_text().replace("metrics = off", "metrics = on"))
     wait_for(lambda: http_get(p, "/metrics")[0] == 200, 30, what="/metrics on after the reload")
     assert "switchyard_backend_up" in http_get(p, "/metrics")[1]
+
+
+def test_status_page_shows_the_pools(xproxy):
+    """[proxy] multiplexing = on, one worker, the primary only: clients one after the other,
+    each running a statement, are served from the pool. The page's Pools section says
+    multiplexing is on and shows the connection idle and the reuses, the same figures as
+    SHOW POOLS."""
+    p = pool_proxy(xproxy)
+
+    def page():
+        return ET.fromstring(http_get(p, "/")[1])
+
+    for i in range(5):
+        with connect(p.port) as c, c.cursor() as cur:
+            cur.execute("SELECT %s AS pool_page", (i,))
+            assert cur.fetchone() == (i,)
+        # the connection is given back (reset first) after the client has gone
+        wait_for(lambda: pool_rows(page())["primary"]["idle"] >= 1, 30,
+                 what="an idle pooled connection on the page")
+    root = page()
+    assert "".join(root.find(".//p[@id='multiplexing']").itertext()).startswith(
+        "multiplexing on"), ET.tostring(root)
+    row = pool_rows(root)["primary"]
+    assert row["idle"] >= 1 and row["reuses"] > 0, row
+    assert row["in use"] == row["open"] - row["idle"], row
+    admin = pool_row(p)
+    assert row == {"open": int(admin["connections"]), "idle": int(admin["idle"]),
+                   "in use": int(admin["in_use"]), "logins": int(admin["logins"]),
+                   "reuses": int(admin["reuses"])}, (row, admin)

@@ -268,6 +268,26 @@ static void test_status_page_pin_reasons(void **state)
     text_free(&page);
 }
 
+/* The pools table shows the snapshot's pool figures, in use derived as SHOW
+ * POOLS derives it, and whether multiplexing is on. */
+static void test_status_page_pools(void **state)
+{
+    struct text_buf page = {0};
+    (void)state;
+    snap.backend[0].connections = 5;
+    snap.backend[0].pool_idle = 3;
+    snap.backend[0].pool_logins = 4;
+    snap.backend[0].pool_reuses = 9;
+    cfg.multiplexing = true;
+    status_page_format(&page, &snap);
+    assert_false(page.failed);
+    assert_non_null(strstr(page.p, "<p id=\"multiplexing\">multiplexing on:"));
+    assert_non_null(strstr(page.p, "<tr><td>primary</td><td class=\"num\">5</td>"
+                                   "<td class=\"num\">3</td><td class=\"num\">2</td>"
+                                   "<td class=\"num\">4</td><td class=\"num\">9</td></tr>"));
+    text_free(&page);
+}
+
 static const char *stat_value(const char *name)
 {
     for (unsigned r = 0; r < rs.nrows; r++) {
@@ -523,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup(test_show_backends_overflow, setup),
         cmocka_unit_test_setup(test_show_sessions, setup),
         cmocka_unit_test_setup(test_status_page_pin_reasons, setup),
+        cmocka_unit_test_setup(test_status_page_pools, setup),
         cmocka_unit_test_setup(test_show_stats, setup),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test_setup(test_show_config_hides_secrets, setup),
