@@ -359,7 +359,7 @@ static void scan_markers(struct stmt *st, const struct sql_token *t)
 
 static const char *const write_words[] = {
     "INSERT",   "UPDATE",    "DELETE",   "REPLACE",  "ALTER",    "TRUNCATE", "RENAME",
-    "LOAD",      "HANDLER",  "GRANT",    "REVOKE",   "COMMIT",   "ROLLBACK",
+    "LOAD",      "HANDLER",  "COMMIT",   "ROLLBACK",
     "SAVEPOINT", "RELEASE",  "DEALLOCATE", "DO",     "OPTIMIZE",
     "REPAIR",   "CHECK",     "CHECKSUM", "ANALYZE",  "RESET",    "PURGE",    "INSTALL",
     "UNINSTALL", "SIGNAL",   "RESIGNAL", "CHANGE",   "STOP",     "BINLOG",   "VALUES",
@@ -391,6 +391,8 @@ static const struct first_rule first_rules[] = {
     {"DROP", SK_DROP, false, R_WRITE, 0},
     {"XA", SK_XA, false, R_WRITE, 0},
     {"KILL", SK_WRITE, false, R_KILL, CLS_KILL},
+    {"GRANT", SK_WRITE, false, R_WRITE, CLS_GRANTS},
+    {"REVOKE", SK_WRITE, false, R_WRITE, CLS_GRANTS},
     {"CALL", SK_WRITE, false, R_CALL, CLS_HIDDEN_STATE},
     {"EXECUTE", SK_WRITE, false, R_EXECUTE, CLS_HIDDEN_STATE},
     {"PREPARE", SK_PREPARE, false, R_WRITE, 0},
@@ -972,7 +974,9 @@ static void summarize(const struct summary *sum, uint32_t hints, struct classifi
     if (hints & CLS_HINT_PRIMARY) {
         out->is_read = false;
         out->reason = R_HINT;
-    } else if ((hints & CLS_HINT_REPLICA) && !(out->flags & STATEFUL_FLAGS)) {
+    } else if ((hints & CLS_HINT_REPLICA) && !(out->flags & STATEFUL_FLAGS) &&
+               !(sum->sets_charset && !sum->saw_routine)) {
+        /* (a SET NAMES is CLS_CHARSET, added below: as stateful as the rest) */
         out->is_read = true;
         out->reason = R_HINT;
     }

@@ -44,6 +44,8 @@
                                          .charset is how the following statements lex */
 #define CLS_READS_USER_VAR 0x800000u  /* mentions a user variable (@name): its value may be one a
                                          trigger or stored function changed on the primary */
+#define CLS_GRANTS 0x1000000u         /* GRANT / REVOKE: global privileges are copied into a
+                                         connection at login, so pooled ones keep the old ones */
 
 struct classification {
     bool is_read;       /* may run on a replica */

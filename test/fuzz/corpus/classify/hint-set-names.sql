@@ -1,0 +1,1 @@
+sET NAMES/*route=replicA*/,*
