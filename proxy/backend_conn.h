@@ -99,6 +99,7 @@ struct backend_conn {
     bool pooled; /* idle in the pool's list */
     enum pool_step pool_step;
     uint64_t idle_since_ms;
+    uint64_t globals_seen; /* proxy.globals_changed when its reset was sent */
 };
 
 /* Allocates and starts connecting. Completion is reported to the session with

@@ -53,6 +53,11 @@ static bool backend_is_down(const struct topology *t, int index)
 static bool reusable(const struct backend_pool *p, const struct client_session *s,
                      const struct backend_conn *bc)
 {
+    /* MariaDB 10.11: after COM_RESET_CONNECTION a Galera node no longer does
+     * causal reads (wsrep_sync_wait) on that connection, and read-your-writes
+     * there depends on them. */
+    if (client_session_config(s)->backends[bc->index].galera)
+        return false;
     if (p->closing || !client_session_config(s)->multiplexing || bc->state != BC_READY ||
         bc->write_pending || bc->next_queued || bc->rlen != bc->rdone ||
         backend_conn_queued(bc) != 0 || bc->gen != client_session_config_gen(s))
@@ -69,6 +74,7 @@ void backend_pool_give(struct backend_pool *p, struct client_session *s, struct 
         return;
     }
     bc->session = NULL;
+    bc->globals_seen = atomic_load(&s->w->proxy->globals_changed);
     bc->pool_step = POOL_RESET;
     /* a failure closes it */
     backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
@@ -108,11 +114,25 @@ static bool same_login(const struct backend_conn *bc, const struct client_sessio
            strcmp(bc->login_db, login->db) == 0;
 }
 
+/* A SET GLOBAL, GRANT or REVOKE succeeded since it was reset: it still has
+ * the old session defaults and global privileges, which a new login would
+ * not. */
+static bool stale_defaults(const struct backend_conn *bc, const struct client_session *s)
+{
+    return bc->globals_seen != atomic_load(&s->w->proxy->globals_changed);
+}
+
 struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index)
 {
     if (p->closing || !client_session_config(s)->multiplexing)
         return NULL;
-    for (struct backend_conn *bc = p->idle[index]; bc; bc = bc->pool_next) {
+    for (struct backend_conn *bc = p->idle[index], *next; bc; bc = next) {
+        next = bc->pool_next;
+        if (stale_defaults(bc, s)) {
+            unlink_idle(bc);
+            backend_conn_close(bc);
+            continue;
+        }
         if (same_login(bc, s)) {
             unlink_idle(bc);
             bc->session = s;

@@ -1167,6 +1167,11 @@ static void record_session_change(struct client_session *s, struct backend_conn 
     const struct result_tracker *rt = &bc->tracker;
     if (rt->is_error)
         return;
+    const struct classification *c = s->cmd == COM_QUERY ? &s->cls
+                                     : s->cmd == COM_STMT_EXECUTE && s->stmt ? &s->stmt->cls
+                                                                              : NULL;
+    if (c && (c->flags & (CLS_SET_GLOBAL | CLS_GRANTS)))
+        atomic_fetch_add(&s->w->proxy->globals_changed, 1); /* pooled connections are stale */
     session_follow_current_db(s, rt);
     bool state_change = s->cmd == COM_INIT_DB || s->cmd == COM_SET_OPTION ||
                         (s->cmd == COM_QUERY && (s->cls.flags & CLS_SESSION_STATE));

@@ -41,6 +41,10 @@ struct proxy {
     char offline[CONFIG_MAX_BACKENDS][CONFIG_NAME_MAX];
     atomic_int n_offline;
     atomic_int connections;           /* client connections open now, all workers */
+    /* SET GLOBAL, GRANT and REVOKE statements that succeeded through the
+     * proxy: a pooled connection reset before the last one carries old
+     * session defaults or global privileges */
+    atomic_uint_fast64_t globals_changed;
     struct gtid_mark acknowledged;    /* causal_reads = global: GTIDs of forwarded OKs */
     struct position_fetch positions;  /* causal_reads = universal */
 };

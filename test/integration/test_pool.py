@@ -195,3 +195,68 @@ def test_pooled_connections_killed_on_the_server_are_replaced(xproxy, sandbox):
     with connect(p.port) as c:
         assert scalar(c, "SELECT CONNECTION_ID()") not in threads
         assert scalar(c, "SELECT 1") == 1
+
+
+ADMIN_USER, ADMIN_PW = "sy_pool_admin", "sy_pool_admin_pw"
+
+
+@pytest.fixture
+def admin_account(sandbox):
+    """An account that may SET GLOBAL, through the proxy."""
+    sandbox.sql("primary", f"CREATE USER IF NOT EXISTS {ADMIN_USER}@'%' IDENTIFIED BY "
+                           f"'{ADMIN_PW}'; GRANT ALL ON *.* TO {ADMIN_USER}@'%' WITH GRANT OPTION")
+    sync_replicas(sandbox)
+    yield
+    sandbox.sql("primary", "SET GLOBAL max_join_size = DEFAULT; SET GLOBAL autocommit = 1; "
+                           f"DROP USER IF EXISTS {ADMIN_USER}@'%'")
+
+
+def test_a_set_global_through_the_proxy_reaches_the_next_session(xproxy, admin_account):
+    """A pooled connection keeps the session defaults of when it was reset. After a SET GLOBAL
+    through the proxy the next session gets the new defaults, as a new login would
+    (mysql_client_test test_bug20023)."""
+    p = start(xproxy, users={APP_USER: APP_PW, ADMIN_USER: ADMIN_PW})
+    first = backend_thread(p.port)
+    wait_idle(p)
+    with connect(p.port, user=ADMIN_USER, password=ADMIN_PW) as c:
+        assert scalar(c, "SELECT @@session.sql_big_selects") == 1
+        c.cursor().execute("SET GLOBAL max_join_size = 10000")
+    with connect(p.port) as c:
+        assert scalar(c, "SELECT @@session.max_join_size") == 10000
+        assert scalar(c, "SELECT @@session.sql_big_selects") == 0
+        assert scalar(c, "SELECT CONNECTION_ID()") != first, "a connection reset before it"
+
+
+def test_the_login_reports_autocommit_after_a_set_global(xproxy, admin_account):
+    """A session ends and its connection waits in the pool; then @@global.autocommit = 0
+    through the proxy. The next session has autocommit off, as after a new login
+    (mysql_client_test test_connect_autocommit)."""
+    p = start(xproxy, users={APP_USER: APP_PW, ADMIN_USER: ADMIN_PW})
+    first = backend_thread(p.port, database="test", autocommit=None)
+    wait_idle(p)
+    with connect(p.port, user=ADMIN_USER, password=ADMIN_PW) as c:
+        c.cursor().execute("SET GLOBAL autocommit = 0")
+    c = pymysql.connect(host="127.0.0.1", port=p.port, user=APP_USER, password=APP_PW,
+                        database="test", autocommit=None)
+    try:
+        assert scalar(c, "SELECT @@autocommit") == 0
+        c.cursor().execute("DO 1")  # pymysql takes the status flags from OK packets
+        assert not c.server_status & 0x0002, f"status says autocommit on: {c.server_status:#x}"
+        assert scalar(c, "SELECT CONNECTION_ID()") != first, "a connection reset before it"
+    finally:
+        c.close()
+
+
+def test_a_grant_through_the_proxy_reaches_the_next_session(xproxy, admin_account, sandbox):
+    """Global privileges are copied into a connection at its login: after a GRANT through
+    the proxy the next session has the new privilege, as a new login would."""
+    p = start(xproxy, users={APP_USER: APP_PW, ADMIN_USER: ADMIN_PW})
+    backend_thread(p.port)
+    wait_idle(p)
+    try:
+        with connect(p.port, user=ADMIN_USER, password=ADMIN_PW) as c:
+            c.cursor().execute(f"GRANT SUPER ON *.* TO {APP_USER}@'%'")
+        with connect(p.port) as c:
+            c.cursor().execute("SET GLOBAL max_join_size = DEFAULT")  # 1227 without SUPER
+    finally:
+        sandbox.sql("primary", f"REVOKE SUPER ON *.* FROM {APP_USER}@'%'")
