@@ -1215,7 +1215,7 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->monitor_connect_timeout_ms = 1000;
     cfg->shutdown_timeout_ms = 10000;
     cfg->connect_timeout = 10;
-    cfg->multiplexing = false;
+    cfg->multiplexing = true;
     cfg->pool_idle_timeout = 60;
     cfg->max_allowed_packet = 64 * 1024 * 1024;
     cfg->max_replication_lag = 10;

@@ -114,6 +114,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.causal_window_ms, 1000);
     assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
     assert_int_equal(cfg.writer_wait_ms, 10000);
+    assert_true(cfg.multiplexing);
     assert_int_equal(errs.count, 0);
 }
 
