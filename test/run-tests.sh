@@ -15,7 +15,7 @@
 #   SY_PYTEST_ARGS="-k lag" extra pytest arguments
 #   SY_SKIP_MTR=1           don't run MariaDB's test suite through the proxy (test/mtr/run-mtr.sh)
 #   SY_SKIP_GALERA=1        don't start the Galera sandbox nor run test/galera
-#   SY_GALERA_CHAOS_SECONDS=60   length of the Galera chaos test
+#   SY_GALERA_CHAOS_SECONDS=300  length of the Galera chaos test (the five minutes)
 #   JOBS=N                  build parallelism (default: number of CPUs)
 #
 # The last line is "N passed, N failed": unit + integration tests + the verdicts
@@ -186,7 +186,7 @@ if [[ ${SY_SKIP_GALERA:-0} != 1 ]] && ((asan_ok)); then
     section "Galera sandbox and tests (test/galera)"
     if "$ROOT/test/sandbox/sandbox.sh" start galera; then
         # shellcheck disable=SC2086
-        SY_GALERA_CHAOS_SECONDS=${SY_GALERA_CHAOS_SECONDS:-60} \
+        SY_GALERA_CHAOS_SECONDS=${SY_GALERA_CHAOS_SECONDS:-300} \
         "$PY" -m pytest test/galera -v -p no:cacheprovider --durations=5 \
             --junitxml="$WORK/junit-galera.xml" ${SY_PYTEST_ARGS:-}
         galera_rc=$?
