@@ -1403,11 +1403,20 @@ static bool refused_command(uint8_t cmd)
     }
 }
 
+void session_classify(struct client_session *s)
+{
+    const char *sql = (const char *)s->arg;
+    if (s->gen->cfg.query_digest)
+        classify_query_digest(sql, s->arg_len, s->route.charset, &s->cls);
+    else
+        classify_query(sql, s->arg_len, s->route.charset, &s->cls);
+}
+
 static void query_command(struct client_session *s)
 {
     if (proxy_statement(s))
         return;
-    classify_query((const char *)s->arg, s->arg_len, s->route.charset, &s->cls);
+    session_classify(s);
     if (s->cls.flags & CLS_KILL) {
         kill_statement(s);
         return;
@@ -1437,6 +1446,7 @@ static void begin_command(struct client_session *s)
     s->position_ready = false;
     s->decision = to_primary;
     s->outcome = (struct query_outcome){.ran_on = QUERY_STATS_LOCAL};
+    s->cls.digest = 0; /* the classifier sets it, if it sees this command */
 }
 
 /* Does a statement cut short change session state? Its prefix rarely
@@ -1480,7 +1490,7 @@ static void start_streamed_query(struct client_session *s, size_t prefix)
     s->stream_total = first;
     struct proxy_command pc;
     parse_proxy_command((const char *)s->arg, s->arg_len, &pc);
-    classify_query((const char *)s->arg, s->arg_len, s->route.charset, &s->cls);
+    session_classify(s);
     if (pc.kind != PROXY_CMD_NONE || (s->cls.flags & CLS_KILL)) {
         log_info("session %u: a KILL or PROXY statement of %zu bytes or more; closing", s->id,
                  s->stream_total);

@@ -39,19 +39,24 @@ static const char *digest_text_of(void *ctx)
 void query_digest_note(struct client_session *s, uint64_t us)
 {
     struct statement_text st;
+    uint64_t hash;
     if (s->cmd == COM_QUERY) {
         st.sql = (const char *)s->arg;
         st.len = s->arg_len;
+        hash = s->cls.digest;
     } else if (s->cmd == COM_STMT_EXECUTE && s->stmt) {
         st.sql = (const char *)s->stmt->sql;
         st.len = s->stmt->sql_len;
+        hash = s->stmt->cls.digest;
     } else {
         return;
     }
     if (!s->gen->cfg.query_digest)
         return;
+    if (hash == 0) /* answered before the classifier saw it (PROXY statements) */
+        hash = statement_digest(st.sql, st.len);
     struct query_sample q = {
-        .hash = statement_digest(st.sql, st.len),
+        .hash = hash,
         .user = s->login.user,
         .db = s->current_db,
         .ran_on = s->outcome.ran_on,

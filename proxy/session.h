@@ -168,6 +168,9 @@ uint16_t session_status(const struct client_session *s);
 void session_finish_command(struct client_session *s);
 void session_fail_command(struct client_session *s, uint16_t code, const char *sqlstate,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Classify the statement in s->arg into s->cls, with its digest when the
+ * query digest is on. */
+void session_classify(struct client_session *s);
 void session_run_on(struct client_session *s, int index);
 /* A connection to backend index from the worker's pool, now the session's
  * (it logged in as the session would); NULL when none is idle. */

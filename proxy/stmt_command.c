@@ -81,7 +81,7 @@ static void route_execute(struct client_session *s, struct prepared_stmt *st)
 
 static void prepare_command(struct client_session *s)
 {
-    classify_query((const char *)s->arg, s->arg_len, s->route.charset, &s->cls);
+    session_classify(s);
     s->stmt = stmt_registry_create(&s->stmts, s->arg, s->arg_len, &s->cls);
     if (!s->stmt) {
         session_fail_command(s, ER_UNKNOWN_ERROR, "HY000", "switchyard: out of memory");

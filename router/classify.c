@@ -6,6 +6,7 @@
 #include "router/classify.h"
 
 #include "router/sql_lexer.h"
+#include "router/statement_digest.h"
 
 static const char R_SELECT[] = "plain SELECT";
 static const char R_EXPLAIN[] = "EXPLAIN SELECT";
@@ -987,7 +988,7 @@ static void summarize(const struct summary *sum, uint32_t hints, struct classifi
  * statement of a batch in the character set the previous ones left. */
 static void classify_pass(const char *sql, size_t len, unsigned mode,
                           const struct sql_charset *cs, struct classification *out,
-                          unsigned *ambiguity)
+                          unsigned *ambiguity, struct digest_writer *digest)
 {
     struct sql_lexer lx;
     struct sql_token t;
@@ -997,6 +998,8 @@ static void classify_pass(const char *sql, size_t len, unsigned mode,
     sql_lexer_init(&lx, sql, len, mode, cs);
     stmt_reset(&st);
     for (sql_lexer_next(&lx, &t); t.kind != SQL_TOK_EOF; sql_lexer_next(&lx, &t)) {
+        if (digest && t.kind != SQL_TOK_ERROR)
+            digest_writer_feed(digest, &t);
         if (t.kind == SQL_TOK_ERROR) {
             out->is_read = false;
             out->flags = sum.flags | st.flags | lx.hints | (sum.multi ? CLS_MULTI : 0);
@@ -1050,13 +1053,18 @@ static void adopt(struct classification *out, const struct classification *alt)
  * lexes (NO_BACKSLASH_ESCAPES; versioned or MariaDB-only executable
  * comments). Interpretations that do not lex at all are ignored: a server in
  * that mode rejects the statement, so it cannot write anything. */
-void classify_query(const char *sql, size_t len, const struct sql_charset *cs,
-                    struct classification *out)
+static void classify(const char *sql, size_t len, const struct sql_charset *cs,
+                     struct classification *out, bool with_digest)
 {
     unsigned amb = 0, unused;
+    struct digest_writer digest;
     if (out == NULL)
         return;
-    classify_pass(sql, len, 0, cs, out, &amb);
+    if (with_digest)
+        digest_writer_init(&digest, NULL);
+    classify_pass(sql, len, 0, cs, out, &amb, with_digest ? &digest : NULL);
+    if (with_digest)
+        out->digest = digest_writer_end(&digest, out->reason == R_UNPARSABLE);
     if (cs == NULL) {
         /* bytes >= 0x80 may be spaces or halves of characters: trust nothing */
         out->is_read = false;
@@ -1071,9 +1079,21 @@ void classify_query(const char *sql, size_t len, const struct sql_charset *cs,
         struct classification alt;
         if ((mode & ~amb) != 0)
             continue;
-        classify_pass(sql, len, mode, cs, &alt, &unused);
+        classify_pass(sql, len, mode, cs, &alt, &unused, NULL);
         if (alt.reason == R_UNPARSABLE || reach_of(&alt) <= reach_of(out))
             continue;
         adopt(out, &alt);
     }
+}
+
+void classify_query(const char *sql, size_t len, const struct sql_charset *cs,
+                    struct classification *out)
+{
+    classify(sql, len, cs, out, false);
+}
+
+void classify_query_digest(const char *sql, size_t len, const struct sql_charset *cs,
+                           struct classification *out)
+{
+    classify(sql, len, cs, out, true);
 }

@@ -57,11 +57,16 @@ struct classification {
     uint16_t named_locks_released; /* RELEASE_LOCK( calls in the text */
     uint16_t temp_tables_created;  /* CREATE TEMPORARY TABLE statements in the text */
     const struct sql_charset *charset; /* CLS_CHARSET: the new one, NULL when unknown */
+    uint64_t digest; /* classify_query_digest(): statement_digest() of the text */
 };
 
 /* Classify one COM_QUERY text of len bytes (not NUL-terminated), sent in the
  * character set cs (character_set_client). cs NULL (unknown): never a read. */
 void classify_query(const char *sql, size_t len, const struct sql_charset *cs,
                     struct classification *out);
+/* The same, and out->digest, built from the same lexing (classify_query
+ * leaves it 0): what the query digest costs is then mostly the hashing. */
+void classify_query_digest(const char *sql, size_t len, const struct sql_charset *cs,
+                           struct classification *out);
 
 #endif

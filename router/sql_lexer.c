@@ -52,11 +52,6 @@ bool sql_tok_kw(const struct sql_token *t, const char *kw)
     return t->kind == SQL_TOK_WORD && !t->after_dot && sql_text_eq(t->text, t->len, kw);
 }
 
-bool sql_tok_punct(const struct sql_token *t, char c)
-{
-    return t->kind == SQL_TOK_PUNCT && t->len == 1 && t->text[0] == c;
-}
-
 static void trim(const char **p, size_t *n)
 {
     while (*n > 0 && is_space((unsigned char)**p)) {

@@ -61,7 +61,12 @@ void sql_lexer_next(struct sql_lexer *lx, struct sql_token *tok);
 bool sql_text_eq(const char *text, size_t len, const char *word);
 /* Keyword test: a WORD token not glued to a '.' that equals kw. */
 bool sql_tok_kw(const struct sql_token *t, const char *kw);
-bool sql_tok_punct(const struct sql_token *t, char c);
+
+/* Inline: the classifier and the digest ask it of nearly every token. */
+static inline bool sql_tok_punct(const struct sql_token *t, char c)
+{
+    return t->kind == SQL_TOK_PUNCT && t->len == 1 && t->text[0] == c;
+}
 
 /* Route hint in a comment's content: CLS_HINT_PRIMARY, CLS_HINT_REPLICA or 0. */
 uint32_t sql_hint_of(const char *text, size_t len);

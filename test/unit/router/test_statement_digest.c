@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "router/classify.h"
 #include "router/sql_keywords.h"
 #include "router/statement_digest.h"
 #include <strings.h>
@@ -126,6 +127,37 @@ static void test_text_is_bounded(void **state)
     assert_int_not_equal(d.hash, statement_digest(sql, n));
 }
 
+/* The classifier builds the digest from its own lexing: the same number as
+ * statement_digest, for the shapes whose tokens are held or taken back. */
+static void test_classifier_gives_the_same_digest(void **state)
+{
+    (void)state;
+    static const char *const sqls[] = {
+        "SELECT c FROM sbtest1 WHERE id=4711",
+        "SELECT a FROM t WHERE id IN (1, -2.5, .5, +3) AND b IN (1, a)",
+        "SELECT - .5, -x, a-1, a - -1, 1., t.5, NULL-1, ?",
+        "SELECT 1 IN (SELECT 2) ; INSERT INTO t VALUES (-1, 'x')",
+        "SELECT a >= 1 AND b > = 2 FROM t WHERE c IN ('x'",
+        "SELECT 'open",
+        "",
+    };
+    for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+        struct classification c;
+        classify_query_digest(sqls[i], strlen(sqls[i]), sql_charset_default(), &c);
+        assert_int_equal(c.digest, digest(sqls[i]));
+        classify_query(sqls[i], strlen(sqls[i]), sql_charset_default(), &c);
+        assert_int_equal(c.digest, 0);
+    }
+}
+
+/* A literal that starts with a dot is followed by a space like any other. */
+static void test_text_after_a_dot_literal(void **state)
+{
+    (void)state;
+    assert_string_equal(text_of("select .5 from t"), "SELECT ? FROM t");
+    assert_string_equal(text_of("select -.5 as x"), "SELECT ? AS x");
+}
+
 static void test_keyword_lists_are_sorted(void **state)
 {
     (void)state;
@@ -196,6 +228,8 @@ int main(void)
         cmocka_unit_test(test_text_normalises_comments_space_case),
         cmocka_unit_test(test_text_never_holds_a_literal),
         cmocka_unit_test(test_text_is_bounded),
+        cmocka_unit_test(test_classifier_gives_the_same_digest),
+        cmocka_unit_test(test_text_after_a_dot_literal),
         cmocka_unit_test(test_keyword_lists_are_sorted),
         cmocka_unit_test(test_memory_remembers),
         cmocka_unit_test(test_memory_is_bounded_lru),
