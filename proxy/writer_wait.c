@@ -19,10 +19,24 @@ int writer_wait_init(struct writer_wait_list *l, struct worker *w)
     return uv_timer_init(&w->loop, &l->timer);
 }
 
+static struct client_session *session_of(struct writer_waiter *ww);
+
+/* A waiting statement never ran anywhere: its client is told so now rather
+ * than cut off when the shutdown timeout ends. */
 void writer_wait_close(struct writer_wait_list *l)
 {
     l->closed = true;
     uv_close((uv_handle_t *)&l->timer, NULL);
+    while (l->head) {
+        struct client_session *s = session_of(l->head);
+        writer_wait_cancel(l, l->head);
+        if (s->state != CS_COMMAND)
+            continue;
+        session_send_err(s, (uint8_t)(s->cmd_seq + 1), ER_SERVER_SHUTDOWN, "08S01",
+                         "switchyard is shutting down: the statement waited for a writer "
+                         "and did not run; reconnect and send it again");
+        session_finish_command(s);
+    }
 }
 
 void writer_wait_cancel(struct writer_wait_list *l, struct writer_waiter *ww)

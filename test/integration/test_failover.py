@@ -5,6 +5,7 @@ Every test restores the reference topology in a finally block (sandbox.sh reset-
 primary writable, replicas read_only and replicating with no delay)."""
 
 import random
+import signal
 import re
 import threading
 import time
@@ -480,3 +481,37 @@ def test_a_write_waits_while_the_primary_restarts(xproxy, sandbox):
         d.close()
         if not sandbox.alive("primary"):
             sandbox.restart("primary")
+
+
+def test_a_waiting_write_is_told_at_shutdown(xproxy, sandbox):
+    """SIGTERM while a write waits for a writer: the client gets an ERR saying the statement
+    did not run (not a cut connection when shutdown_timeout_ms ends), and the proxy exits."""
+    admin_port, http_port = free_port(), free_port()
+    sy = xproxy(keys={"routing": {"writer_wait_ms": 120000},
+                      "proxy": {"shutdown_timeout_ms": 120000}},
+                extra=http_only_admin_section(admin_port, http_port))
+    c = sy.connect(read_timeout=150)
+    result = []
+    try:
+        sandbox.kill("primary")
+
+        def write():
+            try:
+                result.append(execute(c, "INSERT INTO test.t_where (port, tag) VALUES (@@port, %s)",
+                                      (unique("shutdown"),)))
+            except pymysql.err.MySQLError as e:
+                result.append(e)
+
+        t = threading.Thread(target=write, daemon=True)
+        t.start()
+        wait_for(lambda: metric_value(http_port, "switchyard_writer_waits_total") == 1, 30,
+                 what="the write to wait for a writer")
+        sy.expect_exit = True
+        sy.proc.send_signal(signal.SIGTERM)
+        t.join(60)
+        assert len(result) == 1 and isinstance(result[0], pymysql.err.OperationalError), result
+        assert result[0].args[0] == 1053 and "did not run" in result[0].args[1], result[0].args
+        assert sy.proc.wait(timeout=60) == 0
+    finally:
+        c.close()
+        sandbox.restart("primary")
