@@ -1154,9 +1154,7 @@ static void count_statement(struct client_session *s, const struct backend_conn 
         stats_add(&st->errors_backend, 1);
         stats_add(&st->backend_errors[bc->index], 1);
     }
-    const struct classification *c = s->cmd == COM_QUERY ? &s->cls
-                                     : s->cmd == COM_STMT_EXECUTE && s->stmt ? &s->stmt->cls
-                                                                              : NULL;
+    const struct classification *c = session_statement_cls(s);
     if (c)
         stats_add(c->is_read ? &st->reads : &st->writes, 1);
 }
@@ -1167,9 +1165,7 @@ static void record_session_change(struct client_session *s, struct backend_conn 
     const struct result_tracker *rt = &bc->tracker;
     if (rt->is_error)
         return;
-    const struct classification *c = s->cmd == COM_QUERY ? &s->cls
-                                     : s->cmd == COM_STMT_EXECUTE && s->stmt ? &s->stmt->cls
-                                                                              : NULL;
+    const struct classification *c = session_statement_cls(s);
     if (c && (c->flags & (CLS_SET_GLOBAL | CLS_GRANTS)))
         atomic_fetch_add(&s->w->proxy->globals_changed, 1); /* pooled connections are stale */
     session_follow_current_db(s, rt);
@@ -1309,11 +1305,8 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     if (session_held_error_done(s, bc))
         return;
     /* Only running a statement has its effects, not preparing it. */
-    const struct classification *c = NULL; /* other commands: only their status flags count */
-    if (s->cmd == COM_QUERY)
-        c = &s->cls;
-    else if (s->cmd == COM_STMT_EXECUTE && s->stmt)
-        c = &s->stmt->cls;
+    /* other commands: only their status flags count */
+    const struct classification *c = session_statement_cls(s);
     struct classification dropped;
     if (c && (c->flags & CLS_DROP_TEMP_TABLE) && rt->warnings > 0) {
         /* DROP TEMPORARY TABLE IF EXISTS warned about a missing name: we
@@ -1401,6 +1394,15 @@ static bool refused_command(uint8_t cmd)
     default:
         return false;
     }
+}
+
+const struct classification *session_statement_cls(const struct client_session *s)
+{
+    if (s->cmd == COM_QUERY)
+        return &s->cls;
+    if (s->cmd == COM_STMT_EXECUTE && s->stmt)
+        return &s->stmt->cls;
+    return NULL;
 }
 
 void session_classify(struct client_session *s)

@@ -107,14 +107,11 @@ void readonly_route_adjust(struct route_decision *d, const struct classification
     }
 }
 
-/* The classification of the current statement, if it is one that runs. */
+/* The classification of the current statement, unless the proxy rewrote
+ * its text (a KILL given the server's thread id): no read to retry. */
 static const struct classification *statement_cls(const struct client_session *s)
 {
-    if (s->cmd == COM_QUERY && !s->rewritten)
-        return &s->cls;
-    if (s->cmd == COM_STMT_EXECUTE && s->stmt)
-        return &s->stmt->cls;
-    return NULL;
+    return s->cmd == COM_QUERY && s->rewritten ? NULL : session_statement_cls(s);
 }
 
 bool readonly_retry_possible(const struct client_session *s, const struct backend_conn *bc)

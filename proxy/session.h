@@ -171,6 +171,9 @@ void session_fail_command(struct client_session *s, uint16_t code, const char *s
 /* Classify the statement in s->arg into s->cls, with its digest when the
  * query digest is on. */
 void session_classify(struct client_session *s);
+/* The classification of the statement the command runs (COM_QUERY, or a
+ * prepared statement's execute); NULL for other commands. */
+const struct classification *session_statement_cls(const struct client_session *s);
 void session_run_on(struct client_session *s, int index);
 /* A connection to backend index from the worker's pool, now the session's
  * (it logged in as the session would); NULL when none is idle. */
