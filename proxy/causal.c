@@ -326,13 +326,17 @@ void causal_note_write(struct client_session *s, struct backend_conn *bc)
     s->gtid_unknown = false;
 }
 
-void causal_explain(struct client_session *s, int replica, char *position, size_t cap,
+void causal_explain(struct client_session *s, int replica, bool read, char *position, size_t cap,
                     const char **wait)
 {
     snprintf(position, cap, "none");
     *wait = "no";
-    if (!waits_on_replicas(s) || replica < 0 ||
-        session_config(s)->backends[replica].role == ROLE_PRIMARY)
+    if (!read || !waits_on_replicas(s) || replica < 0)
+        return;
+    /* a read on a primary is one that fell back to it; Galera nodes are
+     * primaries that take reads, and those wait */
+    const struct backend_config *b = &session_config(s)->backends[replica];
+    if (b->role == ROLE_PRIMARY && !b->galera)
         return;
     if (causal_needs_position(s)) {
         snprintf(position, cap, "the primary's @@gtid_binlog_pos, fetched when the read runs");

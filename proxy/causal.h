@@ -55,9 +55,9 @@ void causal_response_ending(struct client_session *s, struct backend_conn *bc);
 /* A statement finished on the writer: learn the GTID of what it wrote. */
 void causal_note_write(struct client_session *s, struct backend_conn *bc);
 
-/* For PROXY EXPLAIN: the position a replica read would wait for now, and
- * whether the replica it would use must wait. */
-void causal_explain(struct client_session *s, int replica, char *position, size_t cap,
+/* For PROXY EXPLAIN: the position a read (read: the statement is one) on
+ * backend replica would wait for now, and whether it must wait there. */
+void causal_explain(struct client_session *s, int replica, bool read, char *position, size_t cap,
                     const char **wait);
 
 #endif

@@ -91,7 +91,7 @@ static void explain(struct client_session *s, const char *sql, size_t len)
     }
     char position[GTID_TEXT_MAX + 64];
     const char *wait;
-    causal_explain(s, b, position, sizeof position, &wait);
+    causal_explain(s, b, d.target == ROUTE_REPLICA, position, sizeof position, &wait);
     static const char *const names[] = {"classification", "reason",          "target",
                                         "backend",        "causal_position", "causal_wait"};
     const char *values[] = {c.is_read ? "read" : "write", d.reason, role, backend, position, wait};

@@ -129,3 +129,20 @@ def test_causal_read_on_the_held_node_waits_for_the_row(gproxy, galera):
         reader.join(60)
         assert not reader.is_alive(), "the read did not return after the applier was let go"
         assert result.get("n") == 1, result
+
+
+def test_proxy_explain_shows_the_causal_wait_on_a_node(gproxy, galera):
+    """PROXY EXPLAIN of a read after a write: the read goes to the non-writing node and
+    waits there (what route_read does), not 'none'; a write does not wait."""
+    p = gproxy(routing={"writers": "active-passive", "galera_reads": "any",
+                        "causal_reads": "global"})
+    other = non_writer(p)
+    with p.connect() as c, c.cursor() as cur:
+        execute(c, "INSERT INTO test.g_where (port, tag) VALUES (@@port, %s)", (unique("ex"),))
+        cur.execute("PROXY EXPLAIN SELECT COUNT(*) FROM test.g_where")
+        cls, _reason, _target, backend, position, wait = cur.fetchone()
+        assert (cls, backend) == ("read", other), (cls, backend)
+        assert position != "none" and wait != "no", (position, wait)
+        cur.execute("PROXY EXPLAIN INSERT INTO test.g_where (port, tag) VALUES (1, 'x')")
+        cls, _reason, _target, backend, position, wait = cur.fetchone()
+        assert cls == "write" and (position, wait) == ("none", "no"), (cls, position, wait)
