@@ -29,17 +29,9 @@ cleanup() {
 trap cleanup EXIT
 
 command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)"; exit 1; }
-if [[ ! -x $BIN ]]; then
-    echo "==> build (Release, build-rel/)"
-    cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build build-rel -j 2 >/dev/null
-    BIN=build-rel/switchyard
-fi
+release_binary
 "$SANDBOX" start
-sb oltp_read_only 3310 cleanup >/dev/null 2>&1 || true
-PREPARED=1
-sb oltp_read_only 3310 prepare >/dev/null
-"$SANDBOX" wait-replica replica1 >/dev/null
+sb_prepare
 
 # The most instructions of one thread's callgrind file: the worker's.
 worker_instructions() {  # worker_instructions PREFIX

@@ -72,3 +72,23 @@ median() {  # median X...: the middle value (the mean of the two middle ones)
     printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
         printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# The Release binary to measure: $BIN when it exists, else build-rel/ built now.
+# Sets BIN.
+release_binary() {
+    if [[ ! -x $BIN ]]; then
+        echo "==> build (Release, build-rel/)"
+        cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release >/dev/null
+        cmake --build build-rel -j 2 >/dev/null
+        BIN=build-rel/switchyard
+    fi
+}
+
+# Fresh sysbench tables on the sandbox's primary, applied on replica1. Sets
+# PREPARED, so a cleanup trap knows to drop them.
+sb_prepare() {
+    sb oltp_read_only 3310 cleanup >/dev/null 2>&1 || true
+    PREPARED=1
+    sb oltp_read_only 3310 prepare >/dev/null
+    "$ROOT/test/sandbox/sandbox.sh" wait-replica replica1 >/dev/null
+}

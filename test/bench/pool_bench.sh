@@ -29,12 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ ! -x $BIN ]]; then
-    echo "==> build (Release, build-rel/)"
-    cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build build-rel -j 2 >/dev/null
-    BIN=build-rel/switchyard
-fi
+release_binary
 cc -O2 -std=c11 -Wall -Wextra -pthread -o "$WORK/connect_cycles" test/bench/connect_cycles.c \
     $(mariadb_config --cflags --libs)
 "$SANDBOX" start >/dev/null
