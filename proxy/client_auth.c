@@ -162,9 +162,21 @@ static int other_sessions_of(struct client_session *s, const char *user)
 
 /* The proxy has let the session in: answer OK (a change of user is a
  * command, which ends here). */
+/* A login answered without a connection to the writer starts as a direct
+ * one would: with autocommit as the writer's @@global.autocommit, which the
+ * monitor reads (on, when it has not). */
+static void take_server_autocommit(struct client_session *s)
+{
+    int w = session_primary_index(s);
+    struct topology *t = session_topology(s);
+    if (w >= 0 && !s->bc[w] && t && (size_t)w < t->n && t->backend[w].autocommit_off)
+        s->route.autocommit = false;
+}
+
 static void welcome(struct client_session *s, uint8_t ok_seq, bool changing)
 {
     log_debug("session %u: user '%s' logged in from %s", s->id, s->login.user, s->peer);
+    take_server_autocommit(s);
     session_send_ok(s, ok_seq);
     if (!changing)
         return;

@@ -140,6 +140,7 @@ static enum probe_result probe(struct monitor *m, size_t i, struct backend_statu
         return r;
     st->read_only = v.read_only;
     st->tracks_last_gtid = v.tracks_last_gtid;
+    st->autocommit_off = !v.autocommit;
     snprintf(version, version_len, "%s", v.version);
     st->role = decide_role(m, i, v.read_only);
     const char *pos = st->role == ROLE_PRIMARY ? v.binlog_pos : v.slave_pos;

@@ -89,12 +89,13 @@ enum probe_result probe_query_failed(MYSQL *c, struct backend_status *st, const 
 
 /* Tried in order until one is accepted (unknown variables are error 1193):
  * MariaDB, MySQL 5.6+ (one executed set for both roles), neither. Always
- * five columns. */
+ * six columns. */
 static const char *const vars_queries[] = {
     ("SELECT @@read_only, @@version, @@gtid_slave_pos, @@gtid_binlog_pos, "
-     "@@global.session_track_system_variables"),
-    "SELECT @@read_only, @@version, @@global.gtid_executed, @@global.gtid_executed, NULL",
-    "SELECT @@read_only, @@version, NULL, NULL, NULL",
+     "@@global.session_track_system_variables, @@global.autocommit"),
+    ("SELECT @@read_only, @@version, @@global.gtid_executed, @@global.gtid_executed, NULL, "
+     "@@global.autocommit"),
+    "SELECT @@read_only, @@version, NULL, NULL, NULL, @@global.autocommit",
 };
 #define N_VARS_QUERIES (int)(sizeof vars_queries / sizeof vars_queries[0])
 
@@ -132,7 +133,7 @@ enum probe_result probe_vars(struct probe_conn *pc, struct probe_vars *out,
     if (!res)
         return probe_query_failed(c, st, "SELECT @@read_only");
     MYSQL_ROW row = mysql_fetch_row(res);
-    if (!row || mysql_num_fields(res) < 5) {
+    if (!row || mysql_num_fields(res) < 6) {
         enum probe_result r = probe_query_failed(c, st, "SELECT @@read_only");
         if (r != PROBE_CONN_LOST)
             probe_set_reason(st, "SELECT @@read_only returned no row");
@@ -145,6 +146,7 @@ enum probe_result probe_vars(struct probe_conn *pc, struct probe_vars *out,
     copy_pos(out->slave_pos, sizeof out->slave_pos, row[2], len[2]);
     copy_pos(out->binlog_pos, sizeof out->binlog_pos, row[3], len[3]);
     out->tracks_last_gtid = row[4] && (strstr(row[4], "last_gtid") || strchr(row[4], '*'));
+    out->autocommit = !row[5] || strcmp(row[5], "0") != 0;
     mysql_free_result(res);
     return PROBE_DONE;
 }

@@ -31,6 +31,7 @@ struct probe_vars {
     char slave_pos[sizeof(((struct backend_status *)0)->gtid_pos)];  /* "" if unknown */
     char binlog_pos[sizeof(((struct backend_status *)0)->gtid_pos)]; /* "" if unknown */
     bool tracks_last_gtid; /* @@global.session_track_system_variables has it (MariaDB) */
+    bool autocommit;       /* @@global.autocommit: what a new session starts with */
 };
 
 /* Connector/C takes timeouts in whole seconds: ms rounded up, at least 1. */

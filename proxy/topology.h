@@ -26,6 +26,7 @@ struct backend_status {
     double lag_seconds; /* -1 when unknown */
     bool read_only;     /* @@read_only */
     bool tracks_last_gtid; /* new sessions track last_gtid (the server's global setting) */
+    bool autocommit_off;   /* new sessions start with autocommit off (@@global.autocommit = 0) */
     enum backend_role role; /* effective: from the file, or from @@read_only with discover_roles */
     char gtid_pos[256]; /* MariaDB: @@gtid_slave_pos on replicas, @@gtid_binlog_pos on primaries;
                            "" when unknown */

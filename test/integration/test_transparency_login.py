@@ -15,7 +15,7 @@ import pymysql
 import pytest
 
 from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, REPLICA_PORTS, backend, free_port,
-                        mariadb_cli, scalar, xproxy)  # noqa: F401
+                        mariadb_cli, scalar, wait_for, xproxy)  # noqa: F401
 from test_auth_raw import greeting_scramble, read_packet
 from test_tls import client_tls, pki, ssl_arg, tproxy  # noqa: F401
 
@@ -316,6 +316,31 @@ def test_login_reports_the_servers_autocommit(lp, sandbox):
         sandbox.sql("primary", "SET GLOBAL autocommit = 1")
     assert got[0] == (0, ["0"]), got
     assert got[1] == got[0]
+
+
+def test_login_without_a_database_reports_the_servers_autocommit(lp, sandbox):
+    """No database: the proxy answers the login itself, with the writer's
+    @@global.autocommit as its monitor last read it, not always on."""
+    def login():
+        c = CConn(lp.port, APP_USER, APP_PW)
+        assert c.connected, c.error
+        got = (c.server_status() & SERVER_STATUS_AUTOCOMMIT, c.rows("SELECT @@autocommit"))
+        c.close()
+        return got
+
+    sandbox.sql("primary", "SET GLOBAL autocommit = 0")
+    try:
+        c = CConn(PRIMARY_PORT, APP_USER, APP_PW)
+        direct = (c.server_status() & SERVER_STATUS_AUTOCOMMIT, c.rows("SELECT @@autocommit"))
+        c.close()
+        assert direct == (0, ["0"]), direct
+        seen = []
+        wait_for(lambda: seen.append(login()) or seen[-1] == direct, 30,
+                 what=lambda: f"a login through the proxy reporting autocommit off: {seen[-3:]}")
+    finally:
+        sandbox.sql("primary", "SET GLOBAL autocommit = 1")
+    wait_for(lambda: login() == (SERVER_STATUS_AUTOCOMMIT, ["1"]), 30,
+             what="autocommit on again for new logins")
 
 
 def test_com_debug_gets_the_servers_answer(lp):
