@@ -14,7 +14,8 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS=(
     build-essential cmake gcc clang libclang-rt-dev llvm pkg-config
     libuv1-dev libmariadb-dev libinih-dev libcmocka-dev libssl-dev
-    mariadb-server mariadb-client sysbench haproxy linux-perf   # perf: digest_bench.sh
+    mariadb-server mariadb-client mariadb-test sysbench haproxy linux-perf   # perf: digest_bench.sh
+    # mariadb-test: mariadb-test-run and mysql_client_test (test/mtr/run-mtr.sh)
     python3 python3-pymysql python3-pytest python3-yaml chromium
     procps iproute2 openssl
     galera-4 galera-arbitrator-4 rsync   # the Galera sandbox (test/sandbox/galera.sh)
