@@ -366,6 +366,11 @@ static void set_pool_idle_timeout(struct loader *L, const char *value)
     set_int(L, "pool_idle_timeout", value, 1, 31536000, &L->cfg->pool_idle_timeout);
 }
 
+static void set_pool_wait_timeout(struct loader *L, const char *value)
+{
+    set_int(L, "pool_wait_timeout_ms", value, 0, 600000, &L->cfg->pool_wait_timeout_ms);
+}
+
 /* ---- [monitor] ---- */
 
 static void set_monitor_user(struct loader *L, const char *value)
@@ -600,6 +605,11 @@ static void set_backend_galera(struct loader *L, const char *value)
     set_on_off(L, "galera", value, &cur_backend(L)->galera);
 }
 
+static void set_backend_max_connections(struct loader *L, const char *value)
+{
+    set_int(L, "max_connections", value, 0, 100000, &cur_backend(L)->max_connections);
+}
+
 /* ---- [user.NAME] ---- */
 
 static struct user_config *cur_user(struct loader *L)
@@ -789,6 +799,7 @@ static const struct key_def proxy_keys[] = {{"listen", set_listen},
                                             {"max_allowed_packet", set_max_allowed_packet},
                                             {"multiplexing", set_multiplexing},
                                             {"pool_idle_timeout", set_pool_idle_timeout},
+                                            {"pool_wait_timeout_ms", set_pool_wait_timeout},
                                             {NULL, NULL}};
 static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
                                               {"password", set_monitor_password},
@@ -831,7 +842,8 @@ static const struct key_def backend_keys[] = {
     {"role", set_role},     {"host", set_host},
     {"port", set_port},     {"weight", set_weight},
     {"max_replication_lag", set_backend_lag}, {"tls", set_backend_tls},
-    {"galera", set_backend_galera}, {NULL, NULL}};
+    {"galera", set_backend_galera}, {"max_connections", set_backend_max_connections},
+    {NULL, NULL}};
 static const struct key_def user_keys[] = {{"password", set_password},
                                            {"password_hash", set_password_hash},
                                            {"max_connections", set_user_max_connections},
@@ -1217,6 +1229,7 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->connect_timeout = 10;
     cfg->multiplexing = true;
     cfg->pool_idle_timeout = 60;
+    cfg->pool_wait_timeout_ms = 10000;
     cfg->max_allowed_packet = 64 * 1024 * 1024;
     cfg->max_replication_lag = 10;
     cfg->heartbeat_table[0] = '\0';

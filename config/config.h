@@ -50,6 +50,7 @@ struct backend_config {
     double max_replication_lag; /* seconds; the [monitor] value unless overridden */
     enum backend_tls tls;       /* tls = off | on | verify (default off) */
     bool galera;                /* galera = on: a Galera node, monitored by its wsrep state */
+    int max_connections;        /* connections the proxy holds open to it; 0 = no limit */
     int line;                   /* line of the section header */
 };
 
@@ -75,6 +76,8 @@ struct proxy_config {
     size_t max_allowed_packet;         /* [proxy] bytes of one command (default 64 MiB) */
     bool multiplexing;                 /* [proxy] backend connections outlive sessions (off) */
     int pool_idle_timeout;             /* [proxy] seconds an unused pooled connection stays (60) */
+    int pool_wait_timeout_ms;          /* [proxy] how long a statement waits for a backend at its
+                                          max_connections (10000; 0: fails at once) */
 
     /* [admin]: enabled when the section is present */
     bool admin_enabled;

@@ -300,8 +300,9 @@ void admin_show_backends(struct resultset_writer *w, const struct admin_snapshot
 
 /* ---- SHOW POOLS ---- */
 
-static const char *const pool_columns[] = {"backend", "connections", "idle", "in_use",
-                                           "logins", "reuses"};
+static const char *const pool_columns[] = {
+    "backend", "connections", "idle",  "in_use",        "logins", "reuses", "max_connections",
+    "waiting", "waits",       "wait_timeouts", "wait_ms"};
 
 /* SHOW POOLS and the status page both show it: one definition of "in use". */
 int64_t admin_pool_in_use(const struct admin_backend *b)
@@ -316,13 +317,18 @@ void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s
     put_columns(w, pool_columns, sizeof pool_columns / sizeof pool_columns[0]);
     for (size_t i = 0; i < s->n_backends; i++) {
         const struct admin_backend *b = &s->backend[i];
-        char conns[24], idle[24], busy[24], logins[24], reuses[24];
-        snprintf(conns, sizeof conns, "%" PRId64, b->connections);
-        snprintf(idle, sizeof idle, "%" PRId64, b->pool_idle);
-        snprintf(busy, sizeof busy, "%" PRId64, admin_pool_in_use(b));
-        snprintf(logins, sizeof logins, "%" PRIu64, b->pool_logins);
-        snprintf(reuses, sizeof reuses, "%" PRIu64, b->pool_reuses);
-        const char *values[] = {b->name, conns, idle, busy, logins, reuses};
+        char v[10][24];
+        snprintf(v[0], sizeof v[0], "%" PRId64, b->connections);
+        snprintf(v[1], sizeof v[1], "%" PRId64, b->pool_idle);
+        snprintf(v[2], sizeof v[2], "%" PRId64, admin_pool_in_use(b));
+        snprintf(v[3], sizeof v[3], "%" PRIu64, b->pool_logins);
+        snprintf(v[4], sizeof v[4], "%" PRIu64, b->pool_reuses);
+        snprintf(v[5], sizeof v[5], "%" PRId64, b->max_connections);
+        snprintf(v[6], sizeof v[6], "%" PRId64, b->pool_waiting);
+        snprintf(v[7], sizeof v[7], "%" PRIu64, b->pool_waits);
+        snprintf(v[8], sizeof v[8], "%" PRIu64, b->pool_wait_timeouts);
+        snprintf(v[9], sizeof v[9], "%" PRIu64, b->pool_wait_ms);
+        const char *values[] = {b->name, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
         resultset_row(w, values, sizeof values / sizeof values[0]);
     }
     resultset_end(w, SERVER_STATUS_AUTOCOMMIT);
@@ -532,6 +538,7 @@ static void config_proxy(struct resultset_writer *w, const struct proxy_config *
     cfg_int(w, "proxy", "client_idle_timeout", c->client_idle_timeout);
     cfg_int(w, "proxy", "connect_timeout", c->connect_timeout);
     cfg_int(w, "proxy", "max_allowed_packet", (long)c->max_allowed_packet);
+    cfg_int(w, "proxy", "pool_wait_timeout_ms", c->pool_wait_timeout_ms);
 }
 
 static void config_admin(struct resultset_writer *w, const struct proxy_config *c)
@@ -601,6 +608,7 @@ static void config_backend(struct resultset_writer *w, const struct backend_conf
     cfg_row(w, section, "host", b->host);
     cfg_int(w, section, "port", b->port);
     cfg_int(w, section, "weight", b->weight);
+    cfg_int(w, section, "max_connections", b->max_connections);
     cfg_seconds(w, section, "max_replication_lag", b->max_replication_lag);
     cfg_row(w, section, "tls", b->tls <= BACKEND_TLS_VERIFY ? tls[b->tls] : "off");
 }

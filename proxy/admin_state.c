@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/backend_limit.h"
 #include "proxy/worker.h"
 #include "proxy/writer.h"
 
@@ -57,6 +58,10 @@ static void sum_backend_counters(struct proxy *p, struct admin_snapshot *snap)
             b->pool_idle += atomic_load_explicit(&st->pool_idle[i], memory_order_relaxed);
             b->pool_logins += load64(&st->backend_logins[i]);
             b->pool_reuses += load64(&st->pool_reuses[i]);
+            b->pool_waiting += atomic_load_explicit(&st->pool_waiting[i], memory_order_relaxed);
+            b->pool_waits += load64(&st->pool_waits[i]);
+            b->pool_wait_timeouts += load64(&st->pool_wait_timeouts[i]);
+            b->pool_wait_ms += load64(&st->pool_wait_ms[i]);
         }
     }
     snap->totals.causal_position_fetches = load64(&p->positions.fetches);
@@ -123,8 +128,11 @@ int admin_snapshot_take(struct proxy *p, struct topology **cached, bool sessions
     snap->config_generation = gen->number;
     snap->version = SY_VERSION;
     snap->n_backends = gen->cfg.n_backends;
-    for (size_t i = 0; i < snap->n_backends; i++)
+    for (size_t i = 0; i < snap->n_backends; i++) {
         copy_config(&snap->backend[i], &gen->cfg.backends[i]);
+        snap->backend[i].max_connections =
+            (int64_t)backend_limit_share(&gen->cfg, (int)i, p->n_workers) * p->n_workers;
+    }
     const struct topology *t = topology_refresh(&p->topology, cached);
     copy_topology(snap, t, t->config_number == gen->number);
     copy_offline(p, snap);

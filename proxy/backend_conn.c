@@ -68,8 +68,10 @@ void backend_conn_close(struct backend_conn *bc)
     bc->state = BC_CLOSING;
     bc->session = NULL;
     backend_pool_lost(bc);
-    if (bc->index >= 0 && bc->index < CONFIG_MAX_BACKENDS)
+    if (bc->index >= 0 && bc->index < CONFIG_MAX_BACKENDS) {
         atomic_fetch_sub(&bc->stats->backend_connections[bc->index], 1);
+        backend_limit_freed(bc->limit, bc->index);
+    }
     free(bc->big_cmd);
     bc->big_cmd = NULL;
     uv_close((uv_handle_t *)&bc->timer, on_timer_closed);
@@ -805,6 +807,7 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
     bc->session = s;
     bc->gen = gen;
     bc->pool = &w->pool;
+    bc->limit = &w->limits;
     bc->index = index;
     bc->stats = &w->stats;
     const struct session_login *login = client_session_login(s);

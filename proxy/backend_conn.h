@@ -20,6 +20,7 @@
 
 #define BACKEND_RBUF_SIZE (64 * 1024)
 
+struct backend_limit;
 struct backend_pool;
 struct client_session;
 struct config_gen;
@@ -44,6 +45,7 @@ struct backend_conn {
     struct client_session *session; /* NULL between sessions (in the pool) */
     const struct config_gen *gen;   /* the configuration it was opened under */
     struct backend_pool *pool;      /* its worker's */
+    struct backend_limit *limit;    /* its worker's: told when it closes or goes idle */
     int index; /* backend index in the configuration */
     struct worker_stats *stats; /* its worker's, for the connection gauge */
     enum backend_conn_state state;

@@ -4,7 +4,9 @@
 
 #include "protocol/packet.h"
 #include "proxy/backend_conn.h"
+#include "proxy/backend_limit.h"
 #include "proxy/client_session.h"
+#include "proxy/log.h"
 #include "proxy/proxy.h"
 #include "proxy/session.h"
 #include "proxy/stats.h"
@@ -99,6 +101,7 @@ void backend_pool_answered(struct backend_conn *bc, bool ok)
         bc->login_status = bc->tracker.status;
     backend_conn_forget_session_state(bc);
     push_idle(bc, backend_conn_now(bc));
+    backend_limit_freed(bc->limit, bc->index);
 }
 
 void backend_pool_lost(struct backend_conn *bc) { unlink_idle(bc); }
@@ -141,6 +144,23 @@ struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_ses
         }
     }
     return NULL;
+}
+
+bool backend_pool_make_room(struct backend_pool *p, struct client_session *s, int index)
+{
+    struct backend_conn *oldest = NULL;
+    for (struct backend_conn *bc = p->idle[index]; bc; bc = bc->pool_next) {
+        if (same_login(bc, s) && !stale_defaults(bc, s))
+            return true;
+        oldest = bc;
+    }
+    if (!oldest)
+        return false;
+    log_debug("backend %d: closing a pooled connection of user '%s' to make room for session %u",
+              index, oldest->login_user, client_session_id(s));
+    unlink_idle(oldest);
+    backend_conn_close(oldest);
+    return true;
 }
 
 void backend_pool_sweep(struct backend_pool *p, const struct config_gen *gen,

@@ -33,6 +33,11 @@ void backend_pool_give(struct backend_pool *p, struct client_session *s, struct 
 /* An idle connection to backend index, logged in as s would log in, now
  * s's; NULL when there is none. */
 struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index);
+/* s needs a connection to backend index, which is at its limit
+ * (backend_limit.h): true when an idle one s can take is there, or when the
+ * one unused longest, of no use to s, was closed to make room; false when
+ * none is idle. */
+bool backend_pool_make_room(struct backend_pool *p, struct client_session *s, int index);
 /* bc belongs to no session and its answer to the pool's own command came
  * (ok: an OK): go on resetting it, or keep it, or close it. */
 void backend_pool_answered(struct backend_conn *bc, bool ok);

@@ -185,6 +185,27 @@ static void welcome(struct client_session *s, uint8_t ok_seq, bool changing)
     session_finish_command(s);
 }
 
+/* CS_LOGIN_DB: the writer's connection for the check, once backend index
+ * has room for it. True when the answer waits for its login (or was given:
+ * no room); false when a pooled connection, already in the login's database,
+ * serves, or none could be opened. */
+static bool login_db_connect(struct client_session *s, int index)
+{
+    if (!session_backend_room(s, index))
+        return true;
+    if ((s->bc[index] = session_take_pooled(s, index)) != NULL) {
+        /* It was in that database when it came back; autocommit is the
+         * server's default again, as after its login. */
+        s->route.autocommit = (s->bc[index]->login_status & SERVER_STATUS_AUTOCOMMIT) != 0;
+        return false;
+    }
+    s->bc[index] = backend_conn_open(s, index);
+    if (!s->bc[index])
+        return false;
+    atomic_fetch_or(&s->entry.backends_mask, 1ull << index);
+    return true;
+}
+
 /* MariaDB refuses a database that does not exist (1049) or that the account
  * may not use (1044) at connect time, not with the first statement. So a
  * database named at login is checked on the writer before the OK: its
@@ -200,20 +221,20 @@ static bool check_database(struct client_session *s, uint8_t ok_seq, bool changi
     if ((!s->login.db[0] && !changing) || s->bc[w] || down ||
         proxy_backend_offline(s->w->proxy, session_config(s)->backends[w].name))
         return false;
-    if ((s->bc[w] = session_take_pooled(s, w)) != NULL) {
-        /* It was in that database when it came back; autocommit is the
-         * server's default again, as after its login. */
-        s->route.autocommit = (s->bc[w]->login_status & SERVER_STATUS_AUTOCOMMIT) != 0;
-        return false;
-    }
-    s->bc[w] = backend_conn_open(s, w);
-    if (!s->bc[w])
-        return false;
-    atomic_fetch_or(&s->entry.backends_mask, 1ull << w);
     s->db_check_seq = ok_seq;
     s->db_check_changing = changing;
     s->state = CS_LOGIN_DB;
-    return true;
+    if (login_db_connect(s, w))
+        return true;
+    s->state = changing ? CS_COMMAND : CS_IDLE;
+    return false;
+}
+
+void session_login_db_connect(struct client_session *s, int index)
+{
+    if (!login_db_connect(s, index))
+        session_database_checked(s, s->bc[index], 0, NULL,
+                                 s->bc[index] ? NULL : "cannot open a connection to the primary");
 }
 
 void session_database_checked(struct client_session *s, const struct backend_conn *bc,

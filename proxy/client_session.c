@@ -193,6 +193,7 @@ void session_close(struct client_session *s)
     worker_forget_runnable(s->w, &s->run);
     position_fetch_cancel(s->w, &s->position_wait);
     writer_wait_cancel(&s->w->writer_waits, &s->writer_wait);
+    backend_limit_cancel(&s->w->limits, &s->limit_wait);
     if (s->registered)
         session_registry_remove(&s->w->proxy->sessions, &s->entry);
     s->registered = false;
@@ -728,7 +729,8 @@ static int pick_replica(struct client_session *s, const struct route_decision *d
 {
     const struct proxy_config *cfg = session_config(s);
     struct topology *t = session_topology(s);
-    int weights[CONFIG_MAX_BACKENDS];
+    int weights[CONFIG_MAX_BACKENDS], with_room[CONFIG_MAX_BACKENDS];
+    bool full = false;
     for (size_t i = 0; i < cfg->n_backends; i++) {
         uint64_t bit = 1ull << i;
         bool reader = cfg->backends[i].role == ROLE_REPLICA || galera_takes_reads(cfg, t, i);
@@ -737,8 +739,13 @@ static int pick_replica(struct client_session *s, const struct route_decision *d
                   backend_readable(&t->backend[i]) && !(s->replay_failed & bit) &&
                   !(s->tried & bit) && !proxy_backend_offline(s->w->proxy, cfg->backends[i].name);
         weights[i] = ok ? cfg->backends[i].weight : 0;
+        /* A replica at its max_connections would make the read wait: another
+         * one with room takes it first. */
+        with_room[i] = ok && session_backend_has_room(s, (int)i) ? weights[i] : 0;
+        full |= weights[i] != with_room[i];
     }
-    return wrr_pick(&s->w->wrr, weights, cfg->n_backends);
+    int r = wrr_pick(&s->w->wrr, with_room, cfg->n_backends);
+    return r >= 0 || !full ? r : wrr_pick(&s->w->wrr, weights, cfg->n_backends);
 }
 
 /* Which backend a decision would use now, without moving the rotation:
@@ -865,6 +872,8 @@ void session_run_on(struct client_session *s, int index)
 {
     s->target = index;
     session_set_busy(s, index);
+    if (!s->bc[index] && !session_backend_room(s, index))
+        return; /* it waits for room (session_room_came), or failed */
     if (!s->bc[index] && (s->bc[index] = session_take_pooled(s, index)) != NULL) {
         dispatch(s);
         return;
@@ -884,6 +893,23 @@ void session_run_on(struct client_session *s, int index)
     }
     if (s->bc[index]->state == BC_READY)
         dispatch(s);
+}
+
+void session_room_came(struct client_session *s, int index)
+{
+    if (s->state == CS_COMMAND)
+        session_run_on(s, index);
+    else if (s->state == CS_LOGIN_DB)
+        session_login_db_connect(s, index);
+}
+
+void session_room_refused(struct client_session *s, uint16_t code, const char *sqlstate,
+                          const char *message)
+{
+    if (s->state == CS_COMMAND)
+        session_fail_command(s, code, sqlstate, "%s", message);
+    else if (s->state == CS_LOGIN_DB)
+        session_database_checked(s, NULL, code, sqlstate, message);
 }
 
 /* Where a read goes when no replica can take it. */

@@ -126,6 +126,11 @@ static void metrics_backends(struct text_buf *b, const struct admin_snapshot *s)
         backend_sample(b, "switchyard_replication_lag_seconds", be);
         text_printf(b, "} %.3f\n", be->lag_seconds);
     }
+}
+
+/* The backend connections and their pools (backend_pool.h, backend_limit.h). */
+static void metrics_pools(struct text_buf *b, const struct admin_snapshot *s)
+{
     int64_t v[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < s->n_backends; i++)
         v[i] = s->backend[i].connections;
@@ -142,6 +147,30 @@ static void metrics_backends(struct text_buf *b, const struct admin_snapshot *s)
         v[i] = (int64_t)s->backend[i].pool_reuses;
     per_backend(b, s, "switchyard_pool_reuses_total", "counter",
                 "Sessions given a pooled backend connection instead of a new login.", v);
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = s->backend[i].max_connections;
+    per_backend(b, s, "switchyard_backend_max_connections", "gauge",
+                "Connections the proxy may hold open to the backend (the workers' shares of "
+                "its max_connections); 0: no limit.",
+                v);
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = s->backend[i].pool_waiting;
+    per_backend(b, s, "switchyard_pool_waiting", "gauge",
+                "Statements waiting now for a connection to the backend (max_connections).", v);
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = (int64_t)s->backend[i].pool_waits;
+    per_backend(b, s, "switchyard_pool_waits_total", "counter",
+                "Statements that waited for a connection to the backend (max_connections).", v);
+    for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = (int64_t)s->backend[i].pool_wait_timeouts;
+    per_backend(b, s, "switchyard_pool_wait_timeouts_total", "counter",
+                "Statements that got none within pool_wait_timeout_ms (ERR 1040).", v);
+    head(b, "switchyard_pool_wait_seconds_total", "counter",
+         "Time statements spent waiting for a connection to the backend.");
+    for (size_t i = 0; i < s->n_backends; i++) {
+        backend_sample(b, "switchyard_pool_wait_seconds_total", &s->backend[i]);
+        text_printf(b, "} %.3f\n", (double)s->backend[i].pool_wait_ms / 1000.0);
+    }
 }
 
 static void counter(struct text_buf *b, const char *name, const char *help, uint64_t v)
@@ -217,6 +246,7 @@ static void metrics_latency(struct text_buf *b, const struct admin_totals *t)
 void metrics_format(struct text_buf *out, const struct admin_snapshot *snap)
 {
     metrics_backends(out, snap);
+    metrics_pools(out, snap);
     metrics_galera(out, snap);
     metrics_counters(out, &snap->totals);
     metrics_latency(out, &snap->totals);

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "protocol/handshake.h"
+#include "proxy/backend_limit.h"
 #include "proxy/client_session.h"
 #include "protocol/gtid.h"
 #include "proxy/position_fetch.h"
@@ -103,6 +104,7 @@ struct client_session {
 
     int writer;       /* the primary this session writes to; -1 not chosen yet */
     struct writer_waiter writer_wait; /* its command found no writer (writer_wait.h) */
+    struct limit_waiter limit_wait;   /* it waits for room at a backend (backend_limit.h) */
 
     /* a COM_QUERY too large to hold, sent on as it arrives (client_limits.c) */
     bool streaming;           /* some of its bytes are still to come from the client */
@@ -179,6 +181,11 @@ void session_run_on(struct client_session *s, int index);
  * (it logged in as the session would); NULL when none is idle. */
 struct backend_conn *session_take_pooled(struct client_session *s, int index);
 void session_route(struct client_session *s);
+/* Backend index has room now for the connection the session waited for. */
+void session_room_came(struct client_session *s, int index);
+/* It got none: the command (or the login) fails with this ERR. */
+void session_room_refused(struct client_session *s, uint16_t code, const char *sqlstate,
+                          const char *message);
 /* Close every backend connection and forget all session state (change user,
  * reset connection). */
 void session_reset_backends(struct client_session *s);
@@ -223,6 +230,9 @@ void session_change_user(struct client_session *s);
  * not be reached (code 0). */
 void session_database_checked(struct client_session *s, const struct backend_conn *bc,
                               uint16_t code, const char *sqlstate, const char *refused);
+/* CS_LOGIN_DB: the connection to backend index for the database check, from
+ * the pool or a new login, once the backend has room for it. */
+void session_login_db_connect(struct client_session *s, int index);
 
 /* stmt_command.c */
 void stmt_command(struct client_session *s);

@@ -42,6 +42,11 @@ struct worker_stats {
     atomic_int pool_idle[CONFIG_MAX_BACKENDS];           /* of those, waiting in the pool */
     atomic_uint_fast64_t backend_logins[CONFIG_MAX_BACKENDS]; /* connections opened */
     atomic_uint_fast64_t pool_reuses[CONFIG_MAX_BACKENDS];    /* sessions served from the pool */
+    /* [backend.*] max_connections (backend_limit.h) */
+    atomic_int pool_waiting[CONFIG_MAX_BACKENDS];              /* statements waiting now */
+    atomic_uint_fast64_t pool_waits[CONFIG_MAX_BACKENDS];      /* statements that waited */
+    atomic_uint_fast64_t pool_wait_timeouts[CONFIG_MAX_BACKENDS]; /* ... and got no connection */
+    atomic_uint_fast64_t pool_wait_ms[CONFIG_MAX_BACKENDS];    /* time waited, all together */
 };
 
 static inline void stats_add(atomic_uint_fast64_t *c, uint64_t n)

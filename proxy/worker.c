@@ -171,6 +171,7 @@ static void on_stop(uv_async_t *a)
     uv_close((uv_handle_t *)&w->kill_async, NULL);
     uv_close((uv_handle_t *)&w->idle_timer, NULL);
     writer_wait_close(&w->writer_waits);
+    backend_limit_close(&w->limits);
     client_session_close_idle(w);
     if (w->sessions)
         uv_timer_start(&w->shutdown_timer, on_shutdown_timeout,
@@ -235,6 +236,8 @@ int worker_init(struct worker *w, int index, struct proxy *proxy)
         rc = uv_timer_start(&w->idle_timer, on_idle_check, 1000, 1000);
     if (rc == 0)
         rc = writer_wait_init(&w->writer_waits, w);
+    if (rc == 0)
+        rc = backend_limit_init(&w->limits, w);
     if (rc == 0)
         rc = uv_check_init(&w->loop, &w->run_check);
     if (rc == 0)

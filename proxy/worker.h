@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "proxy/backend_limit.h"
 #include "proxy/backend_pool.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/position_fetch.h"
@@ -56,6 +57,7 @@ struct worker {
     struct buffer_pool client_buffers;  /* CLIENT_IN_MIN */
     struct buffer_pool cipher_buffers;  /* TRANSPORT_CIPHER_READ */
     struct backend_pool pool;           /* backend connections between sessions */
+    struct backend_limit limits;        /* sessions waiting for a backend's max_connections */
     struct query_digest digest;
     struct writer_wait_list writer_waits; /* writes waiting for a writer (writer_wait.h) */
     int stopping;

@@ -485,6 +485,16 @@ def sync_replicas(sandbox, timeout=10):
         assert got == "0", f"{name} did not reach GTID {pos} within {timeout}s (MASTER_GTID_WAIT={got})"
 
 
+def temporary_account(sandbox, user, password, grants):
+    """Body of a fixture (use it with `yield from`): account USER@'%' with GRANTS (as in
+    GRANT ... TO, e.g. "SELECT ON test.*") on every server for the test, dropped after it."""
+    sandbox.sql("primary", f"CREATE USER IF NOT EXISTS {user}@'%' IDENTIFIED BY "
+                           f"'{password}'; GRANT {grants} TO {user}@'%'")
+    sync_replicas(sandbox)
+    yield
+    sandbox.sql("primary", f"DROP USER IF EXISTS {user}@'%'")
+
+
 def mariadb_cli(port, sql, *args, timeout=30):
     """Run the mariadb CLI in batch mode (no --comments) against 127.0.0.1:port as app."""
     return subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", f"-u{APP_USER}",

@@ -8,8 +8,8 @@ import pymysql
 import pytest
 
 from sy_helpers import (APP_PW, APP_USER, PRIMARY_PORT, connect, free_port,
-                        http_only_admin_section, metric_value, scalar, sync_replicas, unique,
-                        wait_for, xproxy)  # noqa: F401 - xproxy is a fixture
+                        http_only_admin_section, metric_value, scalar, sync_replicas,
+                        temporary_account, unique, wait_for, xproxy)  # noqa: F401 - xproxy is a fixture
 from test_robustness_session import RawClient, err_code
 
 OTHER_USER, OTHER_PW = "sy_pool_ro", "sy_pool_ro_pw"
@@ -141,11 +141,7 @@ def test_no_database_is_never_left_behind(xproxy):
 @pytest.fixture
 def other_account(sandbox):
     """An account that may only read test.*."""
-    sandbox.sql("primary", f"CREATE USER IF NOT EXISTS {OTHER_USER}@'%' IDENTIFIED BY "
-                           f"'{OTHER_PW}'; GRANT SELECT ON test.* TO {OTHER_USER}@'%'")
-    sync_replicas(sandbox)
-    yield
-    sandbox.sql("primary", f"DROP USER IF EXISTS {OTHER_USER}@'%'")
+    yield from temporary_account(sandbox, OTHER_USER, OTHER_PW, "SELECT ON test.*")
 
 
 def test_accounts_never_share_a_pooled_connection(xproxy, other_account, pool_table):

@@ -29,9 +29,9 @@ static const struct error_case cases[] = {
     /* keys */
     {"[proxy]\nlistne = 1.2.3.4:1\n" TAIL, 2, "unknown key 'listne' in [proxy] (expected listen, threads, shutdown_timeout_ms, allow, "
      "deny, max_connections, client_idle_timeout, connect_timeout, max_allowed_packet, "
-     "multiplexing, pool_idle_timeout)"},
+     "multiplexing, pool_idle_timeout, pool_wait_timeout_ms)"},
     {"[backend.p]\nrole = primary\nprot = 1\n" USER, 3,
-     "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag, tls, galera)"},
+     "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag, tls, galera, max_connections)"},
     {"[user.app]\npassword = x\npasswd = y\n[backend.p]\nrole = primary\n", 3,
      "unknown key 'passwd' in [user.app] (expected password, password_hash, max_connections)"},
     {"[proxy]\nthreads = 1\nthreads = 2\n" TAIL, 3, "duplicate key 'threads' in [proxy] (first set at line 2)"},
@@ -51,6 +51,15 @@ static const struct error_case cases[] = {
     {"[backend.p]\nrole = primary\nport = 33o6\n" USER, 3, "bad port '33o6'"},
     {"[backend.p]\nrole = primary\nweight = 0\n" USER, 3, "bad weight '0' in [backend.p]: expected a whole number from 1 to 1000"},
     {"[backend.p]\nrole = primary\nweight = 1001\n" USER, 3, "bad weight '1001'"},
+    {"[backend.p]\nrole = primary\nmax_connections = -1\n" USER, 3,
+     "bad max_connections '-1' in [backend.p]: expected a whole number from 0 to 100000"},
+    {"[backend.p]\nrole = primary\nmax_connections = 100001\n" USER, 3,
+     "bad max_connections '100001' in [backend.p]"},
+    {"[backend.p]\nrole = primary\nmax_connections = many\n" USER, 3,
+     "bad max_connections 'many' in [backend.p]"},
+    {"[proxy]\npool_wait_timeout_ms = 600001\n" TAIL, 2,
+     "bad pool_wait_timeout_ms '600001' in [proxy]: expected a whole number from 0 to 600000"},
+    {"[proxy]\npool_wait_timeout_ms = -5\n" TAIL, 2, "bad pool_wait_timeout_ms '-5'"},
     /* replication and failover keys */
     {"[proxy]\nshutdown_timeout_ms = 3600001\n" TAIL, 2,
      "bad shutdown_timeout_ms '3600001' in [proxy]: expected a whole number from 0 to 3600000"},

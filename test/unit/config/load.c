@@ -115,6 +115,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.writers, WRITERS_ACTIVE_PASSIVE);
     assert_int_equal(cfg.writer_wait_ms, 10000);
     assert_true(cfg.multiplexing);
+    assert_int_equal(cfg.pool_wait_timeout_ms, 10000);
+    assert_int_equal(cfg.backends[0].max_connections, 0);
     assert_int_equal(errs.count, 0);
 }
 
@@ -171,6 +173,20 @@ static void test_replication_key_limits(void **state)
 }
 
 /* A standby primary, or active-active writers: several primaries load. */
+/* The connection limits at both ends of their ranges. */
+static void test_pool_limits(void **state)
+{
+    (void)state;
+    expect_valid("[proxy]\npool_wait_timeout_ms = 0\n[backend.p]\nrole = primary\n"
+                 "max_connections = 100000\n[backend.r]\nrole = replica\nport = 3307\n"
+                 "max_connections = 1\n[user.app]\npassword = x\n");
+    assert_int_equal(cfg.pool_wait_timeout_ms, 0);
+    assert_int_equal(cfg.backends[0].max_connections, 100000);
+    assert_int_equal(cfg.backends[1].max_connections, 1);
+    expect_valid("[proxy]\npool_wait_timeout_ms = 600000\n" TAIL_P);
+    assert_int_equal(cfg.pool_wait_timeout_ms, 600000);
+}
+
 static void test_two_primaries(void **state)
 {
     (void)state;
@@ -334,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_replication_keys),
         cmocka_unit_test(test_replication_key_limits),
+        cmocka_unit_test(test_pool_limits),
         cmocka_unit_test(test_two_primaries),
         cmocka_unit_test(test_discover_roles_without_primary),
         cmocka_unit_test(test_fractional_lag),
