@@ -216,6 +216,8 @@ static void call_effect(struct stmt *st, const struct fn_rule *r)
         return;
     }
     mark(st, r->reason);
+    if (r->reason == R_LAST_INSERT_ID)
+        st->flags |= CLS_INSERT_ID;
     if (r->effect == FN_TAKE_LOCK) {
         st->flags |= CLS_NAMED_LOCK;
         st->locks_taken++;
@@ -284,6 +286,7 @@ static void scan_sysvar(struct stmt *st, const struct sql_token *t)
 {
     static const char *const diag[] = {"WARNING_COUNT", "ERROR_COUNT", NULL};
     static const char *const primary[] = {"LAST_INSERT_ID", "IDENTITY", "LAST_GTID", NULL};
+    static const char *const insert_id[] = {"LAST_INSERT_ID", "IDENTITY", NULL};
     const char *name;
     size_t len;
     int scope = sysvar_scope(t, &name, &len);
@@ -291,6 +294,8 @@ static void scan_sysvar(struct stmt *st, const struct sql_token *t)
         mark_last_info(st, R_DIAG_VAR);
     else if (name_any(name, len, primary))
         mark(st, R_SESSION_VAR);
+    if (name_any(name, len, insert_id))
+        st->flags |= CLS_INSERT_ID;
     else if (scope != SCOPE_SESSION && name_any(name, len, server_role_vars))
         mark(st, R_SERVER_VAR);
 }

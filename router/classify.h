@@ -46,6 +46,8 @@
                                          trigger or stored function changed on the primary */
 #define CLS_GRANTS 0x1000000u         /* GRANT / REVOKE: global privileges are copied into a
                                          connection at login, so pooled ones keep the old ones */
+#define CLS_INSERT_ID 0x2000000u      /* reads the connection's LAST_INSERT_ID() (also
+                                         @@last_insert_id, @@identity) */
 
 struct classification {
     bool is_read;       /* may run on a replica */

@@ -19,6 +19,7 @@
 #define MU CLS_MULTI
 #define UR CLS_UNREPLAYABLE
 #define LS CLS_LAST_STMT_INFO
+#define II CLS_INSERT_ID
 #define NL CLS_NAMED_LOCK
 #define RL CLS_RELEASE_LOCK
 #define RA CLS_RELEASE_ALL_LOCKS
@@ -166,12 +167,12 @@ static const struct cls_case cases[] = {
     {"SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 10", W, 0, 0},
 
     /* session-bound functions and variables */
-    {"SELECT LAST_INSERT_ID()", W, 0, 0},
-    {"select last_insert_id()", W, 0, 0},
-    {"SELECT LAST_INSERT_ID ()", W, 0, 0},
-    {"SELECT LAST_INSERT_ID/* c */()", W, 0, 0},
-    {"SELECT * FROM t WHERE id = (SELECT LAST_INSERT_ID())", W, 0, 0},
-    {"SELECT `LAST_INSERT_ID`()", W, 0, 0},
+    {"SELECT LAST_INSERT_ID()", W, II, 0},
+    {"select last_insert_id()", W, II, 0},
+    {"SELECT LAST_INSERT_ID ()", W, II, 0},
+    {"SELECT LAST_INSERT_ID/* c */()", W, II, 0},
+    {"SELECT * FROM t WHERE id = (SELECT LAST_INSERT_ID())", W, II, 0},
+    {"SELECT `LAST_INSERT_ID`()", W, II, 0},
     {"SELECT FOUND_ROWS()", W, LS, 0},
     {"SELECT ROW_COUNT()", W, LS, 0},
     {"SELECT CONNECTION_ID()", W, 0, 0},
@@ -191,9 +192,9 @@ static const struct cls_case cases[] = {
     {"SELECT next value for s", W, 0, 0},
     {"SELECT MASTER_POS_WAIT('f', 4)", W, 0, 0},
     {"SELECT MASTER_GTID_WAIT('0-1-1')", W, 0, 0},
-    {"SELECT @@last_insert_id", W, 0, 0},
-    {"SELECT @@identity", W, 0, 0},
-    {"SELECT @@session.last_insert_id", W, 0, 0},
+    {"SELECT @@last_insert_id", W, II, 0},
+    {"SELECT @@identity", W, II, 0},
+    {"SELECT @@session.last_insert_id", W, II, 0},
     {"SELECT @@last_gtid", W, 0, 0},
     {"SELECT @@warning_count", W, LS, 0},
 
@@ -265,7 +266,7 @@ static const struct cls_case cases[] = {
     {"sET NAMES/*route=replicA*/,*", W, HR | CH, 0},
     {"/* route=primary */ SELECT FOUND_ROWS()", W, HP | LS, 0},
     {"SELECT FOUND_ROWS() FOR UPDATE", W, 0, 0},
-    {"SELECT FOUND_ROWS(), LAST_INSERT_ID()", W, 0, 0},
+    {"SELECT FOUND_ROWS(), LAST_INSERT_ID()", W, II, 0},
     {"SELECT FOUND_ROWS(), GET_LOCK('a', 1)", W, NL, N(0, 1, 0)},
     {"SELECT @x := FOUND_ROWS()", W, UR, 0},
     {"SELECT FOUND_ROWS() INTO @x", W, UR, 0},
@@ -281,7 +282,7 @@ static const struct cls_case cases[] = {
     {"SELECT FOUND_ROWS(), 'a\\' , GET_LOCK('x', 1) -- '", W, NL, N(0, 1, 0)},
     {"SELECT FOUND_ROWS() /*!99999 , GET_LOCK('x', 1) */", W, NL, N(0, 1, 0)},
     {"SELECT 1 /*!99999 , FOUND_ROWS() */", W, LS, 0},
-    {"SELECT LAST_INSERT_ID(), @@last_insert_id, @@identity", W, 0, 0},
+    {"SELECT LAST_INSERT_ID(), @@last_insert_id, @@identity", W, II, 0},
     {"SHOW WARNINGS; SELECT 'x", W, MU, 0},
 
     /* WITH */
@@ -293,7 +294,7 @@ static const struct cls_case cases[] = {
     {"WITH c AS (SELECT id FROM t) UPDATE t2 SET x = 1 WHERE id IN (SELECT id FROM c)", W, 0, 0},
     {"WITH c AS (SELECT id FROM t) DELETE FROM t2 WHERE id IN (SELECT id FROM c)", W, 0, 0},
     {"WITH c AS (SELECT 1) INSERT INTO t SELECT * FROM c", W, 0, 0},
-    {"WITH c AS (SELECT LAST_INSERT_ID()) SELECT * FROM c", W, 0, 0},
+    {"WITH c AS (SELECT LAST_INSERT_ID()) SELECT * FROM c", W, II, 0},
     {"WITH c AS (SELECT 1) SELECT * FROM c FOR UPDATE", W, 0, 0},
     {"WITH c AS (SELECT 1)", W, 0, 0},
     {"WITH", W, 0, 0},
@@ -492,7 +493,7 @@ static const struct cls_case cases[] = {
     {"SELECT 1 /* route=primary */", W, HP, 0},
     {"SELECT 1 -- route=primary", W, HP, 0},
     {"SELECT 1 # route = primary", W, HP, 0},
-    {"/* route=replica */ SELECT LAST_INSERT_ID()", R, HR, 0},
+    {"/* route=replica */ SELECT LAST_INSERT_ID()", R, HR | II, 0},
     {"/* route=replica */ SET @a = 1", W, HR | SS, 0},
     {"/* route=replica */ BEGIN", W, HR | CLS_BEGIN, 0},
     {"/* route=primary */ /* route=replica */ SELECT 1", W, HP | HR, 0},
