@@ -1,12 +1,14 @@
 /* switchyard: command line, start-up and shutdown. Workers serve clients on
  * their own loops; the monitor thread watches the backends; this thread only
  * waits for signals. */
+#include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -86,6 +88,21 @@ static void block_signals(sigset_t *set)
     sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* Each client costs a descriptor, and thousands share a few backend
+ * connections: the usual soft limit of 1024 would refuse clients long
+ * before anything else runs out, so take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("cannot raise the open files limit from %llu to %llu: %s", (unsigned long long)was,
+                 (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 /* TLS contexts the file asks for; a certificate OpenSSL refuses rejects the
@@ -195,6 +212,7 @@ static int run(const char *path, struct config_gen *gen)
 
     sigset_t set;
     block_signals(&set);
+    raise_fd_limit();
 
     int n = worker_count(cfg);
     struct worker *workers = calloc((size_t)n, sizeof *workers);
