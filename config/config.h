@@ -74,7 +74,7 @@ struct proxy_config {
     int client_idle_timeout;           /* [proxy] seconds, 0 = never (default 0) */
     int connect_timeout;               /* [proxy] seconds for a whole login (default 10) */
     size_t max_allowed_packet;         /* [proxy] bytes of one command (default 64 MiB) */
-    bool multiplexing;                 /* [proxy] backend connections outlive sessions (off) */
+    bool multiplexing;                 /* [proxy] backend connections shared between statements */
     int pool_idle_timeout;             /* [proxy] seconds an unused pooled connection stays (60) */
     int pool_wait_timeout_ms;          /* [proxy] how long a statement waits for a backend at its
                                           max_connections (10000; 0: fails at once) */

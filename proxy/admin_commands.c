@@ -304,6 +304,28 @@ static const char *const pool_columns[] = {
     "backend", "connections", "idle",  "in_use",        "logins", "reuses", "max_connections",
     "waiting", "waits",       "wait_timeouts", "wait_ms"};
 
+void admin_count_pins(const struct admin_snapshot *s, struct admin_pins *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < s->n_sessions; i++) {
+        const char *why = s->sessions[i].pinned;
+        if (!why)
+            continue;
+        out->total++;
+        size_t k = 0;
+        while (k < out->n_reasons && strcmp(out->reason[k], why) != 0)
+            k++;
+        if (k == out->n_reasons && out->n_reasons < ADMIN_PIN_REASONS) {
+            out->reason[k] = why;
+            out->n_reasons++;
+        }
+        if (k < out->n_reasons)
+            out->count[k]++;
+        else
+            out->other++;
+    }
+}
+
 /* SHOW POOLS and the status page both show it: one definition of "in use". */
 int64_t admin_pool_in_use(const struct admin_backend *b)
 {

@@ -133,6 +133,16 @@ void admin_show_version(struct resultset_writer *w, const struct admin_snapshot 
 void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s);
 /* Backend connections to b that a session holds: open less idle in the pools. */
 int64_t admin_pool_in_use(const struct admin_backend *b);
+
+/* Pinned sessions of a snapshot (its sessions) counted by reason: the
+ * first ADMIN_PIN_REASONS distinct reasons, the rest in other. */
+#define ADMIN_PIN_REASONS 8
+struct admin_pins {
+    const char *reason[ADMIN_PIN_REASONS];
+    size_t count[ADMIN_PIN_REASONS];
+    size_t n_reasons, other, total;
+};
+void admin_count_pins(const struct admin_snapshot *s, struct admin_pins *out);
 /* How many columns each SHOW answer has (for resultset_begin). */
 unsigned admin_show_columns(enum admin_command_kind kind);
 

@@ -13,6 +13,7 @@
 #include "proxy/client_session.h"
 #include "proxy/held_error.h"
 #include "proxy/log.h"
+#include "proxy/proxy.h"
 #include "proxy/worker.h"
 
 /* Capabilities that change the format of what the server sends: the backend
@@ -106,6 +107,13 @@ static void bc_fail(struct backend_conn *bc, uint16_t code, const char *sqlstate
 static void bc_lost_idle(struct backend_conn *bc, const char *what)
 {
     struct client_session *s = bc->session;
+    if (!s && bc->parked_by) {
+        log_info("session %u: backend %s: %s (parked between its statements); closing that "
+                 "connection",
+                 client_session_id(bc->parked_by), bc_name(bc), what);
+        backend_conn_close(bc);
+        return;
+    }
     if (!s) {
         log_debug("backend %s: %s on a pooled connection", bc_name(bc), what);
         backend_conn_close(bc);
@@ -815,6 +823,7 @@ struct backend_conn *backend_conn_open(struct client_session *s, int index)
     snprintf(bc->login_db, sizeof bc->login_db, "%s", login->db);
     bc->login_caps = login->caps;
     bc->login_charset = login->charset;
+    bc->globals_seen = atomic_load(&w->proxy->globals_changed);
     stats_add(&w->stats.backend_logins[index], 1); /* attempts: it may fail */
     bc->rbuf_pool = &w->backend_buffers;
     atomic_fetch_add(&w->stats.backend_connections[index], 1);

@@ -101,7 +101,14 @@ struct backend_conn {
     bool pooled; /* idle in the pool's list */
     enum pool_step pool_step;
     uint64_t idle_since_ms;
-    uint64_t globals_seen; /* proxy.globals_changed when its reset was sent */
+    uint64_t globals_seen; /* proxy.globals_changed when it logged in or its reset was sent */
+    /* parked between two statements of a session (session_multiplex.c) */
+    struct client_session *parked_by; /* the session it is kept for; NULL: none (any more) */
+    bool carries_state; /* a session's state is on it: reset before another session uses it */
+    bool db_moved;      /* ... and it may be in a database (USE), not in none */
+    bool needs_reset;   /* taken from another session: COM_RESET_CONNECTION comes first */
+    bool held_last;      /* it ran the session's last statement, which the next may ask about */
+    bool held_insert_id; /* it has the session's LAST_INSERT_ID() */
 };
 
 /* Allocates and starts connecting. Completion is reported to the session with

@@ -95,9 +95,15 @@ static bool room_for(const struct client_session *s, int index)
     return share == 0 || open_now(s, index) < share || s->w->pool.idle[index] != NULL;
 }
 
+bool session_backend_at_limit(const struct client_session *s, int index)
+{
+    int share = share_of(s, index);
+    return share > 0 && open_now(s, index) >= share;
+}
+
 bool session_backend_has_room(const struct client_session *s, int index)
 {
-    return s->bc[index] || share_of(s, index) == 0 ||
+    return session_conn(s, index) || share_of(s, index) == 0 ||
            (!s->w->limits.head[index] && room_for(s, index));
 }
 

@@ -67,6 +67,8 @@ void backend_limit_freed(struct backend_limit *l, int index);
  * it); false when s now waits (session_room_came() follows) or was refused
  * (session_room_refused() was called). */
 bool session_backend_room(struct client_session *s, int index);
+/* No connection to index can be opened now: the worker has its share open. */
+bool session_backend_at_limit(const struct client_session *s, int index);
 /* Whether s would get a connection to index now without waiting. */
 bool session_backend_has_room(const struct client_session *s, int index);
 

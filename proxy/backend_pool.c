@@ -28,6 +28,12 @@ static void unlink_idle(struct backend_conn *bc)
     bc->pool_prev = bc->pool_next = NULL;
     bc->pooled = false;
     atomic_fetch_sub(&bc->stats->pool_idle[bc->index], 1);
+    if (bc->parked_by) {
+        /* it goes elsewhere, or closes: what it held for its session is gone */
+        session_pool_took_held(bc->parked_by, bc);
+        bc->parked_by->parked[bc->index] = NULL;
+        bc->parked_by = NULL;
+    }
 }
 
 /* Most recently given back first: it is the one most likely still warm on
@@ -66,7 +72,7 @@ static bool reusable(const struct backend_pool *p, const struct client_session *
         return false;
     /* Without a login database it goes back only where the session never
      * chose one: no command takes a connection back to "no database". */
-    return bc->login_db[0] || !s->current_db[0];
+    return bc->login_db[0] || (!s->current_db[0] && !(bc->needs_reset && bc->db_moved));
 }
 
 void backend_pool_give(struct backend_pool *p, struct client_session *s, struct backend_conn *bc)
@@ -95,6 +101,7 @@ void backend_pool_answered(struct backend_conn *bc, bool ok)
         return;
     }
     bc->pool_step = POOL_NONE;
+    bc->needs_reset = bc->db_moved = false;
     /* The next session's login OK reports these flags (autocommit follows
      * @@global.autocommit as it is now, not as it was at the first login). */
     if (bc->tracker.saw_status)
@@ -125,32 +132,105 @@ static bool stale_defaults(const struct backend_conn *bc, const struct client_se
     return bc->globals_seen != atomic_load(&s->w->proxy->globals_changed);
 }
 
-struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index)
+/* Another session's state is on it: after a reset it is back in its login
+ * database only through COM_INIT_DB, which cannot choose "no database". */
+static bool usable_by(const struct backend_conn *bc, const struct client_session *s)
 {
+    return same_login(bc, s) && !(bc->carries_state && bc->db_moved && !s->login.db[0]);
+}
+
+/* Which idle connection serves another session best: a clean one, then
+ * one with another session's state (reset), and one that holds what its
+ * session may ask about next only when nothing else can be had. */
+static int take_rank(const struct backend_conn *bc, bool may_take_held)
+{
+    if (!bc->carries_state)
+        return 3;
+    if (!bc->held_last && !bc->held_insert_id)
+        return 2;
+    return may_take_held ? 1 : 0;
+}
+
+struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index,
+                                       bool may_take_held)
+{
+    struct backend_conn *own = s->parked[index];
+    if (own) {
+        own->parked_by = NULL;
+        s->parked[index] = NULL;
+        unlink_idle(own);
+        own->session = s;
+        own->carries_state = false;
+        return own;
+    }
     if (p->closing || !client_session_config(s)->multiplexing)
         return NULL;
-    for (struct backend_conn *bc = p->idle[index], *next; bc; bc = next) {
+    struct backend_conn *found = NULL;
+    int best = 0;
+    for (struct backend_conn *bc = p->idle[index], *next; bc && best < 3; bc = next) {
         next = bc->pool_next;
         if (stale_defaults(bc, s)) {
             unlink_idle(bc);
             backend_conn_close(bc);
             continue;
         }
-        if (same_login(bc, s)) {
-            unlink_idle(bc);
-            bc->session = s;
-            stats_add(&bc->stats->pool_reuses[index], 1);
-            return bc;
+        int rank = usable_by(bc, s) ? take_rank(bc, may_take_held) : 0;
+        if (rank > best) {
+            best = rank;
+            found = bc;
         }
     }
-    return NULL;
+    if (!found)
+        return NULL;
+    unlink_idle(found);
+    found->session = s;
+    found->needs_reset |= found->carries_state;
+    found->carries_state = found->held_last = found->held_insert_id = false;
+    stats_add(&found->stats->pool_reuses[index], 1);
+    return found;
+}
+
+bool backend_pool_may_park(const struct backend_pool *p, const struct client_session *s,
+                           const struct backend_conn *bc)
+{
+    return !p->closing && client_session_config(s)->multiplexing &&
+           !client_session_config(s)->backends[bc->index].galera && bc->state == BC_READY &&
+           !bc->write_pending && !bc->next_queued && bc->rlen == bc->rdone &&
+           backend_conn_queued(bc) == 0 && bc->gen == client_session_config_gen(s) &&
+           !bc->login_db_pending;
+}
+
+void backend_pool_park(struct backend_pool *p, struct client_session *s, struct backend_conn *bc)
+{
+    (void)p;
+    bc->session = NULL;
+    bc->carries_state = true;
+    /* Where it is now may lag behind the session (a USE not replayed
+     * there yet): any database, or state that may have chosen one, counts.
+     * Not reset yet (taken at a login, never used), it is still where the
+     * session before left it. */
+    bc->db_moved |= s->current_db[0] != '\0' || s->log.count > 0;
+    push_idle(bc, backend_conn_now(bc));
+    bc->parked_by = s;
+    s->parked[bc->index] = bc;
+    backend_limit_freed(bc->limit, bc->index);
+}
+
+void backend_pool_unpark(struct backend_conn *bc)
+{
+    if (bc->parked_by)
+        bc->parked_by->parked[bc->index] = NULL;
+    bc->parked_by = NULL;
+    bc->held_last = bc->held_insert_id = false; /* nobody will ask any more */
 }
 
 bool backend_pool_make_room(struct backend_pool *p, struct client_session *s, int index)
 {
     struct backend_conn *oldest = NULL;
+    if (s->parked[index])
+        return true;
     for (struct backend_conn *bc = p->idle[index]; bc; bc = bc->pool_next) {
-        if (same_login(bc, s) && !stale_defaults(bc, s))
+        if (usable_by(bc, s) && !stale_defaults(bc, s))
             return true;
         oldest = bc;
     }

@@ -30,9 +30,23 @@ void backend_pool_init(struct backend_pool *p);
 /* The session is done with bc: keep it for another session when it is
  * clean and may be, else close it. */
 void backend_pool_give(struct backend_pool *p, struct client_session *s, struct backend_conn *bc);
-/* An idle connection to backend index, logged in as s would log in, now
- * s's; NULL when there is none. */
-struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index);
+/* A connection to backend index for s, now s's: the one s parked there
+ * (its state intact), else an idle one logged in as s would log in (clean,
+ * or another session's, then with needs_reset set; one held for its session
+ * only if may_take_held: no other connection can be opened); NULL when none
+ * is. */
+struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index,
+                                       bool may_take_held);
+/* Between statements (session_multiplex.c): bc may wait in the pool with
+ * s's state on it (nothing in flight, not a Galera node). */
+bool backend_pool_may_park(const struct backend_pool *p, const struct client_session *s,
+                           const struct backend_conn *bc);
+/* bc, s's, waits idle in the pool with s's state: s takes it back as it is,
+ * another session (s is busy elsewhere, or gone) after a reset. */
+void backend_pool_park(struct backend_pool *p, struct client_session *s, struct backend_conn *bc);
+/* s lets go of its parked bc (it closes, starts afresh or reloads): bc stays
+ * idle, and whoever takes it resets it. */
+void backend_pool_unpark(struct backend_conn *bc);
 /* s needs a connection to backend index, which is at its limit
  * (backend_limit.h): true when an idle one s can take is there, or when the
  * one unused longest, of no use to s, was closed to make room; false when

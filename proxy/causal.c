@@ -53,7 +53,7 @@ bool causal_read_goes_to_writer(struct client_session *s)
         return false;
     /* @@last_gtid lives on the connection that wrote: if it is gone, the
      * GTID cannot be learned and only the writer is sure to have the write. */
-    return s->writer < 0 || !s->bc[s->writer];
+    return s->writer < 0 || !session_conn(s, s->writer);
 }
 
 bool causal_needs_fetch(const struct client_session *s)
@@ -110,7 +110,7 @@ bool causal_must_wait(struct client_session *s, int replica)
     if (t && (size_t)replica < t->n && galera_position_proves(session_config(s), (size_t)replica) &&
         target_covered(s, t->backend[replica].gtid_pos))
         return false; /* the monitor saw it there already */
-    const struct backend_conn *bc = s->bc[replica];
+    const struct backend_conn *bc = session_conn(s, replica);
     return !(bc && bc->confirmed[0] && target_covered(s, bc->confirmed));
 }
 

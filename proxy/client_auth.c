@@ -178,8 +178,10 @@ static void welcome(struct client_session *s, uint8_t ok_seq, bool changing)
     log_debug("session %u: user '%s' logged in from %s", s->id, s->login.user, s->peer);
     take_server_autocommit(s);
     session_send_ok(s, ok_seq);
-    if (!changing)
+    if (!changing) {
+        session_park_backends(s); /* the database check's connection */
         return;
+    }
     free(s->old_login.attrs);
     memset(&s->old_login, 0, sizeof s->old_login);
     session_finish_command(s);

@@ -171,6 +171,7 @@ static void on_client_closed(struct transport *t)
  * back to the worker's pool for the next session. */
 static void close_backends(struct client_session *s)
 {
+    session_unpark_all(s);
     for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++) {
         if (s->bc[i])
             backend_pool_give(&s->w->pool, s, s->bc[i]);
@@ -269,6 +270,8 @@ void session_reset_backends(struct client_session *s)
     s->last_backend = -1;
     s->trx_backend = -1;
     s->writer = -1;
+    s->hold_backend = s->insert_id_backend = -1;
+    s->used_user_vars = s->ran_stored_code = s->lost_last_info = s->lost_insert_id = false;
 }
 
 /* --- writing to the client ----------------------------------------------- */
@@ -598,6 +601,8 @@ void client_session_accept(struct worker *w, uv_stream_t *server)
     s->user_index = -1;
     s->last_backend = -1;
     s->trx_backend = -1;
+    s->hold_backend = -1;
+    s->insert_id_backend = -1;
     s->writer = -1;
     s->run.run = run_session;
     s->position_wait.done = position_known;
@@ -661,6 +666,13 @@ static void adopt_config(struct client_session *s)
     int map[CONFIG_MAX_BACKENDS];
     backend_map(old, &ng->cfg, map);
     struct backend_conn *moved[CONFIG_MAX_BACKENDS] = {0};
+    /* Parked ones were opened under the old configuration: the pool closes
+     * them, and the session's statements there are gone with them. */
+    for (size_t i = 0; i < old->n_backends; i++)
+        if (s->parked[i]) {
+            backend_pool_unpark(s->parked[i]);
+            stmt_registry_forget_backend(&s->stmts, (int)i);
+        }
     for (size_t i = 0; i < old->n_backends; i++) {
         if (s->registered)
             atomic_store(&s->entry.thread_id[i], 0);
@@ -754,7 +766,7 @@ int session_peek_target(struct client_session *s, const struct route_decision *d
 {
     switch (d->target) {
     case ROUTE_LAST:
-        return s->last_backend >= 0 && s->bc[s->last_backend] ? s->last_backend
+        return s->last_backend >= 0 && session_conn(s, s->last_backend) ? s->last_backend
                                                               : session_primary_index(s);
     case ROUTE_TRX_REPLICA:
         return s->trx_backend >= 0 ? s->trx_backend : session_primary_index(s);
@@ -845,6 +857,7 @@ void session_finish_command(struct client_session *s)
     }
     if (s->in_len == 0 && s->in_cap > 1024 * 1024)
         session_release_input(s); /* a huge statement passed: give the memory back */
+    session_park_backends(s);
     worker_make_runnable(s->w, &s->run);
 }
 
@@ -872,7 +885,7 @@ void session_run_on(struct client_session *s, int index)
 {
     s->target = index;
     session_set_busy(s, index);
-    if (!s->bc[index] && !session_backend_room(s, index))
+    if (!s->bc[index] && !s->parked[index] && !session_backend_room(s, index))
         return; /* it waits for room (session_room_came), or failed */
     if (!s->bc[index] && (s->bc[index] = session_take_pooled(s, index)) != NULL) {
         dispatch(s);
@@ -989,6 +1002,9 @@ static void position_known(struct position_waiter *pw, bool ok, const char *posi
 /* Send the current command where s->decision says. */
 void session_route(struct client_session *s)
 {
+    const struct classification *c = session_statement_cls(s);
+    if (c && session_lost_to_pool(s, c))
+        return;
     s->read_only_route = false;
     switch (s->decision.target) {
     case ROUTE_REPLICA:
@@ -1040,6 +1056,11 @@ static void send_causal_wait(struct client_session *s, struct backend_conn *bc)
 static void dispatch(struct client_session *s)
 {
     struct backend_conn *bc = s->bc[s->target];
+    if (bc->needs_reset) {
+        s->step = STEP_RESET;
+        backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
+        return;
+    }
     if (bc->read_only && s->target == s->writer) {
         /* Made read-only while it served reads, it now takes the writes (a
          * promoted replica): a new connection gets the session's own state
@@ -1099,7 +1120,12 @@ static void dispatch(struct client_session *s)
 
 struct backend_conn *session_take_pooled(struct client_session *s, int index)
 {
-    struct backend_conn *bc = backend_pool_take(&s->w->pool, s, index);
+    /* Statements prepared on a connection the session no longer has must
+     * be prepared again wherever it gets one. */
+    if (!s->parked[index])
+        stmt_registry_forget_backend(&s->stmts, index);
+    struct backend_conn *bc =
+        backend_pool_take(&s->w->pool, s, index, session_backend_at_limit(s, index));
     if (bc && s->registered) {
         atomic_fetch_or(&s->entry.backends_mask, 1ull << index);
         atomic_store(&s->entry.thread_id[index], bc->server_thread_id);
@@ -1276,9 +1302,37 @@ void client_session_response_ending(struct client_session *s, struct backend_con
         causal_response_ending(s, bc);
 }
 
+/* Another session's connection was reset: it is as after a login but in
+ * whatever database it was in, goes to the session's login database and gets
+ * the session's state from the start. */
+static void reset_done(struct client_session *s, struct backend_conn *bc)
+{
+    if (bc->tracker.is_error) {
+        log_info("session %u: resetting a pooled connection to backend '%s' failed: %s (%u); "
+                 "opening another",
+                 s->id, session_backend_name(s, bc->index), bc->tracker.err_message,
+                 bc->tracker.err_code);
+        forget_backend(s, bc);
+        backend_conn_close(bc);
+        session_run_on(s, s->target);
+        return;
+    }
+    bc->needs_reset = false;
+    backend_conn_forget_session_state(bc);
+    /* The reset kept the database the other session's state chose, which
+     * may not be where that session was (a USE not replayed there yet). */
+    bc->login_db_pending = s->login.db[0] != '\0';
+    bc->db_moved = false;
+    dispatch(s);
+}
+
 void client_session_response_done(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
+    if (s->step == STEP_RESET) {
+        reset_done(s, bc);
+        return;
+    }
     if (s->step == STEP_REPLAY) {
         if (rt->is_error) {
             replay_failed(s, bc);
@@ -1344,6 +1398,7 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     session_route_state_update(&s->route, c, &s->decision, !rt->is_error, rt->saw_status,
                                rt->status);
     count_statement(s, bc);
+    session_note_statement(s, bc);
     if (s->decision.begins_read_only_trx && !rt->is_error)
         s->trx_backend = bc->index;
     if (!s->route.read_only_trx)
@@ -1353,7 +1408,6 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     causal_note_write(s, bc);
     if (s->registered) {
         atomic_store(&s->entry.in_transaction, s->route.in_transaction);
-        atomic_store(&s->entry.pinned, session_route_pinned(&s->route));
     }
     record_session_change(s, bc);
     if (s->stmt || s->cmd == COM_STMT_PREPARE)

@@ -173,6 +173,23 @@ static void metrics_pools(struct text_buf *b, const struct admin_snapshot *s)
     }
 }
 
+/* Sessions that keep their backend connections between statements, by why
+ * (session_multiplex.c). */
+static void metrics_pins(struct text_buf *b, const struct admin_snapshot *s)
+{
+    struct admin_pins pins;
+    admin_count_pins(s, &pins);
+    head(b, "switchyard_sessions_pinned", "gauge",
+         "Sessions that keep their backend connections between statements, by reason.");
+    for (size_t k = 0; k < pins.n_reasons; k++) {
+        text_printf(b, "switchyard_sessions_pinned{reason=\"");
+        text_label(b, pins.reason[k]);
+        text_printf(b, "\"} %zu\n", pins.count[k]);
+    }
+    if (pins.other)
+        text_printf(b, "switchyard_sessions_pinned{reason=\"other\"} %zu\n", pins.other);
+}
+
 static void counter(struct text_buf *b, const char *name, const char *help, uint64_t v)
 {
     head(b, name, "counter", help);
@@ -247,6 +264,7 @@ void metrics_format(struct text_buf *out, const struct admin_snapshot *snap)
 {
     metrics_backends(out, snap);
     metrics_pools(out, snap);
+    metrics_pins(out, snap);
     metrics_galera(out, snap);
     metrics_counters(out, &snap->totals);
     metrics_latency(out, &snap->totals);
@@ -488,7 +506,8 @@ static void answer(struct http_conn *c, const struct http_request *req)
 {
     struct text_buf out = {0};
     struct admin_snapshot snap;
-    bool sessions = strcmp(req->path, "/") == 0; /* the status page sums them up */
+    /* the status page and /metrics sum them up */
+    bool sessions = strcmp(req->path, "/") == 0 || strcmp(req->path, "/metrics") == 0;
     bool have = http_wants_snapshot(req) && admin_snapshot(c->admin, sessions, &snap) == 0;
     struct query_stats_table queries;
     query_stats_init(&queries, 0);

@@ -74,6 +74,19 @@ static void send_row(struct client_session *s, const char *const *names,
     session_finish_command(s);
 }
 
+/* Whether the session keeps its backend connections between statements,
+ * and why (session_multiplex.c). */
+static const char *connection_kept(const struct client_session *s, char *text, size_t size)
+{
+    if (!session_config(s)->multiplexing)
+        return "kept (multiplexing = off)";
+    const char *pin = session_pin_reason(s);
+    if (!pin)
+        return "shared: back to the pool after each statement";
+    snprintf(text, size, "pinned: %s", pin);
+    return text;
+}
+
 /* Classify and route the statement as if it were run now, without running
  * it or moving the replica rotation. */
 static void explain(struct client_session *s, const char *sql, size_t len)
@@ -89,13 +102,14 @@ static void explain(struct client_session *s, const char *sql, size_t len)
         role = session_config(s)->backends[b].role == ROLE_PRIMARY ? "primary" : "replica";
         backend = session_backend_name(s, b);
     }
-    char position[GTID_TEXT_MAX + 64];
+    char position[GTID_TEXT_MAX + 64], kept[160];
     const char *wait;
     causal_explain(s, b, d.target == ROUTE_REPLICA, position, sizeof position, &wait);
-    static const char *const names[] = {"classification", "reason",          "target",
-                                        "backend",        "causal_position", "causal_wait"};
-    const char *values[] = {c.is_read ? "read" : "write", d.reason, role, backend, position, wait};
-    send_row(s, names, values, 6);
+    static const char *const names[] = {"classification",  "reason",      "target", "backend",
+                                        "causal_position", "causal_wait", "connection"};
+    const char *values[] = {c.is_read ? "read" : "write", d.reason, role, backend, position, wait,
+                            connection_kept(s, kept, sizeof kept)};
+    send_row(s, names, values, 7);
 }
 
 bool proxy_statement(struct client_session *s)

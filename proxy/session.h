@@ -41,6 +41,7 @@ enum client_state {
 
 /* What the backend is doing for the current command. */
 enum dispatch_step {
+    STEP_RESET,   /* a pooled connection another session used: COM_RESET_CONNECTION */
     STEP_REPLAY,  /* a session-state entry the backend lacks */
     STEP_PREPARE, /* preparing the statement there on first use */
     STEP_SETUP,       /* the proxy's own settings on a new connection (GTID tracking) */
@@ -139,6 +140,16 @@ struct client_session {
     int trx_backend;  /* holds the read-only transaction; -1 none */
     uint64_t replay_failed;
     struct backend_conn *bc[CONFIG_MAX_BACKENDS];
+    /* multiplexing (session_multiplex.c): connections idle in the pool with
+     * this session's state, taken back by its next statement that needs them */
+    struct backend_conn *parked[CONFIG_MAX_BACKENDS];
+    int hold_backend;     /* ran the last statement, which the next may ask about; -1 none */
+    int insert_id_backend; /* has the LAST_INSERT_ID() a statement set; -1 none */
+    bool used_user_vars;  /* a statement mentioned a user variable */
+    bool ran_stored_code; /* a write ran, which may have fired triggers or stored functions */
+    /* a full pool gave a connection it held to another session: what it held is gone */
+    bool lost_last_info;  /* the last statement's warnings, ROW_COUNT(), FOUND_ROWS() */
+    bool lost_insert_id;  /* its LAST_INSERT_ID() */
     struct session_route_state route;
     struct session_log log;
     struct stmt_registry stmts;
@@ -249,6 +260,25 @@ void stmt_prepared_on(struct client_session *s, struct backend_conn *bc);
 bool proxy_statement(struct client_session *s);
 /* Fill names for PROXY EXPLAIN: which backend the decision would use now. */
 int session_peek_target(struct client_session *s, const struct route_decision *d);
+
+/* session_multiplex.c */
+/* Why the session keeps its backend connections between statements, or
+ * NULL when they may wait in the pool for it. */
+const char *session_pin_reason(const struct client_session *s);
+/* A statement ended: what the session may ask about next stays; its other
+ * connections wait in the pool, unless it is pinned. */
+void session_park_backends(struct client_session *s);
+/* Note what the statement that just ended on bc leaves for the next one. */
+void session_note_statement(struct client_session *s, const struct backend_conn *bc);
+/* Before routing a statement: true when it asks for something a full pool
+ * took from the session (the command failed with an ERR saying so). */
+bool session_lost_to_pool(struct client_session *s, const struct classification *c);
+/* The pool gave bc, parked and held for s, to another session. */
+void session_pool_took_held(struct client_session *s, const struct backend_conn *bc);
+/* Let go of every parked connection (closing, starting afresh, reload). */
+void session_unpark_all(struct client_session *s);
+/* The session's connection to backend index, held or parked; NULL none. */
+struct backend_conn *session_conn(const struct client_session *s, int index);
 
 /* kill_command.c */
 void kill_command(struct client_session *s, uint32_t id, bool kill_connection);

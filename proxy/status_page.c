@@ -179,41 +179,27 @@ static void route_chart(struct text_buf *b, const struct admin_snapshot *snap)
  * the counts always add up to the pinned total. */
 static void sessions_summary(struct text_buf *b, const struct admin_snapshot *s)
 {
-    enum { REASONS_MAX = 8 };
-    const char *reason[REASONS_MAX];
-    size_t count[REASONS_MAX], n_reasons = 0, other = 0, in_trx = 0, pinned = 0;
+    struct admin_pins pins;
+    admin_count_pins(s, &pins);
+    size_t in_trx = 0;
     uint64_t oldest = 0;
     for (size_t i = 0; i < s->n_sessions; i++) {
         const struct admin_session *se = &s->sessions[i];
         in_trx += se->in_transaction;
         if (se->age_seconds > oldest)
             oldest = se->age_seconds;
-        if (!se->pinned)
-            continue;
-        pinned++;
-        size_t k = 0;
-        while (k < n_reasons && strcmp(reason[k], se->pinned) != 0)
-            k++;
-        if (k == n_reasons && n_reasons < REASONS_MAX) {
-            reason[n_reasons] = se->pinned;
-            count[n_reasons++] = 0;
-        }
-        if (k < n_reasons)
-            count[k]++;
-        else
-            other++;
     }
     text_printf(b, "<h2>Sessions</h2>\n<p id=\"sessions\">%zu open, %zu in a transaction, "
                    "%zu pinned to one backend",
-                s->n_sessions, in_trx, pinned);
-    for (size_t k = 0; k < n_reasons; k++) {
+                s->n_sessions, in_trx, pins.total);
+    for (size_t k = 0; k < pins.n_reasons; k++) {
         text_printf(b, "%s", k ? ", " : " (");
-        html(b, reason[k]);
-        text_printf(b, ": %zu", count[k]);
+        html(b, pins.reason[k]);
+        text_printf(b, ": %zu", pins.count[k]);
     }
-    if (other)
-        text_printf(b, ", other: %zu", other);
-    text_printf(b, "%s", n_reasons ? ")" : "");
+    if (pins.other)
+        text_printf(b, ", other: %zu", pins.other);
+    text_printf(b, "%s", pins.n_reasons ? ")" : "");
     if (s->n_sessions)
         text_printf(b, "; the oldest is %" PRIu64 " s old", oldest);
     text_printf(b, "</p>\n");

@@ -42,25 +42,27 @@ static const char *command_name(uint8_t cmd)
 static int any_prepared_backend(const struct client_session *s, const struct prepared_stmt *st)
 {
     int primary = session_primary_index(s);
-    if (st->backend_id[primary] && s->bc[primary])
+    if (st->backend_id[primary] && session_conn(s, primary))
         return primary;
     for (int i = 0; i < CONFIG_MAX_BACKENDS; i++)
-        if (st->backend_id[i] && s->bc[i])
+        if (st->backend_id[i] && session_conn(s, i))
             return i;
     return -1;
 }
 
-/* Closing is not answered: tell every backend that has it, then forget it. */
+/* Closing is not answered: tell every backend that has it (also on a
+ * connection parked in the pool for this session), then forget it. */
 static void close_statement(struct client_session *s, struct prepared_stmt *st)
 {
     for (int i = 0; i < CONFIG_MAX_BACKENDS; i++) {
-        if (!st->backend_id[i] || !s->bc[i] || s->bc[i]->state != BC_READY)
+        struct backend_conn *bc = session_conn(s, i);
+        if (!st->backend_id[i] || !bc || bc->state != BC_READY)
             continue;
         uint8_t pkt[PACKET_HEADER_LEN + 5];
         packet_write_header(pkt, 5, 0);
         pkt[PACKET_HEADER_LEN] = COM_STMT_CLOSE;
         stmt_id_write(pkt + PACKET_HEADER_LEN + 1, st->backend_id[i]);
-        backend_conn_send_copy(s->bc[i], pkt, sizeof pkt);
+        backend_conn_send_copy(bc, pkt, sizeof pkt);
     }
     stmt_registry_remove(&s->stmts, st->id);
     session_finish_command(s);
@@ -142,7 +144,7 @@ void stmt_command(struct client_session *s)
         int b = st->long_data_backend >= 0 ? st->long_data_backend
                 : st->cursor_backend >= 0  ? st->cursor_backend
                                            : any_prepared_backend(s, st);
-        if (b < 0 || !s->bc[b]) {
+        if (b < 0 || !session_conn(s, b)) {
             session_send_ok(s, s->cmd_seq + 1); /* nothing to reset anywhere */
             session_finish_command(s);
             return;

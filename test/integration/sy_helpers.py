@@ -244,6 +244,11 @@ DEFAULT_SETTINGS = dict(
 )
 
 
+# SY_TEST_MULTIPLEXING=off runs the suite with [proxy] multiplexing = off (a test that sets
+# the key itself keeps its own value).
+MULTIPLEXING = os.environ.get("SY_TEST_MULTIPLEXING", "")
+
+
 def make_ini(port, **settings):
     s = {**DEFAULT_SETTINGS, **settings}
     lines = [
@@ -251,6 +256,7 @@ def make_ini(port, **settings):
         "[proxy]",
         f"listen = 127.0.0.1:{port}",
         f"threads = {s['threads']}",
+    ] + ([f"multiplexing = {MULTIPLEXING}"] if MULTIPLEXING else []) + [
         "",
         "[monitor]",
         "user = monitor",
@@ -531,7 +537,8 @@ def make_xini(port, keys=None, backends=None, users=None, extra="", **settings):
     if users is None:
         users = {APP_USER: APP_PW}
     sec = {
-        "proxy": {"listen": f"127.0.0.1:{port}", "threads": s["threads"]},
+        "proxy": {"listen": f"127.0.0.1:{port}", "threads": s["threads"],
+                  **({"multiplexing": MULTIPLEXING} if MULTIPLEXING else {})},
         "monitor": {"user": "monitor", "password": "monitor_pw", "interval_ms": s["interval_ms"],
                     "connect_timeout_ms": s["connect_timeout_ms"],
                     "max_replication_lag": s["max_replication_lag"]},

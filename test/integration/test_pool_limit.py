@@ -11,7 +11,7 @@ import threading
 import pymysql
 import pytest
 
-from sy_helpers import (PRIMARY_PORT, REPLICA_PORTS, backend, connect, free_port,
+from sy_helpers import (PRIMARY_PORT, REPLICA_PORTS, backend, connect, execute, free_port,
                         http_only_admin_section, metric_value, scalar, temporary_account,
                         wait_for, xproxy)  # noqa: F401 - xproxy is a fixture
 from test_pool import pool_row
@@ -54,8 +54,8 @@ def server_connections(port=PRIMARY_PORT):
 class Watch:
     """Polls the server's count of the account's connections in a thread; keeps the most."""
 
-    def __init__(self, port=PRIMARY_PORT):
-        self.port, self.most, self.stop = port, 0, threading.Event()
+    def __init__(self, port=PRIMARY_PORT, user=CAP_USER):
+        self.port, self.user, self.most, self.stop = port, user, 0, threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
@@ -63,7 +63,7 @@ class Watch:
         with connect(self.port, user="monitor", password="monitor_pw") as c:
             while not self.stop.is_set():
                 n = scalar(c, "SELECT COUNT(*) FROM information_schema.processlist "
-                              f"WHERE user = '{CAP_USER}'")
+                              f"WHERE user = '{self.user}'")
                 self.most = max(self.most, n)
 
     def done(self):
@@ -73,9 +73,10 @@ class Watch:
 
 
 def holder(p):
-    """A session that has run a statement, so it holds a connection to the primary."""
-    c = client(p)
-    assert scalar(c, "SELECT /*route=primary*/ 1") == 1
+    """A session that holds a connection to the primary: autocommit off pins it there (a
+    session that is not pinned gives its connection back after each statement)."""
+    c = client(p, autocommit=False)
+    assert scalar(c, "SELECT 1") == 1
     return c
 
 
@@ -239,11 +240,13 @@ def test_a_read_prefers_a_replica_with_room(xproxy, cap_account, sandbox):
     wait_for(lambda: all(r["state"] == "up" for r in backends(p)), timeout=60,
              what="both replicas up")
     keep = client(p)
-    for _ in range(10):
+    for _ in range(10):  # a read-only transaction keeps its replica's connection
+        execute(keep, "START TRANSACTION READ ONLY")
         if scalar(keep, "SELECT @@port") == REPLICA_PORTS["replica1"]:
             break
+        execute(keep, "COMMIT")
     else:
-        pytest.fail("no read of the holding session reached replica1")
+        pytest.fail("no read-only transaction of the holding session reached replica1")
     for _ in range(6):
         with client(p) as c:
             assert scalar(c, "SELECT @@port") == REPLICA_PORTS["replica2"]

@@ -28,9 +28,9 @@ def explain(conn, stmt, prefix="PROXY EXPLAIN "):
     with conn.cursor() as cur:
         cur.execute(prefix + stmt)
         r = cur.fetchall()
-        assert len(cur.description) == 6, cur.description
+        assert len(cur.description) == 7, cur.description
     assert len(r) == 1, r
-    cls, reason, target, backend, _position, _wait = r[0]
+    cls, reason, target, backend, _position, _wait, _connection = r[0]
     assert cls in ("read", "write"), r
     assert isinstance(reason, str) and reason, r
     assert target in ("primary", "replica"), r
@@ -166,4 +166,4 @@ def test_cli_batch_proxy_set_route(sy):
     p = mariadb_cli(sy.port, "PROXY EXPLAIN SELECT 1", "-N", "-B")
     assert p.returncode == 0, p.stderr
     fields = p.stdout.rstrip("\n").split("\t")
-    assert len(fields) == 6 and fields[0] == "read" and fields[2] == "replica", fields
+    assert len(fields) == 7 and fields[0] == "read" and fields[2] == "replica", fields
