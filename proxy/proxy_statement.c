@@ -74,12 +74,15 @@ static void send_row(struct client_session *s, const char *const *names,
     session_finish_command(s);
 }
 
-/* Whether the session keeps its backend connections between statements,
- * and why (session_multiplex.c). */
-static const char *connection_kept(const struct client_session *s, char *text, size_t size)
+/* Whether the session keeps its connection to backend between statements,
+ * and why (session_multiplex.c, backend_pool.c). */
+static const char *connection_kept(const struct client_session *s, int backend, char *text,
+                                   size_t size)
 {
     if (!session_config(s)->multiplexing)
         return "kept (multiplexing = off)";
+    if (backend >= 0 && session_config(s)->backends[backend].galera)
+        return "kept (a Galera node: never pooled)";
     const char *pin = session_pin_reason(s);
     if (!pin)
         return "shared: back to the pool after each statement";
@@ -108,7 +111,7 @@ static void explain(struct client_session *s, const char *sql, size_t len)
     static const char *const names[] = {"classification",  "reason",      "target", "backend",
                                         "causal_position", "causal_wait", "connection"};
     const char *values[] = {c.is_read ? "read" : "write", d.reason, role, backend, position, wait,
-                            connection_kept(s, kept, sizeof kept)};
+                            connection_kept(s, b, kept, sizeof kept)};
     send_row(s, names, values, 7);
 }
 

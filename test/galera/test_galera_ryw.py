@@ -140,9 +140,10 @@ def test_proxy_explain_shows_the_causal_wait_on_a_node(gproxy, galera):
     with p.connect() as c, c.cursor() as cur:
         execute(c, "INSERT INTO test.g_where (port, tag) VALUES (@@port, %s)", (unique("ex"),))
         cur.execute("PROXY EXPLAIN SELECT COUNT(*) FROM test.g_where")
-        cls, _reason, _target, backend, position, wait = cur.fetchone()
+        cls, _reason, _target, backend, position, wait, kept = cur.fetchone()
         assert (cls, backend) == ("read", other), (cls, backend)
+        assert kept == "kept (a Galera node: never pooled)", kept
         assert position != "none" and wait != "no", (position, wait)
         cur.execute("PROXY EXPLAIN INSERT INTO test.g_where (port, tag) VALUES (1, 'x')")
-        cls, _reason, _target, backend, position, wait = cur.fetchone()
+        cls, _reason, _target, backend, position, wait, _kept = cur.fetchone()
         assert cls == "write" and (position, wait) == ("none", "no"), (cls, position, wait)
