@@ -101,6 +101,7 @@ enum mysql_command {
 #define ER_TOO_MANY_USER_CONNECTIONS 1203
 #define ER_SECURE_TRANSPORT_REQUIRED 3159
 #define ER_WRONG_VALUE_FOR_VAR 1231
+#define ER_LOCK_WAIT_TIMEOUT 1205 /* what the server says when a causal read times out */
 /* A backend that cannot be reached or is lost. Server codes, not the client
  * library's own 2003/2013: libmariadb reads an ERR packet with a code in the
  * client range 2000-2999 as "Received malformed packet" (2027). */

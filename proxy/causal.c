@@ -114,6 +114,25 @@ bool causal_must_wait(struct client_session *s, int replica)
     return !(bc && bc->confirmed[0] && target_covered(s, bc->confirmed));
 }
 
+/* A Galera node has another node's writes only once it applied them, so
+ * one that takes the writes is no proof for a read that falls back to it;
+ * only the primary of a primary/replica topology has every acknowledged
+ * write by being it. */
+bool causal_writer_is_no_proof(const struct client_session *s, int writer)
+{
+    return waits_on_replicas(s) && session_config(s)->backends[writer].galera;
+}
+
+/* An empty target (a GTID not learned, a mark that cannot be named) is
+ * covered by nothing: the writer waits for everything. */
+bool causal_writer_must_wait(struct client_session *s, int writer)
+{
+    if (!causal_writer_is_no_proof(s, writer))
+        return false;
+    const struct backend_conn *bc = session_conn(s, writer);
+    return !(s->causal_target[0] && bc && bc->confirmed[0] && target_covered(s, bc->confirmed));
+}
+
 bool causal_defers_login_db(const struct client_session *s, int index)
 {
     enum causal_reads m = session_config(s)->causal_reads;
@@ -253,8 +272,7 @@ bool causal_wait_done(struct client_session *s, struct backend_conn *bc)
         memcpy(bc->confirmed, s->causal_target, sizeof bc->confirmed);
         return true;
     }
-    log_debug("session %u: backend %s did not reach %s within %d ms (%s); reading from the "
-              "writer",
+    log_debug("session %u: backend %s did not reach %s within %d ms (%s); reading elsewhere",
               s->id, session_backend_name(s, bc->index), s->causal_target,
               session_config(s)->causal_reads_timeout_ms,
               rt->is_error ? rt->err_message : "timed out");

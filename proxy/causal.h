@@ -22,6 +22,13 @@ bool causal_choose_target(struct client_session *s);
 /* Replica r may not have s->causal_target yet: wait there first. */
 bool causal_must_wait(struct client_session *s, int replica);
 
+/* Does a read that falls back to this writer wait there too (a Galera
+ * node in a causal mode)? */
+bool causal_writer_is_no_proof(const struct client_session *s, int writer);
+
+/* ... and must it wait now (not known to have the read's position)? */
+bool causal_writer_must_wait(struct client_session *s, int writer);
+
 /* global, universal: a new replica connection logs in without the
  * session's database, which it may not have yet; COM_INIT_DB follows the
  * wait (bc->login_db_pending). */

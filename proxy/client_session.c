@@ -925,13 +925,41 @@ void session_room_refused(struct client_session *s, uint16_t code, const char *s
         session_database_checked(s, NULL, code, sqlstate, message);
 }
 
+/* A read that no replica takes runs on the writer. A Galera writer waits
+ * first (causal_writer_is_no_proof), and a node whose wait already failed
+ * for this read is not asked again: another writer is, or the client is
+ * told. */
+static void read_on_writer(struct client_session *s)
+{
+    s->read_only_route = false;
+    int w = session_choose_writer(s);
+    if (w < 0)
+        return;
+    if (!causal_writer_is_no_proof(s, w)) {
+        session_run_on(s, w);
+        return;
+    }
+    if ((s->tried & (1ull << w)) && session_config(s)->writers == WRITERS_ACTIVE_ACTIVE)
+        w = pick_writer(s, session_topology(s));
+    if (w < 0 || (s->tried & (1ull << w))) {
+        session_fail_command(s, ER_LOCK_WAIT_TIMEOUT, "HY000",
+                             "switchyard: no Galera node confirmed in time that it applied every "
+                             "write acknowledged before this read (causal_reads; the wait is "
+                             "bounded by the nodes' repl.causal_read_timeout); retry the read");
+        return;
+    }
+    s->writer = w;
+    s->causal_wait = causal_writer_must_wait(s, w);
+    s->wait_on_writer = true;
+    session_run_on(s, w);
+}
+
 /* Where a read goes when no replica can take it. */
 static void read_fallback(struct client_session *s)
 {
     if (session_config(s)->read_fallback == READ_FALLBACK_PRIMARY) {
-        s->read_only_route = false;
         stats_add(&stats_of(s)->read_fallbacks, 1);
-        run_on_writer(s);
+        read_on_writer(s);
         return;
     }
     session_fail_command(s, ER_UNKNOWN_ERROR, "HY000",
@@ -946,7 +974,7 @@ static void read_fallback(struct client_session *s)
 static void route_read(struct client_session *s)
 {
     if (causal_read_goes_to_writer(s)) {
-        run_on_writer(s);
+        read_on_writer(s);
         return;
     }
     if (causal_needs_fetch(s)) {
@@ -960,8 +988,7 @@ static void route_read(struct client_session *s)
         return; /* position_known() goes on */
     }
     if (!causal_choose_target(s)) {
-        s->read_only_route = false;
-        run_on_writer(s);
+        read_on_writer(s);
         return;
     }
     int r = pick_replica(s, &s->decision);
@@ -975,7 +1002,10 @@ static void route_read(struct client_session *s)
         return;
     }
     if (r < 0) {
-        read_fallback(s);
+        if (s->wait_failed)
+            read_on_writer(s);
+        else
+            read_fallback(s);
         return;
     }
     s->causal_wait = causal_must_wait(s, r);
@@ -1274,8 +1304,34 @@ static bool resets_diagnostics(uint8_t cmd)
     return command_has_response(cmd) && cmd != COM_STMT_RESET && cmd != COM_STATISTICS;
 }
 
-/* The wait's answer: the read goes on there, or (timed out) runs on the
- * writer once the replica's answer to it, sent right behind, is dropped. */
+/* The read's wait failed on backend index. The primary of a
+ * primary/replica topology has every write: the read runs there. In a
+ * Galera cluster no node is proof, so this one is left out of this read,
+ * which goes to the other readers and then a writer, each waiting; when
+ * the writer's wait fails too the client is told. */
+static void read_after_failed_wait(struct client_session *s, int index)
+{
+    s->read_only_route = false;
+    if (s->wait_on_writer) {
+        session_fail_command(s, ER_LOCK_WAIT_TIMEOUT, "HY000",
+                             "switchyard: Galera node '%s' did not confirm in time that it "
+                             "applied every write acknowledged before this read (causal_reads; "
+                             "bounded by its repl.causal_read_timeout) and no other node could "
+                             "take the read; retry it",
+                             session_backend_name(s, index));
+        return;
+    }
+    if (!causal_writer_is_no_proof(s, session_primary_index(s))) {
+        run_on_writer(s);
+        return;
+    }
+    s->tried |= 1ull << index;
+    s->wait_failed = true;
+    route_read(s);
+}
+
+/* The wait's answer: the read goes on there, or (timed out) goes elsewhere
+ * once the replica's answer to it, sent right behind, is dropped. */
 static void causal_wait_answered(struct client_session *s, struct backend_conn *bc)
 {
     s->causal_wait = false;
@@ -1292,8 +1348,7 @@ static void causal_wait_answered(struct client_session *s, struct backend_conn *
         dispatch(s);
         return;
     }
-    s->read_only_route = false;
-    run_on_writer(s);
+    read_after_failed_wait(s, bc->index);
 }
 
 void client_session_response_ending(struct client_session *s, struct backend_conn *bc)
@@ -1358,8 +1413,7 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
         return;
     }
     if (s->step == STEP_DRAIN) {
-        s->read_only_route = false;
-        run_on_writer(s);
+        read_after_failed_wait(s, bc->index);
         return;
     }
     if (s->step == STEP_LOGIN_DB) {
@@ -1525,6 +1579,9 @@ static void begin_command(struct client_session *s)
     s->stmt_types_bound = false;
     s->gtid_fetch = false;
     s->causal_wait = false;
+    s->wait_failed = false;
+    s->wait_on_writer = false;
+    s->causal_target[0] = '\0'; /* chosen for each read: none covers what it did not name */
     s->position_ready = false;
     s->decision = to_primary;
     s->outcome = (struct query_outcome){.ran_on = QUERY_STATS_LOCAL};

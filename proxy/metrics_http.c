@@ -212,7 +212,8 @@ static void metrics_counters(struct text_buf *b, const struct admin_totals *t)
     counter(b, "switchyard_causal_waits_total", "Causal waits sent to replicas.",
             t->causal_waits);
     counter(b, "switchyard_causal_timeouts_total",
-            "Causal waits that timed out (the read went to the writer).", t->causal_timeouts);
+            "Causal waits that timed out or failed (the read went elsewhere).",
+            t->causal_timeouts);
     counter(b, "switchyard_causal_position_fetches_total",
             "causal_reads = universal: positions asked of the primary (shared by the reads "
             "that arrived meanwhile).",

@@ -136,6 +136,8 @@ struct client_session {
     uint64_t window_until; /* primary_window: reads go to the writer until then (loop ms) */
     bool gtid_fetch;       /* dispatch on the writer: fetch, then route the read */
     bool causal_wait;      /* dispatch on the replica: wait first */
+    bool wait_failed;      /* a wait failed for this read: it goes to the writer at last */
+    bool wait_on_writer;   /* the read waits on a Galera writer, its last resort */
     int last_backend; /* ran the previous statement; -1 none */
     int trx_backend;  /* holds the read-only transaction; -1 none */
     uint64_t replay_failed;

@@ -28,6 +28,7 @@ READS = os.environ.get("SY_GALERA_CHAOS_READS", "any")  # galera_reads
 EVERY = float(os.environ.get("SY_GALERA_CHAOS_EVERY", "10"))  # seconds between kills
 THREADS = 8
 TABLE = "test.g_chaos"
+T0 = time.monotonic()  # stale reads and kills/restarts carry seconds since: which followed which
 
 
 class Client(threading.Thread):
@@ -47,7 +48,8 @@ class Client(threading.Thread):
                 self.acked.append(tag)
                 n, port = one(r, f"SELECT COUNT(*), @@port FROM {TABLE} WHERE tag = %s", (tag,))
                 if n != 1:
-                    self.stale.append((tag, port))
+                    again = one(r, f"SELECT COUNT(*), @@port FROM {TABLE} WHERE tag = %s", (tag,))
+                    self.stale.append((tag, port, round(time.monotonic() - T0, 2), again))
             except pymysql.err.MySQLError as e:
                 self.errors.append(e.args)
                 for c in (w, r):
@@ -74,6 +76,7 @@ class Chaos(threading.Thread):
         self.pending = set()  # killed, not restarted yet
         self.lock = threading.Lock()
         self.kills, self.skipped, self.restart_seconds, self.failures = [], 0, [], []
+        self.events = []
         self.restarter = threading.Thread(target=self.restart_all, daemon=True)
 
     def may_kill(self, name):
@@ -101,6 +104,7 @@ class Chaos(threading.Thread):
                 self.pending.add(victim)
             self.galera.kill(victim)
             self.kills.append(victim)
+            self.events.append((round(time.monotonic() - T0, 2), "kill", victim))
             self.down.put(victim)
         self.down.put(None)
 
@@ -114,6 +118,7 @@ class Chaos(threading.Thread):
                 self.stop_ev.set()
                 return
             self.restart_seconds.append(round(time.monotonic() - t0, 1))
+            self.events.append((round(time.monotonic() - T0, 2), "up", victim))
             with self.lock:
                 self.pending.discard(victim)
 
@@ -158,4 +163,4 @@ def test_galera_chaos(gproxy, galera):
 
     for node in ("galera1", "galera2"):  # a node applies what it certified a moment later
         wait_for(lambda: not lost_on(node), 30, what=f"every acknowledged row on {node}")
-    assert not stale, stale[:5]
+    assert not stale, (stale[:5], chaos.events, p.log_path)

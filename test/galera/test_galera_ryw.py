@@ -7,7 +7,7 @@ from collections import Counter
 import pymysql
 
 from conftest import NODES
-from sy_helpers import execute, unique, wait_for
+from sy_helpers import APP_PW, APP_USER, execute, metrics_text, unique, wait_for
 
 ROUNDS = 120
 
@@ -147,3 +147,54 @@ def test_proxy_explain_shows_the_causal_wait_on_a_node(gproxy, galera):
         cur.execute("PROXY EXPLAIN INSERT INTO test.g_where (port, tag) VALUES (1, 'x')")
         cls, _reason, _target, backend, position, wait, _kept = cur.fetchone()
         assert cls == "write" and (position, wait) == ("none", "no"), (cls, position, wait)
+
+
+def causal_timeouts(p):
+    line = [ln for ln in metrics_text(p.http_port).splitlines()
+            if ln.startswith("switchyard_causal_timeouts_total")][0]
+    return int(float(line.split()[-1]))
+
+
+def session_writing_on(p, port):
+    """A proxy connection whose writes (write_affinity = session) go to the node on port."""
+    for _ in range(20):
+        c = p.connect()
+        tag = unique("probe")
+        execute(c, "INSERT INTO test.g_where (port, tag) VALUES (@@port, %s)", (tag,))
+        with pymysql.connect(host="127.0.0.1", port=port, user=APP_USER, password=APP_PW,
+                             autocommit=True) as d, d.cursor() as cur:
+            cur.execute("SET SESSION wsrep_sync_wait = 1")
+            cur.execute("SELECT port FROM test.g_where WHERE tag = %s", (tag,))
+            if cur.fetchone()[0] == port:
+                return c
+        c.close()
+    raise AssertionError(f"no proxy session wrote on port {port} in 20 connections")
+
+
+def test_read_whose_wait_fails_never_runs_unwaited(gproxy, galera):
+    """Active-active, the write on galera2, galera1's applier held past its causal read
+    timeout: a read whose wait fails on galera1 (or on the replica of galera1) must not
+    run anywhere without a wait, galera1 included as a writer. Every read sees the row."""
+    p = gproxy(routing={"writers": "active-active", "write_affinity": "session",
+                        "galera_reads": "any", "causal_reads": "global",
+                        "causal_reads_timeout_ms": 300})
+    w = session_writing_on(p, NODES["galera2"])
+    galera.sql("galera1", "SET GLOBAL wsrep_provider_options = 'repl.causal_read_timeout=PT1S'")
+    held = HeldApplier(galera, "galera1")
+    try:
+        before = causal_timeouts(p)
+        tag = unique("failed_wait")
+        execute(w, "INSERT INTO test.g_where (port, tag) VALUES (@@port, %s)", (tag,))
+        seen = []
+        for _ in range(12):
+            with p.connect(read_timeout=30) as r, r.cursor() as cur:
+                cur.execute("SELECT COUNT(*), @@port FROM test.g_where WHERE tag = %s", (tag,))
+                seen.append(cur.fetchone())
+        failed_waits = causal_timeouts(p) - before
+    finally:
+        held.release()
+        galera.sql("galera1", "SET GLOBAL wsrep_provider_options = 'repl.causal_read_timeout=PT30S'")
+        w.close()
+    print(f"reads (rows, port): {Counter(seen)}; {failed_waits} failed waits")
+    assert failed_waits >= 1, "no read's wait failed: the test did not test the fallback"
+    assert all(n == 1 for n, _ in seen), seen
