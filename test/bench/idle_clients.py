@@ -28,7 +28,11 @@ def threads_connected(port):
 
 
 def client(port):
-    c = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DB)
+    # pymysql's default is autocommit off, and a session with autocommit off
+    # keeps its connections (it may be in a transaction): the clients here
+    # are the autocommit ones most drivers and pools make.
+    c = pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DB,
+                        autocommit=True)
     with c.cursor() as cur:
         cur.execute("SELECT 1")
         cur.fetchall()
