@@ -146,7 +146,7 @@ static void copy_session(struct admin_session *d, struct session_entry *e, uint6
 {
     d->id = e->id;
     memcpy(d->user, e->user, sizeof d->user);
-    memcpy(d->client, e->client, sizeof d->client);
+    snprintf(d->client, sizeof d->client, "%s", e->client);
     d->age_seconds = now_ms > e->started_ms ? (now_ms - e->started_ms) / 1000 : 0;
     d->in_transaction = atomic_load(&e->in_transaction);
     d->pinned = atomic_load(&e->pinned);

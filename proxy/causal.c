@@ -69,15 +69,12 @@ bool causal_needs_position(const struct client_session *s)
 bool causal_choose_target(struct client_session *s)
 {
     enum causal_reads m = session_config(s)->causal_reads;
+    if (m == CAUSAL_UNIVERSAL) { /* position_known() put it in causal_target */
+        s->target_mysql = s->position_mysql;
+        return s->position_ok;
+    }
     s->causal_target[0] = '\0';
     s->target_mysql = false;
-    if (m == CAUSAL_UNIVERSAL) {
-        if (!s->position_ok)
-            return false;
-        s->target_mysql = s->position_mysql;
-        memcpy(s->causal_target, s->position, sizeof s->causal_target);
-        return true;
-    }
     if (m == CAUSAL_GTID || (m == CAUSAL_GLOBAL && s->causal_mysql)) {
         /* MySQL's GTID sets are the session's own: the mark holds MariaDB's. */
         s->target_mysql = s->causal_mysql;

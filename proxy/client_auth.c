@@ -84,11 +84,13 @@ static void change_user_failed(struct client_session *s, uint8_t seq, uint16_t c
 {
     log_info("session %u: change of user to '%s' from %s refused: %s", s->id, s->login.user,
              s->peer, msg);
+    struct login_backup *b = s->before_change;
     free(s->login.attrs);
-    s->login = s->old_login;
-    s->user_index = s->old_user_index;
-    memset(&s->old_login, 0, sizeof s->old_login);
-    session_set_current_db(s, s->old_current_db, strlen(s->old_current_db));
+    s->login = b->login;
+    s->user_index = b->user_index;
+    session_set_current_db(s, b->current_db, strlen(b->current_db));
+    free(b);
+    s->before_change = NULL;
     session_log_current_db(s);
     s->route.charset = sql_charset_by_collation(s->login.charset);
     snprintf(s->entry.user, sizeof s->entry.user, "%s", s->login.user);
@@ -182,8 +184,10 @@ static void welcome(struct client_session *s, uint8_t ok_seq, bool changing)
         session_park_backends(s); /* the database check's connection */
         return;
     }
-    free(s->old_login.attrs);
-    memset(&s->old_login, 0, sizeof s->old_login);
+    if (s->before_change)
+        free(s->before_change->login.attrs);
+    free(s->before_change);
+    s->before_change = NULL;
     session_finish_command(s);
 }
 
@@ -278,7 +282,7 @@ static void logged_in(struct client_session *s, const struct user_config *u, uin
     s->login.account = u;
     snprintf(s->entry.user, sizeof s->entry.user, "%s", s->login.user);
     if (!s->registered) {
-        snprintf(s->entry.client, sizeof s->entry.client, "%s", s->peer);
+        s->entry.client = s->peer;
         memcpy(s->entry.db, s->current_db, sizeof s->entry.db);
         s->entry.started_ms = uv_now(&s->w->loop);
         atomic_init(&s->entry.in_transaction, false);
@@ -432,15 +436,22 @@ void session_change_user(struct client_session *s)
         session_fail_command(s, ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
         return;
     }
-    s->old_login = s->login;
-    s->old_user_index = s->user_index;
+    struct login_backup *b = malloc(sizeof *b);
+    if (!b) {
+        session_fail_command(s, ER_OUT_OF_RESOURCES, "HY000",
+                             "switchyard: out of memory for COM_CHANGE_USER; retry it");
+        return;
+    }
+    b->login = s->login;
+    b->user_index = s->user_index;
+    memcpy(b->current_db, s->current_db, sizeof b->current_db);
+    s->before_change = b;
     s->login.attrs = NULL;
     s->login.attrs_len = 0;
     snprintf(s->login.user, sizeof s->login.user, "%.*s", (int)cu.username_len, cu.username);
     s->user_index = config_find_user(session_config(s), cu.username, cu.username_len);
     snprintf(s->login.db, sizeof s->login.db, "%.*s", (int)cu.database_len,
              cu.database ? cu.database : "");
-    memcpy(s->old_current_db, s->current_db, sizeof s->current_db);
     session_set_current_db(s, s->login.db, strlen(s->login.db));
     if (cu.charset)
         s->login.charset = (uint8_t)cu.charset;

@@ -161,7 +161,10 @@ static void on_client_closed(struct transport *t)
     free(s->gathered);
     free(s->rewritten);
     free(s->login.attrs);
-    free(s->old_login.attrs);
+    if (s->before_change)
+        free(s->before_change->login.attrs);
+    free(s->before_change);
+    writer_wait_forget(&s->writer_wait);
     session_log_free(&s->log);
     stmt_registry_free(&s->stmts);
     free(s);
@@ -1023,7 +1026,7 @@ static void position_known(struct position_waiter *pw, bool ok, const char *posi
     s->position_ready = true;
     s->position_ok = ok;
     s->position_mysql = mysql;
-    memcpy(s->position, position, sizeof s->position);
+    snprintf(s->causal_target, sizeof s->causal_target, "%s", ok ? position : "");
     if (!ok)
         stats_add(&stats_of(s)->causal_timeouts, 1);
     route_read(s);
@@ -1573,7 +1576,7 @@ static void begin_command(struct client_session *s)
     s->state = CS_COMMAND;
     s->forwarded = false;
     s->cmd_sent = false;
-    s->writer_wait.deadline_ms = 0;
+    writer_wait_forget(&s->writer_wait);
     s->tried = 0;
     s->stmt = NULL;
     s->stmt_types_bound = false;

@@ -32,6 +32,14 @@ struct session_login {
     size_t attrs_len;
 };
 
+/* What a COM_CHANGE_USER replaces, kept on the heap while it runs: an idle
+ * session does not carry it. */
+struct login_backup {
+    struct session_login login;
+    int user_index;
+    char current_db[256];
+};
+
 void client_session_accept(struct worker *w, uv_stream_t *server);
 void client_session_close_all(struct worker *w);
 

@@ -67,13 +67,11 @@ struct client_session {
     bool changing_user; /* CS_AUTH_SWITCH belongs to a COM_CHANGE_USER */
     bool db_check_changing; /* CS_LOGIN_DB belongs to a COM_CHANGE_USER */
     uint8_t db_check_seq;   /* CS_LOGIN_DB: sequence id of the OK (or ERR) it owes */
-    struct session_login old_login; /* during a COM_CHANGE_USER: restored if it fails */
-    int old_user_index;
+    struct login_backup *before_change; /* during a COM_CHANGE_USER: restored if it fails */
     int failed_change_user; /* MariaDB allows three per connection */
     struct session_login login;
     char current_db[256];     /* the login's database, then what USE, COM_INIT_DB or an
                                  OK's schema entry chose (current_db.c) */
-    char old_current_db[256]; /* during a COM_CHANGE_USER: restored if it fails */
     struct session_entry entry; /* in the proxy's registry once logged in */
     bool registered;
 
@@ -127,8 +125,7 @@ struct client_session {
     struct position_waiter position_wait;
     bool position_ready;   /* fetched after the read arrived */
     bool position_ok;      /* ... and usable; else the read goes to the writer */
-    bool position_mysql;
-    char position[GTID_TEXT_MAX];
+    bool position_mysql; /* the position itself is in causal_target */
     uint64_t cmd_start_ns; /* uv_hrtime when the current command started */
     uint64_t topology_seen; /* snapshot version it last checked for DOWN backends */
     uint64_t last_active_ms; /* uv_now when it last finished or started one */

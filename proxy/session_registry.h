@@ -25,7 +25,8 @@ struct session_entry {
     atomic_bool kill_requested;
     int client_fd;                                    /* the client's socket, open while
                                                          registered (removed before closing) */
-    char client[64];                                  /* peer address, set before registering */
+    const char *client;                               /* peer address (the session's, fixed
+                                                         at accept), set before registering */
     char db[256];                                     /* current database, under the lock */
     uint64_t started_ms;                              /* uv_now at accept */
     atomic_bool in_transaction;

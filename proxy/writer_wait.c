@@ -1,6 +1,7 @@
 #include "proxy/writer_wait.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocol/packet.h"
@@ -53,6 +54,13 @@ void writer_wait_cancel(struct writer_wait_list *l, struct writer_waiter *ww)
     ww->queued = false;
 }
 
+void writer_wait_forget(struct writer_waiter *ww)
+{
+    free(ww->message);
+    ww->message = NULL;
+    ww->deadline_ms = 0;
+}
+
 static void add(struct writer_wait_list *l, struct writer_waiter *ww)
 {
     ww->prev = NULL;
@@ -87,7 +95,8 @@ static void give_up(struct client_session *s)
                      ww->sqlstate[0] ? ww->sqlstate : "08S01",
                      "switchyard: backend '%s': %s; no writer took over within %d ms "
                      "([routing] writer_wait_ms): retry when one is up",
-                     session_backend_name(s, ww->backend), ww->message, ms);
+                     session_backend_name(s, ww->backend),
+                     ww->message ? ww->message : "unreachable", ms);
     session_finish_command(s);
 }
 
@@ -174,7 +183,8 @@ bool session_wait_for_writer(struct client_session *s, struct backend_conn *bc, 
     ww->backend = bc->index;
     ww->code = code;
     snprintf(ww->sqlstate, sizeof ww->sqlstate, "%s", sqlstate ? sqlstate : "");
-    snprintf(ww->message, sizeof ww->message, "%s", message);
+    free(ww->message);
+    ww->message = strdup(message ? message : "unreachable"); /* NULL: give_up says less */
     ww->version = topology_version(s->w);
     s->tried |= 1ull << bc->index;
     if (other_writer(s)) {

@@ -28,7 +28,7 @@ struct writer_waiter {
     int backend;
     uint16_t code;
     char sqlstate[6];
-    char message[400];
+    char *message; /* heap, only while the command waits or failed over */
 };
 
 struct writer_wait_list {
@@ -43,6 +43,10 @@ int writer_wait_init(struct writer_wait_list *l, struct worker *w);
 void writer_wait_close(struct writer_wait_list *l);
 /* The waiter's session is closing: never wake it. Idempotent. */
 void writer_wait_cancel(struct writer_wait_list *l, struct writer_waiter *ww);
+
+/* A new command, or the session closes: what the last one waited for is
+ * forgotten (and its message freed). */
+void writer_wait_forget(struct writer_waiter *ww);
 
 /* The session's statement failed on its writer (bc) with what the failure
  * said, and was never sent there. True when it now waits for a writer (or
