@@ -8,7 +8,9 @@
 #   2. N idle clients after one statement each (idle_clients.py): proxy RSS
 #      per client and backend connections held, multiplexing on and off.
 # Knobs: SY_BENCH_TIME (10 s per round), SY_BENCH_ROUNDS (3), SY_BENCH_THREADS (8),
-#        SY_BENCH_CLIENTS (1000), SY_BENCH_BINARY (build-rel/switchyard, built when missing).
+#        SY_BENCH_CLIENTS (1000), SY_BENCH_OFF_CLIENTS (idle clients with multiplexing
+#        off: each holds two server connections; default SY_BENCH_CLIENTS, at most 2000),
+#        SY_BENCH_BINARY (build-rel/switchyard, built when missing).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +21,7 @@ TIME=${SY_BENCH_TIME:-10}
 ROUNDS=${SY_BENCH_ROUNDS:-3}
 THREADS=${SY_BENCH_THREADS:-8}
 CLIENTS=${SY_BENCH_CLIENTS:-1000}
+OFF_CLIENTS=${SY_BENCH_OFF_CLIENTS:-$((CLIENTS < 2000 ? CLIENTS : 2000))}
 BIN=${SY_BENCH_BINARY:-build-rel/switchyard}
 WORK=$(mktemp -d /tmp/switchyard-pool-bench.XXXXXX)
 PIDS=""
@@ -34,7 +37,7 @@ cc -O2 -std=c11 -Wall -Wextra -pthread -o "$WORK/connect_cycles" test/bench/conn
     $(mariadb_config --cflags --libs)
 "$SANDBOX" start >/dev/null
 for name in primary replica1; do
-    "$SANDBOX" sql "$name" "SET GLOBAL max_connections = $((CLIENTS * 2 + 500))"
+    "$SANDBOX" sql "$name" "SET GLOBAL max_connections = $((OFF_CLIENTS * 2 + 500))"
 done
 ulimit -n "$(ulimit -Hn)"
 
@@ -83,8 +86,9 @@ for t in $TARGETS; do
         "$(awk -v a="$m" -v b="$direct" 'BEGIN {print a / b}')"
 done
 
-echo "==> $CLIENTS idle clients after one statement each"
+echo "==> idle clients after one statement each"
+declare -A IDLE=([on]=$CLIENTS [off]=$OFF_CLIENTS)
 for mode in on off; do
     printf 'sy_%-5s %s\n' "$mode" "$(/usr/bin/python3 test/bench/idle_clients.py \
-        "${PORT[sy_$mode]}" "${PID[sy_$mode]}" "$CLIENTS" 3310,3311)"
+        "${PORT[sy_$mode]}" "${PID[sy_$mode]}" "${IDLE[$mode]}" 3310,3311)"
 done
