@@ -232,6 +232,8 @@ static int take_terminator(struct result_tracker *rt, const uint8_t *p, size_t n
         return p[0] == PACKET_EOF ? take_ok(rt, p, n, cut) : -1;
     if (eof_packet_parse(p, n, &warnings, &status) < 0)
         return -1;
+    if (rt->command != COM_STMT_PREPARE) /* its OK said; these end definitions */
+        rt->warnings = warnings;          /* the last EOF's: what the statement left */
     rt->status = status;
     rt->saw_status = true;
     return 0;

@@ -57,12 +57,14 @@ static void s_err(struct stream *s, uint16_t code, const char *msg)
     s_packet(s, p + 4, n - 4);
 }
 
-static void s_eof(struct stream *s, uint16_t status)
+static void s_eof_warned(struct stream *s, uint16_t status, uint16_t warnings)
 {
     uint8_t p[9];
-    eof_packet_build(p, sizeof(p), 0, 0, status);
+    eof_packet_build(p, sizeof(p), 0, warnings, status);
     s_packet(s, p + 4, 5);
 }
+
+static void s_eof(struct stream *s, uint16_t status) { s_eof_warned(s, status, 0); }
 
 /* Column count, definitions and (without DEPRECATE_EOF) their EOF. */
 static void s_columns(struct stream *s, unsigned ncols, bool deprecate_eof)
@@ -84,13 +86,19 @@ static void s_text_rows(struct stream *s, unsigned nrows)
         s_packet(s, row, sizeof(row));
 }
 
-/* The end of a result set's rows. */
-static void s_end(struct stream *s, bool deprecate_eof, uint16_t status)
+/* The end of a result set's rows, with the warnings the statement left. */
+static void s_end_warned(struct stream *s, bool deprecate_eof, uint16_t status,
+                         uint16_t warnings)
 {
     if (deprecate_eof)
-        s_ok(s, 0xFE, 0, 0, status, 0);
+        s_ok(s, 0xFE, 0, 0, status, warnings);
     else
-        s_eof(s, status);
+        s_eof_warned(s, status, warnings);
+}
+
+static void s_end(struct stream *s, bool deprecate_eof, uint16_t status)
+{
+    s_end_warned(s, deprecate_eof, status, 0);
 }
 
 static size_t feed(struct result_tracker *rt, const uint8_t *d, size_t len, size_t chunk,
@@ -216,11 +224,12 @@ static void text_resultset(bool de)
     s_init(&s, 4096);
     s_columns(&s, 2, de);
     s_text_rows(&s, 3);
-    s_end(&s, de, SERVER_STATUS_IN_TRANS);
+    s_end_warned(&s, de, SERVER_STATUS_IN_TRANS, 2);
     assert_int_equal(run(COM_QUERY, de ? CAPS_DE : CAPS, &s, RT_DONE), s.len);
     assert_true(rt.result_sets == 1);
     assert_true(rt.saw_status);
     assert_int_equal(rt.status, SERVER_STATUS_IN_TRANS);
+    assert_int_equal(rt.warnings, 2); /* also from a classic EOF: SHOW WARNINGS needs it */
     assert_false(rt.is_error);
     assert_true(rt.ended_with_rows);
     assert_int_equal(rt.last_seq, s.seq - 1);
