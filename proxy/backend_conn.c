@@ -859,6 +859,7 @@ void backend_conn_forget_session_state(struct backend_conn *bc)
     bc->tracks_gtid = false;
     bc->login_db_pending = false;
     bc->hold_error = bc->held_error = false;
+    bc->dirty = false;
 }
 
 uint64_t backend_conn_now(const struct backend_conn *bc)

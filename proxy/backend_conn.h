@@ -104,6 +104,7 @@ struct backend_conn {
     uint64_t globals_seen; /* proxy.globals_changed when it logged in or its reset was sent */
     /* parked between two statements of a session (session_multiplex.c) */
     struct client_session *parked_by; /* the session it is kept for; NULL: none (any more) */
+    bool dirty;         /* ran more than plain reads since its login or last reset */
     bool carries_state; /* a session's state is on it: reset before another session uses it */
     bool db_moved;      /* ... and it may be in a database (USE), not in none */
     bool needs_reset;   /* taken from another session: COM_RESET_CONNECTION comes first */

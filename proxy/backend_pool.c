@@ -204,7 +204,13 @@ void backend_pool_park(struct backend_pool *p, struct client_session *s, struct 
 {
     (void)p;
     bc->session = NULL;
-    bc->carries_state = true;
+    /* Only plain reads ran on it, and the session is as it logged in: it
+     * is what a new login would be, and another session of that login
+     * takes it without a reset (a client that connects, reads and leaves
+     * costs the server no reset). */
+    const struct session_login *login = client_session_login(s);
+    bc->carries_state =
+        bc->dirty || s->log.count > 0 || strcmp(s->current_db, login->db) != 0;
     /* Where it is now may lag behind the session (a USE not replayed
      * there yet): any database, or state that may have chosen one, counts.
      * Not reset yet (taken at a login, never used), it is still where the

@@ -1062,6 +1062,17 @@ static int client_bytes(struct client_session *s, struct backend_conn *bc)
     return s->stmt ? stmt_prepare_bytes(s, bc) : 0;
 }
 
+/* The client's command goes to bc: anything but a plain read (a query
+ * the classifier saw touch no state) leaves more on the connection than a
+ * new login has. */
+static void note_command_sent(struct client_session *s, struct backend_conn *bc)
+{
+    const uint32_t harmless = CLS_HINT_PRIMARY | CLS_HINT_REPLICA | CLS_LAST_STMT_INFO |
+                              CLS_INSERT_ID;
+    if (s->cmd != COM_QUERY || s->streaming || !s->cls.is_read || (s->cls.flags & ~harmless))
+        bc->dirty = true;
+}
+
 /* The client's command can go right behind the causal wait when nothing
  * else must run before it there, and its answer can be dropped if the wait
  * times out (not a cursor, which would stay open on the replica). */
@@ -1081,6 +1092,7 @@ static void send_causal_wait(struct client_session *s, struct backend_conn *bc)
     }
     if (client_bytes(s, bc) != 0)
         return;
+    note_command_sent(s, bc);
     causal_send_wait(s, bc, s->send_bytes, s->send_len);
 }
 
@@ -1120,6 +1132,7 @@ static void dispatch(struct client_session *s)
     if (bc->applied < s->log.count) {
         const struct session_log_entry *e = &s->log.entries[bc->applied];
         s->step = STEP_REPLAY;
+        bc->dirty = true;
         backend_conn_send_command(bc, e->command, e->payload, e->len);
         return;
     }
@@ -1133,11 +1146,13 @@ static void dispatch(struct client_session *s)
     }
     if (stmt_needs_prepare(s, bc)) {
         s->step = STEP_PREPARE;
+        bc->dirty = true;
         backend_conn_send_command(bc, COM_STMT_PREPARE, s->stmt->sql, s->stmt->sql_len);
         return;
     }
     s->step = STEP_CLIENT;
     s->cmd_sent = true;
+    note_command_sent(s, bc);
     if (s->streaming) {
         s->stream_sending = true;
         backend_conn_start_command(bc, COM_QUERY, true);
@@ -1455,6 +1470,8 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
     session_route_state_update(&s->route, c, &s->decision, !rt->is_error, rt->saw_status,
                                rt->status);
     count_statement(s, bc);
+    if (rt->is_error || rt->warnings > 0) /* SHOW WARNINGS would show them */
+        bc->dirty = true;
     session_note_statement(s, bc);
     if (s->decision.begins_read_only_trx && !rt->is_error)
         s->trx_backend = bc->index;

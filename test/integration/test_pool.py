@@ -110,6 +110,51 @@ def test_the_next_session_sees_nothing_of_the_last(xproxy, pool_table):
         assert e.value.args[0] == 1146
 
 
+def test_a_reader_leaves_its_connection_as_it_found_it(xproxy, sandbox):
+    """A client that only read leaves its connection to the next one as it is: no
+    COM_RESET_CONNECTION, nor the COM_INIT_DB that follows one (the server's
+    Com_change_db does not move). One that left a user variable, a prepared statement,
+    warnings (also in a result set's EOF) or an error has it reset (Com_change_db
+    moves), and the next client, on that same connection, sees none of it."""
+    p = start(xproxy)
+
+    def change_dbs():
+        return int(sandbox.sql("primary", "SHOW GLOBAL STATUS LIKE 'Com_change_db'")[0][1])
+
+    def logins():
+        return int(pool_row(p)["logins"])
+
+    def read_once():
+        with connect(p.port, database="test") as c:
+            assert scalar(c, "SELECT 1") == 1
+        wait_idle(p)
+
+    read_once()
+    before, logged_in = change_dbs(), logins()
+    for _ in range(10):
+        read_once()
+    assert change_dbs() == before, "a connection that only served reads was reset"
+    assert logins() == logged_in
+    for left in ("SELECT @pool_var := 7", "PREPARE pool_stmt FROM 'SELECT 1'",
+                 "SELECT CAST('x' AS SIGNED)", "SELECT * FROM test.no_such_pool_table"):
+        before, logged_in = change_dbs(), logins()
+        with connect(p.port, database="test") as a, a.cursor() as cur:
+            try:
+                cur.execute(left)
+            except pymysql.err.MySQLError as e:
+                assert e.args[0] == 1146, e.args
+        wait_idle(p)
+        with connect(p.port, database="test") as b, b.cursor() as cur:
+            cur.execute("SHOW WARNINGS")
+            assert cur.fetchall() == (), left
+            assert scalar(b, "SELECT @pool_var") is None, left
+            with pytest.raises(pymysql.err.MySQLError) as e:
+                cur.execute("EXECUTE pool_stmt")
+            assert e.value.args[0] == 1243, (left, e.value.args)
+        wait_idle(p)
+        assert change_dbs() > before and logins() == logged_in, f"not reset after {left!r}"
+
+
 def test_a_session_that_changed_database_gets_a_clean_one_back(xproxy):
     """A client that logged in to test and went elsewhere with USE: the pooled connection is
     taken back to test before the next client of test gets it."""
