@@ -22,7 +22,7 @@
 #include "protocol/auth.h"
 #include "proxy/log.h" /* LOG_* values for [log] level; header only */
 
-#define MAX_SECTION_KEYS 12
+#define MAX_SECTION_KEYS 16
 
 enum section_kind {
     SEC_PROXY,
@@ -369,6 +369,11 @@ static void set_pool_idle_timeout(struct loader *L, const char *value)
 static void set_pool_wait_timeout(struct loader *L, const char *value)
 {
     set_int(L, "pool_wait_timeout_ms", value, 0, 600000, &L->cfg->pool_wait_timeout_ms);
+}
+
+static void set_pool_check_after(struct loader *L, const char *value)
+{
+    set_int(L, "pool_check_after_ms", value, 0, 86400000, &L->cfg->pool_check_after_ms);
 }
 
 /* ---- [monitor] ---- */
@@ -800,6 +805,7 @@ static const struct key_def proxy_keys[] = {{"listen", set_listen},
                                             {"multiplexing", set_multiplexing},
                                             {"pool_idle_timeout", set_pool_idle_timeout},
                                             {"pool_wait_timeout_ms", set_pool_wait_timeout},
+                                            {"pool_check_after_ms", set_pool_check_after},
                                             {NULL, NULL}};
 static const struct key_def monitor_keys[] = {{"user", set_monitor_user},
                                               {"password", set_monitor_password},
@@ -848,6 +854,18 @@ static const struct key_def user_keys[] = {{"password", set_password},
                                            {"password_hash", set_password_hash},
                                            {"max_connections", set_user_max_connections},
                                            {NULL, NULL}};
+
+/* Every table fits the loader's per-key record (its NULL end excluded). */
+#define FITS(keys) _Static_assert(sizeof keys / sizeof keys[0] - 1 <= MAX_SECTION_KEYS, #keys)
+FITS(proxy_keys);
+FITS(monitor_keys);
+FITS(routing_keys);
+FITS(admin_keys);
+FITS(log_keys);
+FITS(tls_keys);
+FITS(backend_keys);
+FITS(user_keys);
+#undef FITS
 
 static const struct section_def sections[] = {
     {"proxy", SEC_PROXY, false, proxy_keys},
@@ -1088,7 +1106,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         keys[i].set(L, value);
         return 1;
     }
-    char expected[200] = "";
+    char expected[300] = "";
     for (int i = 0; keys[i].name; i++)
         snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
                  i ? ", " : "", keys[i].name);
@@ -1229,6 +1247,7 @@ static void apply_defaults(struct proxy_config *cfg)
     cfg->connect_timeout = 10;
     cfg->multiplexing = true;
     cfg->pool_idle_timeout = 60;
+    cfg->pool_check_after_ms = 5000;
     cfg->pool_wait_timeout_ms = 10000;
     cfg->max_allowed_packet = 64 * 1024 * 1024;
     cfg->max_replication_lag = 10;

@@ -78,6 +78,8 @@ struct proxy_config {
     int pool_idle_timeout;             /* [proxy] seconds an unused pooled connection stays (60) */
     int pool_wait_timeout_ms;          /* [proxy] how long a statement waits for a backend at its
                                           max_connections (10000; 0: fails at once) */
+    int pool_check_after_ms;           /* [proxy] a pooled connection idle this long is pinged
+                                          before a session uses it (5000; 0: never) */
 
     /* [admin]: enabled when the section is present */
     bool admin_enabled;
@@ -135,7 +137,7 @@ struct proxy_config {
 /* Problems found while loading, each "FILE:LINE: message". */
 #define CONFIG_MAX_ERRORS 64
 struct config_errors {
-    char msg[CONFIG_MAX_ERRORS][320];
+    char msg[CONFIG_MAX_ERRORS][400];
     size_t count;
     size_t dropped; /* errors beyond CONFIG_MAX_ERRORS */
 };

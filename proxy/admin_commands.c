@@ -302,7 +302,7 @@ void admin_show_backends(struct resultset_writer *w, const struct admin_snapshot
 
 static const char *const pool_columns[] = {
     "backend", "connections", "idle",  "in_use",        "logins", "reuses", "max_connections",
-    "waiting", "waits",       "wait_timeouts", "wait_ms"};
+    "waiting", "waits",       "wait_timeouts", "wait_ms", "broken"};
 
 void admin_count_pins(const struct admin_snapshot *s, struct admin_pins *out)
 {
@@ -339,7 +339,7 @@ void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s
     put_columns(w, pool_columns, sizeof pool_columns / sizeof pool_columns[0]);
     for (size_t i = 0; i < s->n_backends; i++) {
         const struct admin_backend *b = &s->backend[i];
-        char v[10][24];
+        char v[11][24];
         snprintf(v[0], sizeof v[0], "%" PRId64, b->connections);
         snprintf(v[1], sizeof v[1], "%" PRId64, b->pool_idle);
         snprintf(v[2], sizeof v[2], "%" PRId64, admin_pool_in_use(b));
@@ -350,7 +350,9 @@ void admin_show_pools(struct resultset_writer *w, const struct admin_snapshot *s
         snprintf(v[7], sizeof v[7], "%" PRIu64, b->pool_waits);
         snprintf(v[8], sizeof v[8], "%" PRIu64, b->pool_wait_timeouts);
         snprintf(v[9], sizeof v[9], "%" PRIu64, b->pool_wait_ms);
-        const char *values[] = {b->name, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
+        snprintf(v[10], sizeof v[10], "%" PRIu64, b->pool_broken);
+        const char *values[] = {b->name, v[0], v[1], v[2], v[3], v[4], v[5],
+                                v[6],    v[7], v[8], v[9], v[10]};
         resultset_row(w, values, sizeof values / sizeof values[0]);
     }
     resultset_end(w, SERVER_STATUS_AUTOCOMMIT);
@@ -561,6 +563,7 @@ static void config_proxy(struct resultset_writer *w, const struct proxy_config *
     cfg_int(w, "proxy", "connect_timeout", c->connect_timeout);
     cfg_int(w, "proxy", "max_allowed_packet", (long)c->max_allowed_packet);
     cfg_int(w, "proxy", "pool_wait_timeout_ms", c->pool_wait_timeout_ms);
+    cfg_int(w, "proxy", "pool_check_after_ms", c->pool_check_after_ms);
 }
 
 static void config_admin(struct resultset_writer *w, const struct proxy_config *c)

@@ -36,6 +36,7 @@ struct admin_backend {
     int64_t connections;
     int64_t pool_idle;                  /* of those, waiting in the pools for a session */
     uint64_t pool_logins, pool_reuses;  /* connections opened; sessions served from a pool */
+    uint64_t pool_broken;    /* pooled connections found dead before a statement went out */
     int64_t max_connections; /* what the workers' shares of it add up to; 0: no limit */
     int64_t pool_waiting;    /* statements waiting for room there now */
     uint64_t pool_waits, pool_wait_timeouts, pool_wait_ms; /* backend_limit.h */

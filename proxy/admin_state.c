@@ -58,6 +58,7 @@ static void sum_backend_counters(struct proxy *p, struct admin_snapshot *snap)
             b->pool_idle += atomic_load_explicit(&st->pool_idle[i], memory_order_relaxed);
             b->pool_logins += load64(&st->backend_logins[i]);
             b->pool_reuses += load64(&st->pool_reuses[i]);
+            b->pool_broken += load64(&st->pool_broken[i]);
             b->pool_waiting += atomic_load_explicit(&st->pool_waiting[i], memory_order_relaxed);
             b->pool_waits += load64(&st->pool_waits[i]);
             b->pool_wait_timeouts += load64(&st->pool_wait_timeouts[i]);

@@ -129,6 +129,10 @@ static void bc_lost_idle(struct backend_conn *bc, const char *what)
  * pool, goes on. */
 static void response_done(struct backend_conn *bc)
 {
+    if (bc->checking) {
+        bc->checking = false;
+        uv_timer_stop(&bc->timer);
+    }
     if (bc->session)
         client_session_response_done(bc->session, bc);
     else
@@ -769,6 +773,24 @@ int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const ui
     buf[PACKET_HEADER_LEN] = command;
     memcpy(buf + PACKET_HEADER_LEN + 1, arg, arg_len);
     return backend_conn_send(bc, buf, total, command, false);
+}
+
+static void on_check_timeout(uv_timer_t *t)
+{
+    struct backend_conn *bc = t->data;
+    bc->checking = false;
+    bc_fail(bc, ER_NET_READ_ERROR, "08S01",
+            "a pooled connection did not answer a ping within %d ms after waiting idle",
+            bc->gen->cfg.monitor_connect_timeout_ms);
+}
+
+int backend_conn_send_check(struct backend_conn *bc)
+{
+    bc->check_due = false;
+    bc->checking = true;
+    uv_timer_start(&bc->timer, on_check_timeout, (uint64_t)bc->gen->cfg.monitor_connect_timeout_ms,
+                   0);
+    return backend_conn_send_command(bc, COM_PING, (const uint8_t *)"", 0);
 }
 
 /* --- connecting ---------------------------------------------------------- */

@@ -151,6 +151,20 @@ static int take_rank(const struct backend_conn *bc, bool may_take_held)
     return may_take_held ? 1 : 0;
 }
 
+/* Handed to s for its next command. Idle long, it may have been dropped
+ * without a word: the session pings it first. Until the command goes out,
+ * one that proves dead is replaced (session_replace_pooled). */
+static struct backend_conn *hand_over(struct backend_conn *bc, struct client_session *s)
+{
+    int check_after = client_session_config(s)->pool_check_after_ms;
+    unlink_idle(bc);
+    bc->session = s;
+    bc->from_pool = true;
+    bc->check_due =
+        check_after > 0 && backend_conn_now(bc) - bc->idle_since_ms >= (uint64_t)check_after;
+    return bc;
+}
+
 struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_session *s, int index,
                                        bool may_take_held)
 {
@@ -158,8 +172,7 @@ struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_ses
     if (own) {
         own->parked_by = NULL;
         s->parked[index] = NULL;
-        unlink_idle(own);
-        own->session = s;
+        hand_over(own, s);
         own->carries_state = false;
         return own;
     }
@@ -182,8 +195,7 @@ struct backend_conn *backend_pool_take(struct backend_pool *p, struct client_ses
     }
     if (!found)
         return NULL;
-    unlink_idle(found);
-    found->session = s;
+    hand_over(found, s);
     found->needs_reset |= found->carries_state;
     found->carries_state = found->held_last = found->held_insert_id = false;
     stats_add(&found->stats->pool_reuses[index], 1);

@@ -1069,6 +1069,7 @@ static void note_command_sent(struct client_session *s, struct backend_conn *bc)
 {
     const uint32_t harmless = CLS_HINT_PRIMARY | CLS_HINT_REPLICA | CLS_LAST_STMT_INFO |
                               CLS_INSERT_ID;
+    bc->from_pool = false; /* from here on it may have run: never sent again elsewhere */
     if (s->cmd != COM_QUERY || s->streaming || !s->cls.is_read || (s->cls.flags & ~harmless))
         bc->dirty = true;
 }
@@ -1101,6 +1102,11 @@ static void send_causal_wait(struct client_session *s, struct backend_conn *bc)
 static void dispatch(struct client_session *s)
 {
     struct backend_conn *bc = s->bc[s->target];
+    if (bc->check_due) {
+        s->step = STEP_CHECK;
+        backend_conn_send_check(bc);
+        return;
+    }
     if (bc->needs_reset) {
         s->step = STEP_RESET;
         backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
@@ -1205,6 +1211,31 @@ static void forget_backend(struct client_session *s, struct backend_conn *bc)
         s->trx_backend = -1;
 }
 
+/* A connection the pool handed over proved dead before anything of the
+ * client's command went out (its ping, its reset or a replay failed): the
+ * server, a firewall or the network dropped it while it waited idle. The
+ * backend may be fine, and nothing ran: the command takes another
+ * connection. Not when the command asks about what ran on that one (it is
+ * gone with it), nor during a login; a later question about it gets the
+ * error of session_lost_to_pool. */
+static bool replace_pooled(struct client_session *s, struct backend_conn *bc, const char *message)
+{
+    const struct classification *c = session_statement_cls(s);
+    uint32_t asks = c ? c->flags : 0;
+    if (!bc->from_pool || s->state != CS_COMMAND || s->target != bc->index || s->cmd_sent ||
+        s->forwarded || (bc->held_last && (asks & CLS_LAST_STMT_INFO)) ||
+        (bc->held_insert_id && (asks & CLS_INSERT_ID)))
+        return false;
+    session_pool_took_held(s, bc);
+    bc->from_pool = false;
+    stats_add(&stats_of(s)->pool_broken[bc->index], 1);
+    log_info("session %u: a pooled connection to backend '%s' was dead before the statement "
+             "went out (%s); taking another",
+             s->id, session_backend_name(s, bc->index), message);
+    session_run_on(s, s->target);
+    return true;
+}
+
 void client_session_backend_failed(struct client_session *s, struct backend_conn *bc, uint16_t code,
                                    const char *sqlstate, const char *message)
 {
@@ -1215,6 +1246,8 @@ void client_session_backend_failed(struct client_session *s, struct backend_conn
         return;
     }
     if (!message || (s->state != CS_COMMAND && s->state != CS_INFILE) || s->target != bc->index)
+        return;
+    if (replace_pooled(s, bc, message))
         return;
     if (!s->read_only_route && session_wait_for_writer(s, bc, code, sqlstate, message))
         return;
@@ -1402,6 +1435,19 @@ static void reset_done(struct client_session *s, struct backend_conn *bc)
 void client_session_response_done(struct client_session *s, struct backend_conn *bc)
 {
     const struct result_tracker *rt = &bc->tracker;
+    if (s->step == STEP_CHECK) {
+        if (rt->is_error) {
+            forget_backend(s, bc);
+            backend_conn_close(bc);
+            if (!replace_pooled(s, bc, rt->err_message))
+                session_fail_command(s, rt->err_code, rt->err_sqlstate,
+                                     "switchyard: backend '%s': %s",
+                                     session_backend_name(s, bc->index), rt->err_message);
+            return;
+        }
+        dispatch(s);
+        return;
+    }
     if (s->step == STEP_RESET) {
         reset_done(s, bc);
         return;

@@ -148,6 +148,13 @@ static void metrics_pools(struct text_buf *b, const struct admin_snapshot *s)
     per_backend(b, s, "switchyard_pool_reuses_total", "counter",
                 "Sessions given a pooled backend connection instead of a new login.", v);
     for (size_t i = 0; i < s->n_backends; i++)
+        v[i] = (int64_t)s->backend[i].pool_broken;
+    per_backend(b, s, "switchyard_pool_broken_total", "counter",
+                "Pooled backend connections found dead (no answer to the ping after waiting "
+                "idle, or closed) before a statement went out on them; the statement went to "
+                "another connection.",
+                v);
+    for (size_t i = 0; i < s->n_backends; i++)
         v[i] = s->backend[i].max_connections;
     per_backend(b, s, "switchyard_backend_max_connections", "gauge",
                 "Connections the proxy may hold open to the backend (the workers' shares of "

@@ -41,6 +41,7 @@ enum client_state {
 
 /* What the backend is doing for the current command. */
 enum dispatch_step {
+    STEP_CHECK,   /* a pooled connection that waited idle long: COM_PING */
     STEP_RESET,   /* a pooled connection another session used: COM_RESET_CONNECTION */
     STEP_REPLAY,  /* a session-state entry the backend lacks */
     STEP_PREPARE, /* preparing the statement there on first use */

@@ -42,6 +42,7 @@ struct worker_stats {
     atomic_int pool_idle[CONFIG_MAX_BACKENDS];           /* of those, waiting in the pool */
     atomic_uint_fast64_t backend_logins[CONFIG_MAX_BACKENDS]; /* connections opened */
     atomic_uint_fast64_t pool_reuses[CONFIG_MAX_BACKENDS];    /* sessions served from the pool */
+    atomic_uint_fast64_t pool_broken[CONFIG_MAX_BACKENDS]; /* pooled ones found dead and replaced */
     /* [backend.*] max_connections (backend_limit.h) */
     atomic_int pool_waiting[CONFIG_MAX_BACKENDS];              /* statements waiting now */
     atomic_uint_fast64_t pool_waits[CONFIG_MAX_BACKENDS];      /* statements that waited */

@@ -29,7 +29,7 @@ static const struct error_case cases[] = {
     /* keys */
     {"[proxy]\nlistne = 1.2.3.4:1\n" TAIL, 2, "unknown key 'listne' in [proxy] (expected listen, threads, shutdown_timeout_ms, allow, "
      "deny, max_connections, client_idle_timeout, connect_timeout, max_allowed_packet, "
-     "multiplexing, pool_idle_timeout, pool_wait_timeout_ms)"},
+     "multiplexing, pool_idle_timeout, pool_wait_timeout_ms, pool_check_after_ms)"},
     {"[backend.p]\nrole = primary\nprot = 1\n" USER, 3,
      "unknown key 'prot' in [backend.p] (expected role, host, port, weight, max_replication_lag, tls, galera, max_connections)"},
     {"[user.app]\npassword = x\npasswd = y\n[backend.p]\nrole = primary\n", 3,
