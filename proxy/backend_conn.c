@@ -780,17 +780,17 @@ static void on_check_timeout(uv_timer_t *t)
     struct backend_conn *bc = t->data;
     bc->checking = false;
     bc_fail(bc, ER_NET_READ_ERROR, "08S01",
-            "a pooled connection did not answer a ping within %d ms after waiting idle",
+            "a pooled connection did not answer within %d ms ([monitor] connect_timeout_ms)",
             bc->gen->cfg.monitor_connect_timeout_ms);
 }
 
-int backend_conn_send_check(struct backend_conn *bc)
+int backend_conn_send_bounded(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
+                              size_t arg_len)
 {
-    bc->check_due = false;
     bc->checking = true;
     uv_timer_start(&bc->timer, on_check_timeout, (uint64_t)bc->gen->cfg.monitor_connect_timeout_ms,
                    0);
-    return backend_conn_send_command(bc, COM_PING, (const uint8_t *)"", 0);
+    return backend_conn_send_command(bc, command, arg, arg_len);
 }
 
 /* --- connecting ---------------------------------------------------------- */

@@ -102,7 +102,7 @@ struct backend_conn {
     enum pool_step pool_step;
     uint64_t idle_since_ms;
     bool check_due;  /* idle long: pinged before the session's command (pool_check_after_ms) */
-    bool checking;   /* that ping is out, bounded by timer */
+    bool checking;   /* a bounded command is out (backend_conn_send_bounded): timer runs */
     bool from_pool;  /* taken from the pool for this command, which has not gone out yet */
     uint64_t globals_seen; /* proxy.globals_changed when it logged in or its reset was sent */
     /* parked between two statements of a session (session_multiplex.c) */
@@ -157,12 +157,14 @@ int backend_conn_send_command(struct backend_conn *bc, uint8_t command, const ui
  * failure was reported. */
 int backend_conn_send_copy(struct backend_conn *bc, const uint8_t *bytes, size_t len);
 
-/* COM_PING on a connection that waited idle in the pool: the server, a
- * firewall or NAT may have dropped it without a word, and a statement sent
- * there could wait forever. Its answer is reported as any response; none
- * within [monitor] connect_timeout_ms fails the connection. Returns 0, or
- * -1 after the failure was reported. */
-int backend_conn_send_check(struct backend_conn *bc);
+/* A proxy command on a connection that waited idle, or whose session left
+ * (COM_PING before reuse, the pool's reset): the server, a firewall or a
+ * NAT may have dropped it without a word, and nothing else would ever end
+ * the wait. Its answer is reported as any response; none within [monitor]
+ * connect_timeout_ms fails the connection. Returns 0, or -1 after the
+ * failure was reported. */
+int backend_conn_send_bounded(struct backend_conn *bc, uint8_t command, const uint8_t *arg,
+                              size_t arg_len);
 
 /* The client's file and its empty packet went out: the server's OK or ERR
  * comes next. */

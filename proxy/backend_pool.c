@@ -85,7 +85,7 @@ void backend_pool_give(struct backend_pool *p, struct client_session *s, struct 
     bc->globals_seen = atomic_load(&s->w->proxy->globals_changed);
     bc->pool_step = POOL_RESET;
     /* a failure closes it */
-    backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
+    backend_conn_send_bounded(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
 }
 
 void backend_pool_answered(struct backend_conn *bc, bool ok)
@@ -96,7 +96,7 @@ void backend_pool_answered(struct backend_conn *bc, bool ok)
     }
     if (bc->pool_step == POOL_RESET && bc->login_db[0]) {
         bc->pool_step = POOL_INIT_DB; /* the reset keeps whatever USE chose */
-        backend_conn_send_command(bc, COM_INIT_DB, (const uint8_t *)bc->login_db,
+        backend_conn_send_bounded(bc, COM_INIT_DB, (const uint8_t *)bc->login_db,
                                   strlen(bc->login_db));
         return;
     }

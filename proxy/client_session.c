@@ -1104,7 +1104,8 @@ static void dispatch(struct client_session *s)
     struct backend_conn *bc = s->bc[s->target];
     if (bc->check_due) {
         s->step = STEP_CHECK;
-        backend_conn_send_check(bc);
+        bc->check_due = false;
+        backend_conn_send_bounded(bc, COM_PING, (const uint8_t *)"", 0);
         return;
     }
     if (bc->needs_reset) {

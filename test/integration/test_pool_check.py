@@ -117,3 +117,26 @@ def test_control_without_the_check_the_statement_is_lost_in_the_silence(xproxy, 
             scalar(c, "SELECT CONNECTION_ID()")
         assert e.value.args[0] == 2013, e.value.args
     assert int(pool_row(p)["broken"]) == 0
+
+
+def test_a_reset_that_never_answers_frees_its_place(xproxy, relay):
+    """A session leaves and its connection is reset for the pool, but the network has
+    dropped it: the reset is bounded too, so the connection closes and its place under
+    max_connections = 1 goes to the next statement (without the bound it would hold the
+    place forever, and the next statement would wait pool_wait_timeout_ms for ERR 1040)."""
+    admin_port, http_port = free_port(), free_port()
+    p = xproxy(threads=1, replicas=(),
+               backends=[backend("primary", "primary", relay.port, max_connections=1)],
+               users={APP_USER: APP_PW},
+               keys={"proxy": {"pool_check_after_ms": 0, "pool_wait_timeout_ms": 60000},
+                     "monitor": {"connect_timeout_ms": 3000}},
+               extra=http_only_admin_section(admin_port, http_port))
+    with connect(p.port, database="test") as a:
+        with a.cursor() as cur:
+            cur.execute("SET @left = 1")  # state: the connection is reset when a leaves
+        first = scalar(a, "SELECT CONNECTION_ID()")
+        relay.silence(first)
+    with connect(p.port, database="test", read_timeout=50) as b:
+        assert scalar(b, "SELECT CONNECTION_ID()") != first
+        assert scalar(b, "SELECT @left") is None
+    assert "a pooled connection failed: a pooled connection did not answer" in p.log_text()

@@ -25,6 +25,8 @@
 #                            SY_MTR_PROXY_PORT=6120 (server) and 6121 (topology)
 #   SY_SANDBOX_DIR           the sandbox's directory (as test/sandbox/sandbox.sh)
 #   SY_MTR_KEEP=1            keep the work directory (servers' data, mtr logs)
+#   SY_MTR_MULTIPLEXING=off  the proxies keep each session's connections
+#                            ([proxy] multiplexing; default on)
 set -uo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -139,6 +141,7 @@ start_proxy() {
 [proxy]
 listen = 127.0.0.1:$port
 threads = 2
+multiplexing = ${SY_MTR_MULTIPLEXING:-on}
 
 $extra
 
