@@ -153,7 +153,7 @@ static int take_rank(const struct backend_conn *bc, bool may_take_held)
 
 /* Handed to s for its next command. Idle long, it may have been dropped
  * without a word: the session pings it first. Until the command goes out,
- * one that proves dead is replaced (session_replace_pooled). */
+ * one that proves dead is replaced (replace_pooled in client_session.c). */
 static struct backend_conn *hand_over(struct backend_conn *bc, struct client_session *s)
 {
     int check_after = client_session_config(s)->pool_check_after_ms;

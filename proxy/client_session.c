@@ -1110,7 +1110,7 @@ static void dispatch(struct client_session *s)
     }
     if (bc->needs_reset) {
         s->step = STEP_RESET;
-        backend_conn_send_command(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
+        backend_conn_send_bounded(bc, COM_RESET_CONNECTION, (const uint8_t *)"", 0);
         return;
     }
     if (bc->read_only && s->target == s->writer) {
@@ -1235,6 +1235,18 @@ static bool replace_pooled(struct client_session *s, struct backend_conn *bc, co
              s->id, session_backend_name(s, bc->index), message);
     session_run_on(s, s->target);
     return true;
+}
+
+/* The server answered the ping or reset of a pooled connection with an
+ * ERR: that connection is unusable, the backend may not be. */
+static void pooled_refused(struct client_session *s, struct backend_conn *bc)
+{
+    const struct result_tracker *rt = &bc->tracker;
+    forget_backend(s, bc);
+    backend_conn_close(bc);
+    if (!replace_pooled(s, bc, rt->err_message))
+        session_fail_command(s, rt->err_code, rt->err_sqlstate, "switchyard: backend '%s': %s",
+                             session_backend_name(s, bc->index), rt->err_message);
 }
 
 void client_session_backend_failed(struct client_session *s, struct backend_conn *bc, uint16_t code,
@@ -1415,13 +1427,7 @@ void client_session_response_ending(struct client_session *s, struct backend_con
 static void reset_done(struct client_session *s, struct backend_conn *bc)
 {
     if (bc->tracker.is_error) {
-        log_info("session %u: resetting a pooled connection to backend '%s' failed: %s (%u); "
-                 "opening another",
-                 s->id, session_backend_name(s, bc->index), bc->tracker.err_message,
-                 bc->tracker.err_code);
-        forget_backend(s, bc);
-        backend_conn_close(bc);
-        session_run_on(s, s->target);
+        pooled_refused(s, bc);
         return;
     }
     bc->needs_reset = false;
@@ -1437,16 +1443,10 @@ void client_session_response_done(struct client_session *s, struct backend_conn 
 {
     const struct result_tracker *rt = &bc->tracker;
     if (s->step == STEP_CHECK) {
-        if (rt->is_error) {
-            forget_backend(s, bc);
-            backend_conn_close(bc);
-            if (!replace_pooled(s, bc, rt->err_message))
-                session_fail_command(s, rt->err_code, rt->err_sqlstate,
-                                     "switchyard: backend '%s': %s",
-                                     session_backend_name(s, bc->index), rt->err_message);
-            return;
-        }
-        dispatch(s);
+        if (rt->is_error)
+            pooled_refused(s, bc);
+        else
+            dispatch(s);
         return;
     }
     if (s->step == STEP_RESET) {

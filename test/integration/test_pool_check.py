@@ -24,7 +24,7 @@ class SilencingRelay(TcpRelay):
 
     def __init__(self, target_port):
         self.silenced = set()
-        self.greeted = {}  # server connection id -> True once seen
+        self.greeted = set()  # server connection ids seen in a greeting
         self.lock = threading.Lock()
         super().__init__(target_port)
 
@@ -41,7 +41,7 @@ class SilencingRelay(TcpRelay):
                     end = data.index(b"\0", 5)
                     conn["id"] = struct.unpack_from("<I", data, end + 1)[0]
                     with self.lock:
-                        self.greeted[conn["id"]] = True
+                        self.greeted.add(conn["id"])
                 with self.lock:
                     silent = conn["id"] in self.silenced
                 if not silent:
